@@ -1,0 +1,170 @@
+"""The versioned JSON document (`escapelint.report/1`), written while the input is still being read.
+
+Layout (documented in docs/json-schema.md):
+
+    {"schema": "escapelint.report/1", "generator": {...}, "input": "...",
+     "packages": [{"path", "test_variant", "header_line", "events": [...], "remarks": [...],
+                   "errors": [...], "unclaimed_explanations": [...]}],
+     "unrecognized": [{"line", "text", "package"}],
+     "stats": {"lines", "roles", "events", "remarks", "packages", "balanced"}}
+
+Packages are written as they are read, so memory holds one package at a time. Flow steps recur across
+explanations of the same function, so their JSON text is built once per step object and reused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from json.encoder import encode_basestring as _quote  # the C string encoder json.dumps uses
+from typing import TextIO
+
+from . import __version__
+from .assemble import BuildStats
+from .model import EscapeEvent, Explanation, FlowStep, PackageOutput, Position, UnrecognizedLine
+
+SCHEMA = "escapelint.report/1"
+
+
+def _str(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
+def _int(value: int | None) -> str:
+    return "null" if value is None else str(value)
+
+
+def _position_fields(position: Position | None) -> str:
+    if position is None:
+        return '"file": null, "line": null, "column": null'
+    return f'"file": {_quote(position.file)}, "line": {position.line}, "column": {_int(position.column)}'
+
+
+class JsonReportWriter:
+    """Writes one report document to `out`: `begin()`, `package()` per package, `end()`."""
+
+    def __init__(self, out: TextIO, input_name: str) -> None:
+        self._out = out
+        self._input_name = input_name
+        self._first_package = True
+        self._unrecognized: list[tuple[UnrecognizedLine, str | None]] = []
+        self._step_json: dict[int, str] = {}
+        self._position_json: dict[Position, str] = {}
+
+    def begin(self) -> None:
+        generator = json.dumps({"name": "escapelint", "version": __version__})
+        self._out.write(
+            f'{{"schema": {_quote(SCHEMA)}, "generator": {generator}, '
+            f'"input": {_quote(self._input_name)},\n"packages": [\n'
+        )
+
+    def package(self, output: PackageOutput) -> None:
+        # Step objects are shared within a package only; ids are safe while the package is alive.
+        self._step_json = {}
+        self._position_json = {}
+        parts = [
+            "" if self._first_package else ",\n",
+            f'{{"path": {_str(output.path)}, "test_variant": {_str(output.test_variant)}, '
+            f'"header_line": {_int(output.header_line)},\n"events": [',
+        ]
+        self._first_package = False
+        parts.append(",\n".join(self._event(e) for e in output.events))
+        parts.append('],\n"remarks": [')
+        parts.append(
+            ",\n".join(
+                f'{{"kind": {_quote(r.kind)}, {_position_fields(r.position)}, "function": {_str(r.function)}, '
+                f'"subject": {_str(r.subject)}, "detail": {_str(r.detail)}, "input_line": {r.line}}}'
+                for r in output.remarks
+            )
+        )
+        parts.append('],\n"errors": [')
+        parts.append(
+            ",\n".join(
+                f'{{{_position_fields(e.position)}, "message": {_quote(e.message)}, "input_line": {e.line}}}'
+                for e in output.errors
+            )
+        )
+        parts.append('],\n"unclaimed_explanations": [')
+        parts.append(",\n".join(self._explanation(x, with_flows=True) for x in output.unclaimed))
+        parts.append("]}")
+        self._out.write("".join(parts))
+        self._unrecognized.extend((u, output.path) for u in output.unrecognized)
+
+    def end(self, stats: BuildStats) -> None:
+        unrecognized = ",\n".join(
+            f'{{"line": {u.line}, "text": {_quote(u.text)}, "package": {_str(path)}}}'
+            for u, path in self._unrecognized
+        )
+        stats_json = json.dumps(
+            {
+                "lines": stats.lines,
+                "roles": {str(k.value): v for k, v in sorted(stats.roles.items())},
+                "events": {str(k.value): v for k, v in sorted(stats.events.items())},
+                "remarks": dict(sorted(stats.remarks.items())),
+                "packages": stats.packages,
+                "balanced": stats.balanced(),
+            }
+        )
+        self._out.write(f'\n],\n"unrecognized": [{unrecognized}],\n"stats": {stats_json}}}\n')
+
+    # --- pieces ----------------------------------------------------------------------------------
+
+    def _event(self, event: EscapeEvent) -> str:
+        leak = event.leak
+        leak_json = (
+            "null"
+            if leak is None
+            else f'{{"kind": {_quote(leak.kind.value)}, "result": {_str(leak.result)}, "level": {_int(leak.level)}}}'
+        )
+        flows = []
+        for index, explanation in enumerate(event.explanations):
+            flows.extend(self._flows(explanation, index))
+        explanations = ", ".join(self._explanation(x, with_flows=False) for x in event.explanations)
+        return (
+            f'{{"kind": {_quote(event.kind.value)}, {_position_fields(event.position)}, '
+            f'"expr": {_quote(event.expr)}, "function": {_str(event.function)}, '
+            f'"detail": {_str(event.detail)}, "leak": {leak_json}, "input_line": {event.line}, '
+            f'"flows": [{", ".join(flows)}], "explanations": [{explanations}]}}'
+        )
+
+    def _explanation(self, explanation: Explanation, *, with_flows: bool) -> str:
+        text = (
+            f'{{"subject": {_quote(explanation.subject)}, "function": {_str(explanation.function)}, '
+            f'"sink": {_str(explanation.sink)}, "derefs": {_int(explanation.derefs)}, '
+            f'"truncated": {"true" if explanation.truncated else "false"}, '
+            f'"input_line": {explanation.first_line}, "line_count": {explanation.line_count}'
+        )
+        if with_flows:
+            text += f', {_position_fields(explanation.position)}, "flows": [{", ".join(self._flows(explanation, None))}]'
+        return text + "}"
+
+    def _flows(self, explanation: Explanation, index: int | None) -> Iterable[str]:
+        tail = "" if index is None else f', "explanation": {index}'
+        for flow in explanation.flows:
+            steps = ", ".join(self._step(s) for s in flow.steps)
+            yield (
+                f'{{"sink": {_quote(flow.sink)}, "source": {_quote(flow.source)}, "derefs": {flow.derefs}, '
+                f'"steps": [{steps}]{tail}}}'
+            )
+
+    def _step(self, step: FlowStep) -> str:
+        text = self._step_json.get(id(step))
+        if text is None:
+            position = self._position_json.get(step.at)
+            if position is None:
+                position = self._position_json[step.at] = _position_fields(step.at)
+            text = self._step_json[id(step)] = (
+                f'{{"expr": {_quote(step.expr)}, "reason": {_quote(step.reason)}, {position}}}'
+            )
+        return text
+
+
+def write_json_report(
+    packages: Iterable[PackageOutput], stats: BuildStats, out: TextIO, input_name: str
+) -> None:
+    """Write the whole document; `packages` may be a generator that is still reading the input."""
+    writer = JsonReportWriter(out, input_name)
+    writer.begin()
+    for output in packages:
+        writer.package(output)
+    writer.end(stats)

@@ -1,0 +1,141 @@
+"""Classify one line of build output: its position prefix and its message, memoized.
+
+This is the hot path: the standard library alone prints about 2.2 million lines under `-m=2`, of which
+only about 5 % are distinct once positions are stripped. Positions are split off with the grammar's own
+POSITION terminal (compiled once), message bodies are parsed by the grammar once each and cached, and
+the "at POS" suffix of flow steps is split off before the cache lookup so that steps share entries.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .messages import (
+    Message,
+    MessageSyntaxError,
+    PackageHeader,
+    StepLine,
+    parse_message,
+    parse_position,
+    parse_tool_line,
+    position_pattern,
+)
+from .model import FlowStep, Position
+
+_STEP_PREFIX = "    from "
+_STEP_SUFFIX = ") at "
+
+#: How many distinct message bodies to remember before starting afresh. The standard library needs
+#: about 110 000; the bound keeps memory flat on inputs with endless unique lines.
+MESSAGE_CACHE_LIMIT = 400_000
+
+
+class Unrecognized:
+    """Marker for a line that is not a sentence of the grammar."""
+
+    __slots__ = ()
+
+
+UNRECOGNIZED = Unrecognized()
+
+
+class LineClassifier:
+    """Turns a line (without its line end) into `(position, message)`.
+
+    `message` is a messages.* object, a FlowStep for "from ... at POS" lines, None for a blank line,
+    or UNRECOGNIZED. Position caches are per package (`start_package`), message caches per input.
+    """
+
+    def __init__(self) -> None:
+        pattern = position_pattern()
+        self._prefix = re.compile(f"({pattern}): ")
+        self._position = re.compile(pattern)
+        self._messages: dict[str, Message | Unrecognized] = {}
+        self._step_templates: dict[str, StepLine | Unrecognized] = {}
+        self._positions: dict[str, Position | None] = {}
+        self._steps: dict[str, FlowStep | Unrecognized] = {}
+
+    def start_package(self) -> None:
+        """Forget per-package positions: they rarely repeat across packages and would pile up."""
+        self._positions = {}
+        self._steps = {}
+
+    def classify(self, text: str) -> tuple[Position | None, Message | FlowStep | Unrecognized | None]:
+        match = self._prefix.match(text)
+        if match is None:
+            return None, self._bare(text)
+        position_text = match.group(1)
+        position = self._positions.get(position_text)
+        if position is None:
+            position = self._positions[position_text] = parse_position(position_text)
+        body = text[match.end() :]
+        if body.startswith(_STEP_PREFIX):
+            step = self._steps.get(body)
+            if step is None:
+                step = self._steps[body] = self._step(body)
+            return position, step
+        message = self._messages.get(body)
+        if message is None:
+            message = self._remember(body, self._parse(body, "message"))
+        return position, message
+
+    def body(self, text: str) -> str:
+        """The text after a line's position prefix (the whole line when it has none)."""
+        match = self._prefix.match(text)
+        return text if match is None else text[match.end() :]
+
+    def _bare(self, text: str) -> Message | Unrecognized | None:
+        """A line without a position: blank, `go build`'s own line, or a compiler message it could not place."""
+        if not text.strip():
+            return None
+        message = self._messages.get(text)
+        if message is None:
+            if text.startswith("# ") or text.startswith("\t"):
+                message = self._parse(text, "tool_line")
+            else:
+                message = self._parse(text, "message")
+                if message is UNRECOGNIZED:
+                    message = self._parse(text, "tool_line")
+            # "# pkg" lines are unique per package: no point remembering them.
+            if isinstance(message, PackageHeader):
+                return message
+            message = self._remember(text, message)
+        return message
+
+    def _step(self, body: str) -> FlowStep | Unrecognized:
+        cut = body.rfind(_STEP_SUFFIX)
+        if cut < 0:
+            return UNRECOGNIZED
+        at_text = body[cut + len(_STEP_SUFFIX) :]
+        at = self._positions.get(at_text)
+        if at is None:
+            if self._position.fullmatch(at_text) is None:
+                return UNRECOGNIZED
+            at = self._positions[at_text] = parse_position(at_text)
+        key = body[: cut + 1]
+        template = self._step_templates.get(key)
+        if template is None:
+            # Parse the whole line once, position included, so the grammar validates all of it.
+            template = self._parse(body, "message")
+            if not isinstance(template, StepLine):
+                template = UNRECOGNIZED
+            self._step_templates[key] = template
+        if template is UNRECOGNIZED:
+            return UNRECOGNIZED
+        return FlowStep(template.expr, template.reason, at)
+
+    @staticmethod
+    def _parse(text: str, start: str) -> Message | Unrecognized:
+        try:
+            if start == "message":
+                return parse_message(text)
+            return parse_tool_line(text)
+        except MessageSyntaxError:
+            return UNRECOGNIZED
+
+    def _remember(self, body: str, message: Message | Unrecognized) -> Message | Unrecognized:
+        if len(self._messages) >= MESSAGE_CACHE_LIMIT:
+            self._messages.clear()
+            self._step_templates.clear()
+        self._messages[body] = message
+        return message

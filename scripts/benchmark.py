@@ -1,0 +1,194 @@
+"""Benchmark escapelint on the standard library against the compiler's own cached replay.
+
+The question is what escapelint costs on top of the build whose output it reads.
+With one toolchain this:
+
+1. builds ``std`` once with ``go build -gcflags=-m=2 std`` to warm the build
+   cache (output discarded);
+2. times the warm replay of the same command, writing its combined
+   stdout+stderr to ``std-go<version>.txt`` (best of ``--runs``);
+3. times ``python -m escapelint report FILE --format json --output OUT --force -q``
+   as a child process (best of ``--runs``), taking the child's peak RSS from
+   ``os.wait4`` (the largest over the runs);
+4. prints the machine facts and a table: input lines and size, replay and
+   escapelint seconds, their ratio, lines/s and peak RSS, with the targets
+   (ratio <= 3.0, peak RSS <= 250 MiB) marked PASS or MISS.
+
+Usage::
+
+    python scripts/benchmark.py --go 1.22.10 [--runs 3] [--keep DIR] [--assert-targets]
+
+Exit status: 0; 1 if ``--assert-targets`` is given and a target is missed;
+2 if the toolchain is missing or the build or escapelint fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__:
+    from .check_std import build_std, output_name
+    from .toolchains import Toolchain, find
+else:  # run as a script: scripts/ is on sys.path
+    from check_std import build_std, output_name
+    from toolchains import Toolchain, find
+
+MAX_RATIO = 3.0
+MAX_RSS_MIB = 250.0
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """One escapelint run in a child process."""
+
+    seconds: float
+    exit_code: int
+    max_rss_kib: int  # ru_maxrss of the child: KiB on Linux
+
+
+def run_escapelint(source: Path, report: Path) -> ChildRun:
+    """Run the JSON report as a child process and measure its wall time and peak RSS."""
+    args = [sys.executable, "-m", "escapelint", "report", str(source)]
+    args += ["--format", "json", "--output", str(report), "--force", "-q"]
+    start = time.perf_counter()
+    proc = subprocess.Popen(args)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must not wait again
+    return ChildRun(seconds, proc.returncode, usage.ru_maxrss)
+
+
+def count_lines(path: Path) -> int:
+    """Lines as escapelint counts them: newline-terminated ones, plus a final unterminated one."""
+    lines = 0
+    last = b"\n"
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
+
+
+def go_version(toolchain: Toolchain) -> str:
+    proc = subprocess.run(
+        [str(toolchain.go), "version"], env=toolchain.env(), capture_output=True, text=True, check=False
+    )
+    return proc.stdout.strip() or proc.stderr.strip()
+
+
+def print_machine(toolchain: Toolchain) -> None:
+    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"machine  {platform.platform()}, nproc {nproc}")
+    print(f"python   {platform.python_implementation()} {platform.python_version()} ({sys.executable})")
+    print(f"go       {go_version(toolchain)} ({toolchain.goroot})")
+
+
+@dataclass(frozen=True)
+class Result:
+    lines: int
+    size: int
+    runs: int
+    replay_seconds: float
+    escapelint_seconds: float
+    max_rss_kib: int
+
+    @property
+    def ratio(self) -> float:
+        return self.escapelint_seconds / self.replay_seconds
+
+    @property
+    def rss_mib(self) -> float:
+        return self.max_rss_kib / 1024
+
+    def targets_met(self) -> dict[str, bool]:
+        return {"ratio": self.ratio <= MAX_RATIO, "rss": self.rss_mib <= MAX_RSS_MIB}
+
+
+def print_table(result: Result) -> None:
+    met = result.targets_met()
+    verdict = {name: "PASS" if ok else "MISS" for name, ok in met.items()}
+    rows = [
+        ("input lines", f"{result.lines:,}", "", ""),
+        ("input size", f"{result.size / MIB:,.1f} MiB", "", ""),
+        (f"replay, best of {result.runs}", f"{result.replay_seconds:.2f} s", "", ""),
+        (f"escapelint, best of {result.runs}", f"{result.escapelint_seconds:.2f} s", "", ""),
+        ("escapelint / replay", f"{result.ratio:.2f}", f"<= {MAX_RATIO:.1f}", verdict["ratio"]),
+        ("escapelint lines/s", f"{result.lines / result.escapelint_seconds:,.0f}", "", ""),
+        ("escapelint peak RSS", f"{result.rss_mib:,.1f} MiB", f"<= {MAX_RSS_MIB:g} MiB", verdict["rss"]),
+    ]
+    header = ("metric", "value", "target", "")
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(3)]
+    for row in (header, *rows):
+        print(f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}".rstrip())
+
+
+def benchmark(toolchain: Toolchain, runs: int, out_dir: Path) -> Result:
+    """Steps 1-3; raises RuntimeError if the build or escapelint fails."""
+    source = out_dir / output_name(toolchain.version)
+    report = out_dir / f"std-go{toolchain.version}.json"
+    print("warming the build cache: go build -gcflags=-m=2 std ...", flush=True)
+    warm = build_std(toolchain, Path(os.devnull))
+    if warm.exit_code != 0:
+        raise RuntimeError(f"go build -gcflags=-m=2 std exited {warm.exit_code}")
+    print(f"warm build: {warm.seconds:.1f} s", flush=True)
+    replays = []
+    for _ in range(runs):
+        replay = build_std(toolchain, source)
+        if replay.exit_code != 0:
+            raise RuntimeError(f"replay of go build -gcflags=-m=2 std exited {replay.exit_code}")
+        replays.append(replay.seconds)
+    children = []
+    for _ in range(runs):
+        child = run_escapelint(source, report)
+        if child.exit_code != 0:
+            raise RuntimeError(f"escapelint report exited {child.exit_code}")
+        children.append(child)
+    return Result(
+        lines=count_lines(source),
+        size=source.stat().st_size,
+        runs=runs,
+        replay_seconds=min(replays),
+        escapelint_seconds=min(c.seconds for c in children),
+        max_rss_kib=max(c.max_rss_kib for c in children),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--go", required=True, metavar="VERSION", help="toolchain to build std with")
+    parser.add_argument("--runs", type=int, default=3, help="take the best of this many timed runs (default 3)")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the build output and the report here")
+    parser.add_argument("--assert-targets", action="store_true", help="exit 1 if a target is missed")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    toolchain = find(args.go)
+    if toolchain is None:
+        print(f"go{args.go}: not installed (python scripts/toolchains.py install {args.go})", file=sys.stderr)
+        return 2
+
+    print_machine(toolchain)
+    with tempfile.TemporaryDirectory(prefix="escapelint-benchmark-") as tmp:
+        out_dir = args.keep or Path(tmp)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            result = benchmark(toolchain, args.runs, out_dir)
+        except RuntimeError as exc:
+            print(f"benchmark: error: {exc}", file=sys.stderr)
+            return 2
+    print_table(result)
+    missed = [name for name, ok in result.targets_met().items() if not ok]
+    return 1 if missed and args.assert_targets else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

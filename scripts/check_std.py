@@ -1,0 +1,250 @@
+"""Check escapelint against the escape analysis of the whole Go standard library.
+
+For each requested toolchain this runs, in an empty temporary directory and with
+the toolchain's hermetic environment (see ``toolchains.py``)::
+
+    go build -gcflags=-m=2 std
+
+keeps the combined stdout+stderr as ``std-go<version>.txt`` (in a temporary
+directory, or in ``--keep DIR``), streams it through ``BuildReader`` and checks:
+
+(a) no line is left unrecognized (the first 20 are listed with line numbers);
+(b) escape + moved events == summary lines counted without escapelint: the body
+    after the optional position prefix is not indented and either ends with
+    " escapes to heap" or starts with "moved to heap: ";
+(c) leak events == lines whose body starts with "leaking param";
+(d) the line roles are balanced (every line has exactly one role);
+
+plus, when it ran the build itself, that ``go build`` exited 0. Each check
+prints a PASS/FAIL line with its numbers, followed by the totals (lines,
+packages, events per kind, roles) and the parse's wall time and lines/s.
+Packages are counted as they stream past and never kept.
+
+Usage::
+
+    python scripts/check_std.py --go 1.22.10 [--go 1.27.3 ...] [--keep DIR]
+    python scripts/check_std.py --input std.txt [--go 1.22.10]   # no build; --go only names it
+
+Exit status: 0 if every check passes for every version, 1 if one fails,
+2 on a usage error or a missing toolchain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from escapelint.assemble import BuildReader, BuildStats
+from escapelint.model import EventKind, LineRole, UnrecognizedLine
+
+if __package__:
+    from .toolchains import Toolchain, find
+else:  # run as a script: scripts/ is on sys.path
+    from toolchains import Toolchain, find
+
+#: Position prefix of a compiler line; lines without one (package headers, some errors) have none.
+POSITION = re.compile(r"^(?:(?:[A-Za-z]:[\\/])?[^\n:]+:\d+(?::\d+)?|<unknown line number>): ")
+BUILD_ARGS = ("build", "-gcflags=-m=2", "std")
+#: How many unrecognized lines to list.
+SHOWN_UNRECOGNIZED = 20
+
+
+def open_build_output(path: Path):
+    """Open recorded compiler output the way escapelint does."""
+    return open(path, encoding="utf-8", errors="replace", newline="")
+
+
+def output_name(version: str) -> str:
+    return f"std-go{version}.txt"
+
+
+@dataclass(frozen=True)
+class Build:
+    """One `go build -gcflags=-m=2 std` run and where its output went."""
+
+    output: Path
+    exit_code: int
+    seconds: float
+
+
+def build_std(toolchain: Toolchain, output: Path) -> Build:
+    """Build std with -m=2, writing combined stdout+stderr to `output`."""
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="escapelint-std-") as cwd, output.open("wb") as out:
+        proc = subprocess.run(
+            [str(toolchain.go), *BUILD_ARGS],
+            cwd=cwd,
+            env=toolchain.env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    return Build(output, proc.returncode, time.perf_counter() - start)
+
+
+@dataclass
+class RawCounts:
+    """Summary lines counted by plain string tests, without escapelint."""
+
+    lines: int = 0
+    heap: int = 0  # "X escapes to heap" and "moved to heap: x"
+    leaks: int = 0  # "leaking param: p", "leaking param content: p", ...
+
+
+def count_raw(lines: Iterable[str]) -> RawCounts:
+    counts = RawCounts()
+    for raw in lines:
+        counts.lines += 1
+        text = raw.rstrip("\r\n")
+        match = POSITION.match(text)
+        body = text[match.end() :] if match else text
+        if not body or body[0] in " \t":
+            continue
+        if body.endswith(" escapes to heap") or body.startswith("moved to heap: "):
+            counts.heap += 1
+        elif body.startswith("leaking param"):
+            counts.leaks += 1
+    return counts
+
+
+@dataclass
+class ParseResult:
+    """What one streaming pass of BuildReader over the output leaves behind: counters, no packages."""
+
+    stats: BuildStats
+    seconds: float
+    unrecognized: int = 0
+    first_unrecognized: list[tuple[str | None, UnrecognizedLine]] = field(default_factory=list)
+
+
+def parse(path: Path) -> ParseResult:
+    reader = BuildReader()
+    result = ParseResult(reader.stats, 0.0)
+    start = time.perf_counter()
+    with open_build_output(path) as lines:
+        for package in reader.packages(lines):
+            result.unrecognized += len(package.unrecognized)
+            room = SHOWN_UNRECOGNIZED - len(result.first_unrecognized)
+            result.first_unrecognized.extend((package.path, u) for u in package.unrecognized[:room])
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    numbers: str
+    details: tuple[str, ...] = ()
+
+
+def checks(result: ParseResult, raw: RawCounts) -> list[Check]:
+    stats = result.stats
+    events = stats.events
+    heap_events = events[EventKind.ESCAPE] + events[EventKind.MOVED]
+    roles_total = sum(stats.roles.values())
+    shown = tuple(
+        f"  line {u.line} ({path or 'no package'}): {u.text}" for path, u in result.first_unrecognized
+    )
+    return [
+        Check("(a) no unrecognized lines", result.unrecognized == 0, f"{result.unrecognized} unrecognized", shown),
+        Check(
+            "(b) escape+moved events == raw heap summary lines",
+            heap_events == raw.heap,
+            f"{events[EventKind.ESCAPE]} escape + {events[EventKind.MOVED]} moved = {heap_events}, raw {raw.heap}",
+        ),
+        Check(
+            "(c) leak events == raw 'leaking param' lines",
+            events[EventKind.LEAK] == raw.leaks,
+            f"{events[EventKind.LEAK]} leak, raw {raw.leaks}",
+        ),
+        Check(
+            "(d) line roles balanced",
+            stats.balanced() and stats.lines == raw.lines,
+            f"sum of roles {roles_total}, escapelint lines {stats.lines}, raw lines {raw.lines}",
+        ),
+    ]
+
+
+def print_check(check: Check) -> None:
+    print(f"{'PASS' if check.passed else 'FAIL'}  {check.name}: {check.numbers}")
+    for detail in check.details:
+        print(detail)
+
+
+def print_totals(result: ParseResult) -> None:
+    stats = result.stats
+    rate = stats.lines / result.seconds if result.seconds else float("inf")
+    print(f"lines {stats.lines:,}; packages {stats.packages:,}")
+    print("events   " + ", ".join(f"{kind.value} {stats.events[kind]:,}" for kind in EventKind))
+    print("roles    " + ", ".join(f"{role.value} {stats.roles[role]:,}" for role in LineRole))
+    print(f"parse    {result.seconds:.1f} s wall, {rate:,.0f} lines/s")
+
+
+def check_output(title: str, path: Path, build: Build | None) -> bool:
+    """Run every check on one recorded output, print the results; True if all pass."""
+    print(f"== {title}: {path}")
+    results = []
+    if build is not None:
+        results.append(Check("go build exited 0", build.exit_code == 0, f"exit {build.exit_code} after {build.seconds:.1f} s"))
+    with open_build_output(path) as lines:
+        raw = count_raw(lines)
+    result = parse(path)
+    results += checks(result, raw)
+    for check in results:
+        print_check(check)
+    print_totals(result)
+    return all(check.passed for check in results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--go", action="append", default=[], metavar="VERSION", help="toolchain to build std with (repeatable)")
+    parser.add_argument("--input", type=Path, metavar="FILE", help="check this recorded output instead of building; --go then only names it")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep std-go<version>.txt here instead of in a temporary directory")
+    args = parser.parse_args(argv)
+
+    if args.input is not None:
+        if len(args.go) > 1:
+            parser.error("--input takes at most one --go (the version it was recorded with)")
+        if not args.input.is_file():
+            parser.error(f"{args.input}: no such file")
+        passed = check_output(f"go{args.go[0]}" if args.go else args.input.name, args.input, None)
+        print(f"check_std: {'PASS' if passed else 'FAIL'}")
+        return 0 if passed else 1
+    if not args.go:
+        parser.error("give at least one --go VERSION, or --input FILE")
+
+    toolchains = []
+    for version in args.go:
+        toolchain = find(version)
+        if toolchain is None:
+            print(f"go{version}: not installed (python scripts/toolchains.py install {version})", file=sys.stderr)
+            return 2
+        toolchains.append(toolchain)
+
+    verdicts = {}
+    with tempfile.TemporaryDirectory(prefix="escapelint-check-std-") as tmp:
+        out_dir = args.keep or Path(tmp)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for toolchain in toolchains:
+            print(f"go{toolchain.version}: go {' '.join(BUILD_ARGS)} ...", flush=True)
+            build = build_std(toolchain, out_dir / output_name(toolchain.version))
+            verdicts[toolchain.version] = check_output(f"go{toolchain.version}", build.output, build)
+            print(flush=True)
+    failed = [version for version, passed in verdicts.items() if not passed]
+    summary = ", ".join(f"go{v} {'PASS' if p else 'FAIL'}" for v, p in verdicts.items())
+    print(f"check_std: {'FAIL' if failed else 'PASS'} ({summary})")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""Record real Go compiler escape-analysis output for the fixture modules.
+
+For every module under ``fixtures/modules/`` and every installed toolchain this
+runs, in the module's directory::
+
+    go build -p 1 -gcflags=-m=2 ./...
+
+and stores the combined stdout+stderr byte for byte (no normalisation) in
+``fixtures/recorded/go<version>/<module>.m2.txt`` with a sidecar
+``<module>.m2.meta.json`` holding the command and exit code. The ``categories``
+module is also recorded with plain ``-gcflags=-m`` as ``<module>.m1.txt``.
+
+``-p 1`` makes cmd/go build (or replay from its cache) one package at a time,
+so multi-package output comes in a stable order. Cached builds replay the
+compiler's original output, so the normal build cache is used.
+
+Usage::
+
+    python scripts/record_fixtures.py                      # record everything
+    python scripts/record_fixtures.py --versions 1.19 --modules categories
+    python scripts/record_fixtures.py --check              # CI: exit 1 if stored files differ
+
+The output contains absolute GOROOT paths wherever the compiler reports
+positions inside the standard library. ``--check`` therefore maps the
+re-recording toolchain's GOROOT to the one stored in the sidecar before
+comparing; nothing else is rewritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import shlex
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__:
+    from .toolchains import VERSIONS, Toolchain, find
+else:  # run as a script: scripts/ is on sys.path
+    from toolchains import VERSIONS, Toolchain, find
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES_DIR = ROOT / "fixtures" / "modules"
+RECORDED_DIR = ROOT / "fixtures" / "recorded"
+
+#: Recording mode name -> the -gcflags value it passes.
+MODES = {"m2": "-m=2", "m1": "-m"}
+#: Modules recorded in more modes than the default ``m2``.
+EXTRA_MODES = {"categories": ("m1",)}
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One compiler run: what was run and exactly what it printed."""
+
+    go_version: str
+    goroot: str
+    module: str
+    mode: str
+    command: str
+    exit_code: int
+    output: bytes
+
+    @property
+    def stem(self) -> str:
+        return f"go{self.go_version}/{self.module}.{self.mode}"
+
+    def meta(self) -> dict[str, object]:
+        return {
+            "go_version": self.go_version,
+            "command": self.command,
+            "module": self.module,
+            "exit_code": self.exit_code,
+            "goroot": self.goroot,
+            "recorded_by": "scripts/record_fixtures.py",
+        }
+
+
+def modules() -> list[str]:
+    """Fixture module names, sorted."""
+    return sorted(p.parent.name for p in MODULES_DIR.glob("*/go.mod"))
+
+
+def modes_for(module: str) -> tuple[str, ...]:
+    return ("m2", *EXTRA_MODES.get(module, ()))
+
+
+def build_args(mode: str) -> list[str]:
+    return ["go", "build", "-p", "1", f"-gcflags={MODES[mode]}", "./..."]
+
+
+def record(toolchain: Toolchain, module: str, mode: str) -> Recording:
+    """Run the build for one module in one mode and capture its output."""
+    args = build_args(mode)
+    proc = subprocess.run(
+        [str(toolchain.go), *args[1:]],
+        cwd=MODULES_DIR / module,
+        env=toolchain.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        check=False,
+    )
+    return Recording(
+        go_version=toolchain.version,
+        goroot=str(toolchain.goroot),
+        module=module,
+        mode=mode,
+        command=shlex.join(args),
+        exit_code=proc.returncode,
+        output=proc.stdout,
+    )
+
+
+def meta_bytes(recording: Recording) -> bytes:
+    return (json.dumps(recording.meta(), indent=2, sort_keys=True) + "\n").encode()
+
+
+def write(recording: Recording, out_root: Path) -> list[Path]:
+    """Store a recording's output and sidecar under ``out_root``; return both paths."""
+    out = out_root / f"{recording.stem}.txt"
+    meta = out_root / f"{recording.stem}.meta.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(recording.output)
+    meta.write_bytes(meta_bytes(recording))
+    return [out, meta]
+
+
+def record_all(out_root: Path, toolchains: list[Toolchain], module_names: list[str]) -> list[Recording]:
+    recordings = []
+    for toolchain in toolchains:
+        for module in module_names:
+            for mode in modes_for(module):
+                recording = record(toolchain, module, mode)
+                write(recording, out_root)
+                print(f"{recording.stem}: exit {recording.exit_code}, {len(recording.output)} bytes", flush=True)
+                recordings.append(recording)
+    return recordings
+
+
+def _stored_files(root: Path, versions: list[str], module_names: list[str]) -> set[str]:
+    files = set()
+    for version in versions:
+        for module in module_names:
+            for path in (root / f"go{version}").glob(f"{module}.*"):
+                files.add(path.relative_to(root).as_posix())
+    return files
+
+
+def check(toolchains: list[Toolchain], module_names: list[str]) -> int:
+    """Re-record into a temporary directory and compare with ``fixtures/recorded``."""
+    versions = [t.version for t in toolchains]
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="escapelint-record-") as tmp:
+        fresh_root = Path(tmp)
+        record_all(fresh_root, toolchains, module_names)
+        fresh = _stored_files(fresh_root, versions, module_names)
+        stored = _stored_files(RECORDED_DIR, versions, module_names)
+        for name in sorted(stored - fresh):
+            problems.append(f"{name}: stored but no longer recorded")
+        for name in sorted(fresh - stored):
+            problems.append(f"{name}: recorded but not stored")
+        for name in sorted(fresh & stored):
+            if name.endswith(".meta.json"):
+                continue
+            meta_name = name.removesuffix(".txt") + ".meta.json"
+            old_meta = json.loads((RECORDED_DIR / meta_name).read_text())
+            new_meta = json.loads((fresh_root / meta_name).read_text())
+            new = (fresh_root / name).read_bytes()
+            if old_meta["goroot"] != new_meta["goroot"]:
+                new = new.replace(new_meta["goroot"].encode(), old_meta["goroot"].encode())
+            old_meta.pop("goroot")
+            new_meta.pop("goroot")
+            if old_meta != new_meta:
+                problems.append(f"{meta_name}: stored {old_meta} != recorded {new_meta}")
+            old = (RECORDED_DIR / name).read_bytes()
+            if old != new:
+                diff = difflib.unified_diff(
+                    old.decode(errors="replace").splitlines(),
+                    new.decode(errors="replace").splitlines(),
+                    f"stored/{name}",
+                    f"recorded/{name}",
+                    lineterm="",
+                    n=1,
+                )
+                problems.append(f"{name}: differs\n" + "\n".join(list(diff)[:40]))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} fixture file(s) differ; re-record with scripts/record_fixtures.py", file=sys.stderr)
+        return 1
+    print(f"all fixtures match ({len(fresh)} files)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--versions", nargs="+", default=list(VERSIONS), metavar="VERSION")
+    parser.add_argument("--modules", nargs="+", default=None, metavar="MODULE")
+    parser.add_argument("--check", action="store_true", help="re-record to a temp dir and compare with the stored files")
+    parser.add_argument("--skip-missing", action="store_true", help="skip toolchains that are not installed")
+    args = parser.parse_args(argv)
+
+    known = modules()
+    module_names = sorted(args.modules or known)
+    unknown = sorted(set(module_names) - set(known))
+    if unknown:
+        parser.error(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    toolchains = []
+    for version in args.versions:
+        toolchain = find(version)
+        if toolchain is not None:
+            toolchains.append(toolchain)
+        elif args.skip_missing:
+            print(f"go{version}: not installed, skipped", file=sys.stderr)
+        else:
+            print(f"go{version}: not installed (python scripts/toolchains.py install {version})", file=sys.stderr)
+            return 2
+    if args.check:
+        return check(toolchains, module_names)
+    record_all(RECORDED_DIR, toolchains, module_names)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Every recorded fixture: every line counted once, nothing unrecognized, one event per summary line."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from escapelint.assemble import read_build_output
+from escapelint.model import EventKind, LineRole
+
+from .conftest import fixture_id, read_lines, recorded_files
+
+# Independent of the grammar on purpose: the plainest reading of what a summary line is.
+_PREFIX = re.compile(r"^(?:(?:[A-Za-z]:[\\/])?[^\n:]+:\d+(?::\d+)?|<unknown line number>): ")
+
+
+def _bodies(lines):
+    for line in lines:
+        text = line.rstrip("\r\n")
+        match = _PREFIX.match(text)
+        yield text[match.end() :] if match else text
+
+
+@pytest.mark.parametrize("path", recorded_files(), ids=fixture_id)
+def test_every_line_is_accounted_for(path):
+    lines = read_lines(path)
+    packages, stats = read_build_output(lines)
+    assert stats.lines == len(lines)
+    assert sum(stats.roles.values()) == len(lines)
+    assert stats.roles[LineRole.UNRECOGNIZED] == 0, [u for p in packages for u in p.unrecognized]
+
+
+@pytest.mark.parametrize("path", recorded_files(), ids=fixture_id)
+def test_one_event_per_summary_line(path):
+    lines = read_lines(path)
+    bodies = list(_bodies(lines))
+    summaries = sum(
+        1 for b in bodies if not b.startswith(" ") and (b.endswith(" escapes to heap") or b.startswith("moved to heap: "))
+    )
+    leaks = sum(1 for b in bodies if b.startswith("leaking param"))
+    _, stats = read_build_output(lines)
+    assert stats.events[EventKind.ESCAPE] + stats.events[EventKind.MOVED] == summaries
+    assert stats.events[EventKind.LEAK] == leaks
+
+
+@pytest.mark.parametrize("path", recorded_files("*.m2.txt"), ids=fixture_id)
+def test_explanations_belong_to_their_own_site(path):
+    """Each explanation attached to an event has the event's position and subject."""
+    packages, _ = read_build_output(read_lines(path))
+    for package in packages:
+        for event in package.events:
+            for explanation in event.explanations:
+                assert explanation.position == event.position
+                if event.kind is EventKind.ESCAPE and event.expr == "append":
+                    assert explanation.subject.startswith("append(")
+                else:
+                    assert explanation.subject == event.expr

@@ -1,0 +1,106 @@
+"""The command line: exit codes, stdin, never overwriting, odd input that must not be lost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import RECORDED
+
+EXAMPLE = RECORDED / "go1.27.3" / "example.m2.txt"
+
+
+def run(*args, stdin: bytes | None = None, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "escapelint", *args], input=stdin, capture_output=True, cwd=cwd, check=False
+    )
+
+
+def test_report_to_stdout():
+    result = run("report", str(EXAMPLE), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["schema"] == "escapelint.report/1"
+    assert document["stats"]["balanced"] is True
+    assert b"unrecognized lines" in result.stderr
+
+
+def test_report_from_stdin_equals_report_from_file():
+    from_file = json.loads(run("report", str(EXAMPLE), "-q").stdout)
+    from_stdin = json.loads(run("report", "-", "-q", stdin=EXAMPLE.read_bytes()).stdout)
+    assert from_stdin["input"] == "<stdin>"
+    assert from_stdin["packages"] == from_file["packages"]
+
+
+def test_missing_input_exits_2_with_message(tmp_path):
+    result = run("report", str(tmp_path / "nope.txt"))
+    assert result.returncode == 2
+    assert b"nope.txt: no such file" in result.stderr
+
+
+def test_directory_input_exits_2(tmp_path):
+    result = run("report", str(tmp_path))
+    assert result.returncode == 2
+    assert b"is a directory" in result.stderr
+
+
+def test_existing_output_is_not_overwritten_without_force(tmp_path):
+    target = tmp_path / "report.json"
+    target.write_text("mine")
+    result = run("report", str(EXAMPLE), "--output", str(target))
+    assert result.returncode == 2
+    assert b"--force" in result.stderr
+    assert target.read_text() == "mine"
+    assert run("report", str(EXAMPLE), "--output", str(target), "--force", "-q").returncode == 0
+    assert json.loads(target.read_text())["stats"]["balanced"]
+
+
+def test_unknown_format_is_a_usage_error():
+    assert run("report", str(EXAMPLE), "--format", "yaml").returncode == 2
+
+
+def test_crlf_input_gives_the_same_events():
+    lf = json.loads(run("report", "-", "-q", stdin=EXAMPLE.read_bytes()).stdout)
+    crlf = json.loads(run("report", "-", "-q", stdin=EXAMPLE.read_bytes().replace(b"\n", b"\r\n")).stdout)
+    assert crlf["packages"] == lf["packages"]
+    assert crlf["stats"] == lf["stats"]
+
+
+def test_windows_paths_with_spaces():
+    """Real output with its paths rewritten to a Windows drive and a folder with a space (transformed)."""
+    text = EXAMPLE.read_text().replace("kv/", "C:\\src\\my kv\\")
+    result = json.loads(run("report", "-", "-q", stdin=text.encode()).stdout)
+    assert result["unrecognized"] == []
+    files = {e["file"] for p in result["packages"] for e in p["events"]}
+    assert any(f.startswith("C:\\src\\my kv\\") for f in files)
+
+
+def test_unrecognized_lines_are_reported_with_line_numbers():
+    """Hand-made malformed lines mixed into real output: each is listed, none is lost."""
+    lines = EXAMPLE.read_text().splitlines(keepends=True)
+    lines.insert(3, "this is not compiler output\n")
+    lines.insert(7, "./kv/store.go:1:1: x flies to heap\n")
+    lines.append("\x00\xff binary junk " + "z" * 100_000 + "\n")
+    result = json.loads(run("report", "-", "-q", stdin="".join(lines).encode("utf-8", "surrogateescape")).stdout)
+    unrecognized = [(u["line"], u["text"][:30]) for u in result["unrecognized"]]
+    assert unrecognized[0] == (4, "this is not compiler output")
+    assert unrecognized[1] == (8, "./kv/store.go:1:1: x flies to ")
+    assert unrecognized[2][0] == len(lines)
+    assert result["stats"]["lines"] == len(lines)
+    assert result["stats"]["balanced"]
+
+
+def test_empty_input():
+    result = run("report", "-", "-q", stdin=b"")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["stats"]["lines"] == 0
+
+
+@pytest.mark.parametrize("args", [["--help"], ["report", "--help"]])
+def test_help(args):
+    result = run(*args)
+    assert result.returncode == 0
+    assert b"Usage" in result.stdout

@@ -8,8 +8,8 @@ Layout (documented in docs/json-schema.md):
      "unrecognized": [{"line", "text", "package"}],
      "stats": {"lines", "roles", "events", "remarks", "packages", "balanced"}}
 
-Packages are written as they are read, so memory holds one package at a time. Flow steps recur across
-explanations of the same function, so their JSON text is built once per step object and reused.
+Packages are written as they are read, so memory holds one package at a time. Step positions recur across
+explanations of the same function, so their JSON text is built once per position and reused.
 """
 
 from __future__ import annotations
@@ -48,8 +48,7 @@ class JsonReportWriter:
         self._input_name = input_name
         self._first_package = True
         self._unrecognized: list[tuple[UnrecognizedLine, str | None]] = []
-        self._step_json: dict[int, str] = {}
-        self._position_json: dict[Position, str] = {}
+        self._position_json: dict[int, str] = {}
 
     def begin(self) -> None:
         generator = json.dumps({"name": "escapelint", "version": __version__})
@@ -59,35 +58,43 @@ class JsonReportWriter:
         )
 
     def package(self, output: PackageOutput) -> None:
-        # Step objects are shared within a package only; ids are safe while the package is alive.
-        self._step_json = {}
+        """Write one package. Events are written one by one: one package can hold millions of lines."""
+        # Position objects are shared within a package; their ids are safe while the package is alive.
         self._position_json = {}
-        parts = [
-            "" if self._first_package else ",\n",
-            f'{{"path": {_str(output.path)}, "test_variant": {_str(output.test_variant)}, '
-            f'"header_line": {_int(output.header_line)},\n"events": [',
-        ]
+        write = self._out.write
+        write("" if self._first_package else ",\n")
         self._first_package = False
-        parts.append(",\n".join(self._event(e) for e in output.events))
-        parts.append('],\n"remarks": [')
-        parts.append(
+        write(
+            f'{{"path": {_str(output.path)}, "test_variant": {_str(output.test_variant)}, '
+            f'"header_line": {_int(output.header_line)},\n"events": ['
+        )
+        separator = ""
+        for event in output.events:
+            write(separator)
+            write(self._event(event))
+            separator = ",\n"
+        write('],\n"remarks": [')
+        write(
             ",\n".join(
                 f'{{"kind": {_quote(r.kind)}, {_position_fields(r.position)}, "function": {_str(r.function)}, '
                 f'"subject": {_str(r.subject)}, "detail": {_str(r.detail)}, "input_line": {r.line}}}'
                 for r in output.remarks
             )
         )
-        parts.append('],\n"errors": [')
-        parts.append(
+        write('],\n"errors": [')
+        write(
             ",\n".join(
                 f'{{{_position_fields(e.position)}, "message": {_quote(e.message)}, "input_line": {e.line}}}'
                 for e in output.errors
             )
         )
-        parts.append('],\n"unclaimed_explanations": [')
-        parts.append(",\n".join(self._explanation(x, with_flows=True) for x in output.unclaimed))
-        parts.append("]}")
-        self._out.write("".join(parts))
+        write('],\n"unclaimed_explanations": [')
+        separator = ""
+        for explanation in output.unclaimed:
+            write(separator)
+            write(self._explanation(explanation, with_flows=True))
+            separator = ",\n"
+        write("]}")
         self._unrecognized.extend((u, output.path) for u in output.unrecognized)
 
     def end(self, stats: BuildStats) -> None:
@@ -148,15 +155,11 @@ class JsonReportWriter:
             )
 
     def _step(self, step: FlowStep) -> str:
-        text = self._step_json.get(id(step))
-        if text is None:
-            position = self._position_json.get(step.at)
-            if position is None:
-                position = self._position_json[step.at] = _position_fields(step.at)
-            text = self._step_json[id(step)] = (
-                f'{{"expr": {_quote(step.expr)}, "reason": {_quote(step.reason)}, {position}}}'
-            )
-        return text
+        at = step.at
+        position = self._position_json.get(id(at))
+        if position is None:
+            position = self._position_json[id(at)] = _position_fields(at)
+        return f'{{"expr": {_quote(step.expr)}, "reason": {_quote(step.reason)}, {position}}}'
 
 
 def write_json_report(

@@ -4,6 +4,8 @@ This is the hot path: the standard library alone prints about 2.2 million lines 
 only about 5 % are distinct once positions are stripped. Positions are split off with the grammar's own
 POSITION terminal (compiled once), message bodies are parsed by the grammar once each and cached, and
 the "at POS" suffix of flow steps is split off before the cache lookup so that steps share entries.
+Explanation lines repeat the position of their header, so a line that starts with the previous line's
+prefix skips the position regex altogether.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from .messages import (
     MessageSyntaxError,
     PackageHeader,
     StepLine,
+    build_parser,
     parse_message,
     parse_position,
     parse_tool_line,
     position_pattern,
 )
 from .model import FlowStep, Position
+from .rule_matchers import compile_rule_matchers
 
 _STEP_PREFIX = "    from "
 _STEP_SUFFIX = ") at "
@@ -28,6 +32,8 @@ _STEP_SUFFIX = ") at "
 #: How many distinct message bodies to remember before starting afresh. The standard library needs
 #: about 110 000; the bound keeps memory flat on inputs with endless unique lines.
 MESSAGE_CACHE_LIMIT = 400_000
+#: Likewise for distinct positions within one package.
+POSITION_CACHE_LIMIT = 200_000
 
 
 class Unrecognized:
@@ -50,30 +56,36 @@ class LineClassifier:
         pattern = position_pattern()
         self._prefix = re.compile(f"({pattern}): ")
         self._position = re.compile(pattern)
+        self._matchers = compile_rule_matchers(build_parser())
         self._messages: dict[str, Message | Unrecognized] = {}
         self._step_templates: dict[str, StepLine | Unrecognized] = {}
-        self._positions: dict[str, Position | None] = {}
-        self._steps: dict[str, FlowStep | Unrecognized] = {}
+        self._positions: dict[str, Position] = {}
+        self._last_prefix = "\n"  # never the start of a line
+        self._last_position: Position | None = None
 
     def start_package(self) -> None:
         """Forget per-package positions: they rarely repeat across packages and would pile up."""
         self._positions = {}
-        self._steps = {}
 
     def classify(self, text: str) -> tuple[Position | None, Message | FlowStep | Unrecognized | None]:
-        match = self._prefix.match(text)
-        if match is None:
-            return None, self._bare(text)
-        position_text = match.group(1)
-        position = self._positions.get(position_text)
-        if position is None:
-            position = self._positions[position_text] = parse_position(position_text)
-        body = text[match.end() :]
+        prefix = self._last_prefix
+        if text.startswith(prefix):
+            position = self._last_position
+            body = text[len(prefix) :]
+        else:
+            match = self._prefix.match(text)
+            if match is None:
+                return None, self._bare(text)
+            position_text = match.group(1)
+            position = self._positions.get(position_text)
+            if position is None:
+                position = self._remember_position(position_text)
+            end = match.end()
+            self._last_prefix = text[:end]
+            self._last_position = position
+            body = text[end:]
         if body.startswith(_STEP_PREFIX):
-            step = self._steps.get(body)
-            if step is None:
-                step = self._steps[body] = self._step(body)
-            return position, step
+            return position, self._step(body)
         message = self._messages.get(body)
         if message is None:
             message = self._remember(body, self._parse(body, "message"))
@@ -111,7 +123,7 @@ class LineClassifier:
         if at is None:
             if self._position.fullmatch(at_text) is None:
                 return UNRECOGNIZED
-            at = self._positions[at_text] = parse_position(at_text)
+            at = self._remember_position(at_text)
         key = body[: cut + 1]
         template = self._step_templates.get(key)
         if template is None:
@@ -124,14 +136,25 @@ class LineClassifier:
             return UNRECOGNIZED
         return FlowStep(template.expr, template.reason, at)
 
-    @staticmethod
-    def _parse(text: str, start: str) -> Message | Unrecognized:
+    def _parse(self, text: str, start: str) -> Message | Unrecognized:
+        if start == "message":
+            for matcher in self._matchers.get(text[:4], ()):
+                if text.startswith(matcher.keyword):
+                    message = matcher.match(text)
+                    if message is not None:
+                        return message
         try:
             if start == "message":
                 return parse_message(text)
             return parse_tool_line(text)
         except MessageSyntaxError:
             return UNRECOGNIZED
+
+    def _remember_position(self, text: str) -> Position:
+        if len(self._positions) >= POSITION_CACHE_LIMIT:
+            self._positions = {}
+        position = self._positions[text] = parse_position(text)
+        return position
 
     def _remember(self, body: str, message: Message | Unrecognized) -> Message | Unrecognized:
         if len(self._messages) >= MESSAGE_CACHE_LIMIT:

@@ -1,0 +1,87 @@
+"""Compiled matchers for the grammar's keyword-led rules: the same rules, run as one regex each.
+
+Lark's LALR parser costs about 35 µs a message, mostly per-call and per-token overhead, and a standard
+library build has some 100 000 distinct message bodies, nearly all of them flow and step lines. A rule
+of this grammar is a flat sequence of terminals, so it can be matched by concatenating its terminals'
+own patterns. Each terminal is made atomic (`(?=(?P<t>…))(?P=t)`), so, like Lark's lexer, a token never
+gives back characters to let a later one match. The tokens are then handed to the reduction callback
+Lark itself built for that rule, which drops the anonymous tokens, fills `[optional]` placeholders and
+runs the Transformer: the message objects are Lark's own.
+
+Only rules that begin with a keyword ("    from ", "  flow: ", "parameter ", ...) are compiled, and only
+for bodies that start with that keyword; everything else, and anything these regexes do not match, goes
+through Lark's parser. tests/test_rule_matchers.py checks that both agree on every recorded line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lark import Lark
+from lark.lexer import PatternStr
+
+
+@dataclass(frozen=True)
+class RuleMatcher:
+    keyword: str
+    pattern: re.Pattern[str]
+    group_names: tuple[str, ...]
+    reduce: Callable[[list], object]
+
+    def match(self, text: str) -> object | None:
+        found = self.pattern.match(text)
+        if found is None:
+            return None
+        # Lark's reduction callbacks select children by index, so plain strings do as tokens.
+        return self.reduce(list(map(found.group, self.group_names)))
+
+
+def compile_rule_matchers(parser: Lark, start: str = "message") -> dict[str, list[RuleMatcher]]:
+    """Matchers for the keyword-led rules reachable from `start`, grouped by the keyword's first 4 chars.
+
+    Within a group the longer expansions come first, as Lark's lexer tries an optional token before
+    the token that may follow it.
+    """
+    terminals = {t.name: t for t in parser.terminals}
+    callbacks = parser.parser.parser.parser.callbacks
+    groups: dict[str, list[RuleMatcher]] = {}
+    for rule in _rules_reachable(parser, start):
+        first = terminals.get(rule.expansion[0].name) if rule.expansion else None
+        if first is None or not isinstance(first.pattern, PatternStr):
+            continue
+        parts = []
+        for index, symbol in enumerate(rule.expansion):
+            terminal = terminals[symbol.name]
+            parts.append(f"(?=(?P<t{index}>{terminal.pattern.to_regexp()}))(?P=t{index})")
+        matcher = RuleMatcher(
+            keyword=first.pattern.value,
+            pattern=re.compile("".join(parts) + r"\Z"),
+            group_names=tuple(f"t{i}" for i in range(len(rule.expansion))),
+            reduce=callbacks[rule],
+        )
+        groups.setdefault(matcher.keyword[:4], []).append(matcher)
+    for matchers in groups.values():
+        matchers.sort(key=lambda m: -len(m.group_names))
+    return groups
+
+
+def _rules_reachable(parser: Lark, start: str):
+    """The grammar's rules whose expansions are all terminals and that `start` can derive."""
+    by_origin: dict[str, list] = {}
+    for rule in parser.rules:
+        by_origin.setdefault(rule.origin.name, []).append(rule)
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for rule in by_origin.get(name, ()):
+            nonterminals = [s.name for s in rule.expansion if not s.is_term]
+            if nonterminals:
+                todo.extend(nonterminals)
+            else:
+                yield rule

@@ -140,8 +140,8 @@ class PackageOutput:
     """Everything one `# import/path` block of the build output says, in input order per list.
 
     `unclaimed` holds explanation blocks that no summary line claimed: the compiler prints them for
-    wrappers and go/defer closures whose summary it suppresses (escape/escape.go). They are kept, and
-    counted, rather than attached to a neighbour by guesswork.
+    generic shape instantiations, wrappers and go/defer closures, whose summaries it suppresses
+    (escape/escape.go). They are kept, and counted, rather than attached to a neighbour by guesswork.
     """
 
     path: str | None  # None for lines before any "# pkg" header

@@ -8,8 +8,8 @@ Layout (documented in docs/json-schema.md):
      "unrecognized": [{"line", "text", "package"}],
      "stats": {"lines", "roles", "events", "remarks", "packages", "balanced"}}
 
-Packages are written as they are read, so memory holds one package at a time. Step positions recur across
-explanations of the same function, so their JSON text is built once per position and reused.
+Packages are written as they are read, so memory holds one package at a time. Flows and positions recur across
+the explanations of a package and are shared objects, so their JSON text is built once each.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import TextIO
 
 from . import __version__
 from .assemble import BuildStats
-from .model import EscapeEvent, Explanation, FlowStep, PackageOutput, Position, UnrecognizedLine
+from .model import EscapeEvent, Explanation, FlowStep, LineRole, PackageOutput, Position, UnrecognizedLine
 
 SCHEMA = "escapelint.report/1"
 
@@ -49,6 +49,7 @@ class JsonReportWriter:
         self._first_package = True
         self._unrecognized: list[tuple[UnrecognizedLine, str | None]] = []
         self._position_json: dict[int, str] = {}
+        self._flow_json: dict[int, str] = {}
 
     def begin(self) -> None:
         generator = json.dumps({"name": "escapelint", "version": __version__})
@@ -59,8 +60,9 @@ class JsonReportWriter:
 
     def package(self, output: PackageOutput) -> None:
         """Write one package. Events are written one by one: one package can hold millions of lines."""
-        # Position objects are shared within a package; their ids are safe while the package is alive.
+        # Positions and flows are shared within a package; their ids are safe while it is alive.
         self._position_json = {}
+        self._flow_json = {}
         write = self._out.write
         write("" if self._first_package else ",\n")
         self._first_package = False
@@ -105,7 +107,7 @@ class JsonReportWriter:
         stats_json = json.dumps(
             {
                 "lines": stats.lines,
-                "roles": {str(k.value): v for k, v in sorted(stats.roles.items())},
+                "roles": {role.value: stats.roles[role] for role in LineRole},
                 "events": {str(k.value): v for k, v in sorted(stats.events.items())},
                 "remarks": dict(sorted(stats.remarks.items())),
                 "packages": stats.packages,
@@ -146,13 +148,17 @@ class JsonReportWriter:
         return text + "}"
 
     def _flows(self, explanation: Explanation, index: int | None) -> Iterable[str]:
-        tail = "" if index is None else f', "explanation": {index}'
+        tail = "}" if index is None else f', "explanation": {index}}}'
         for flow in explanation.flows:
-            steps = ", ".join(self._step(s) for s in flow.steps)
-            yield (
-                f'{{"sink": {_quote(flow.sink)}, "source": {_quote(flow.source)}, "derefs": {flow.derefs}, '
-                f'"steps": [{steps}]{tail}}}'
-            )
+            # Flows are shared between explanations of a package (assemble.py): encode each once.
+            text = self._flow_json.get(id(flow))
+            if text is None:
+                steps = ", ".join([self._step(s) for s in flow.steps])
+                text = self._flow_json[id(flow)] = (
+                    f'{{"sink": {_quote(flow.sink)}, "source": {_quote(flow.source)}, "derefs": {flow.derefs}, '
+                    f'"steps": [{steps}]'
+                )
+            yield text + tail
 
     def _step(self, step: FlowStep) -> str:
         at = step.at

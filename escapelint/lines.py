@@ -85,11 +85,20 @@ class LineClassifier:
             self._last_position = position
             body = text[end:]
         if body.startswith(_STEP_PREFIX):
-            return position, self._step(body)
+            return position, self.step(body)
+        return position, self.message(body)
+
+    @property
+    def last_prefix(self) -> str:
+        """The position prefix ("path:line:col: ") of the last located line classified."""
+        return self._last_prefix
+
+    def message(self, body: str) -> Message | Unrecognized:
+        """The message of a body that follows a position prefix."""
         message = self._messages.get(body)
         if message is None:
             message = self._remember(body, self._parse(body, "message"))
-        return position, message
+        return message
 
     def body(self, text: str) -> str:
         """The text after a line's position prefix (the whole line when it has none)."""
@@ -114,7 +123,8 @@ class LineClassifier:
             message = self._remember(text, message)
         return message
 
-    def _step(self, body: str) -> FlowStep | Unrecognized:
+    def step(self, body: str) -> FlowStep | Unrecognized:
+        """A "    from EXPR (REASON) at POS" body as a FlowStep."""
         cut = body.rfind(_STEP_SUFFIX)
         if cut < 0:
             return UNRECOGNIZED

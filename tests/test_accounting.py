@@ -9,7 +9,7 @@ import pytest
 from escapelint.assemble import read_build_output
 from escapelint.model import EventKind, LineRole
 
-from .conftest import fixture_id, read_lines, recorded_files
+from .conftest import RECORDED, fixture_id, read_lines, recorded_files
 
 # Independent of the grammar on purpose: the plainest reading of what a summary line is.
 _PREFIX = re.compile(r"^(?:(?:[A-Za-z]:[\\/])?[^\n:]+:\d+(?::\d+)?|<unknown line number>): ")
@@ -56,3 +56,16 @@ def test_explanations_belong_to_their_own_site(path):
                     assert explanation.subject.startswith("append(")
                 else:
                     assert explanation.subject == event.expr
+
+
+def test_malformed_step_inside_a_flow_is_reported_and_the_flow_kept():
+    """A real explanation with one step line corrupted by hand (deliberately malformed input)."""
+    lines = read_lines(RECORDED / "go1.27.3" / "categories.m2.txt")
+    index = next(i for i, line in enumerate(lines) if "    from " in line and " at " in line)
+    cut = lines[index].rindex(" at ")
+    lines[index] = lines[index][:cut] + " at nowhere\n"
+    packages, stats = read_build_output(lines)
+    unrecognized = [u for p in packages for u in p.unrecognized]
+    assert [(u.line, u.text) for u in unrecognized] == [(index + 1, lines[index].rstrip("\n"))]
+    assert stats.roles[LineRole.UNRECOGNIZED] == 1
+    assert stats.balanced()

@@ -63,6 +63,7 @@ class BuildStats:
 
 _STEP_KEYWORD = "    from "
 _FLOW_KEYWORD = "  flow: "
+_NEVER = "\n"  # a prefix no line starts with: a line's only newline is its last character
 
 
 class _OpenExplanation:
@@ -74,8 +75,8 @@ class _OpenExplanation:
     """
 
     __slots__ = (
-        "position", "header", "flows", "flow", "flow_body", "flow_line", "step_bodies", "truncated",
-        "first_line", "count", "step_prefix", "flow_prefix", "body_start",
+        "position", "header", "flows", "flow", "flow_line", "flow_lines", "truncated", "first_line", "count",
+        "step_prefix", "flow_prefix", "body_start",
     )  # fmt: skip
 
     def __init__(self, position: Position, header: EscapeHeader | LeakHeader, line: int, prefix: str) -> None:
@@ -86,13 +87,13 @@ class _OpenExplanation:
         self.position = position
         self.header = header
         self.flows: list[Flow] = []
-        self.flow: FlowLine | None = None
-        self.flow_body = ""
+        self.flow: FlowLine | None = None  # the current flow line, parsed
         self.flow_line = 0
-        self.step_bodies: list[str] = []
+        # The current flow line and its step lines as read, after the prefix and with their line ends.
+        self.flow_lines: list[str] | None = None
         self.truncated = False
         self.first_line = line
-        self.count = 1
+        self.count = 1  # lines of this explanation read so far, the header included
 
     def freeze(self) -> Explanation:
         header = self.header
@@ -131,17 +132,17 @@ class _PackageBuilder:
 
     def close_flow(self, open_: _OpenExplanation) -> None:
         """End the open explanation's current flow: share an identical flow or build a new one."""
-        message = open_.flow
-        if message is None:
+        lines = open_.flow_lines
+        if lines is None:
             return
-        open_.flow = None
-        bodies = open_.step_bodies
-        open_.step_bodies = []
-        key = "\n".join([open_.flow_body, *bodies])
+        open_.flow_lines = None
+        open_.count += len(lines)
+        key = "".join(lines)
         flow = self.flows.get(key)
         if flow is None:
             steps = []
-            for offset, body in enumerate(bodies, start=1):
+            for offset, raw in enumerate(lines[1:], start=1):
+                body = raw.rstrip("\r\n")
                 step = self.step_of(body)
                 if step is UNRECOGNIZED:
                     # Not a step after all: report the line itself, keep the rest of the flow.
@@ -150,8 +151,9 @@ class _PackageBuilder:
                     self.unrecognized.append(UnrecognizedLine(open_.flow_line + offset, self.prefix_of(open_) + body))
                 else:
                     steps.append(step)
+            message = open_.flow
             flow = Flow(message.sink, message.source, message.derefs, tuple(steps))
-            if len(steps) == len(bodies):
+            if len(steps) == len(lines) - 1:
                 self.flows[key] = flow
         open_.flows.append(flow)
 
@@ -269,28 +271,29 @@ class BuildReader:
         classify, step_of, message_of = classifier.classify, classifier.step, classifier.message
         pkg = _PackageBuilder(None, None, step_of)
         line_no = 0
+        # The open explanation's prefixes and current flow, kept in locals for the fast path below.
+        open_: _OpenExplanation | None = None
+        step_prefix = flow_prefix = _NEVER
+        cut = 0
+        flow_lines: list[str] | None = None
         for raw in lines:
             line_no += 1
-            text = raw.rstrip("\r\n")
 
             # Fast path: the flow and step lines of the open explanation (nine lines in ten of -m=2
             # output) carry its header's prefix, so one startswith both places and classifies them.
-            open_ = pkg.open
-            if open_ is not None:
-                if text.startswith(open_.step_prefix):
-                    if open_.flow is not None:
-                        open_.step_bodies.append(text[open_.body_start :])
-                        open_.count += 1
-                        continue
-                elif text.startswith(open_.flow_prefix):
-                    body = text[open_.body_start :]
-                    flow = message_of(body)
-                    if type(flow) is FlowLine:
-                        pkg.close_flow(open_)
-                        open_.flow, open_.flow_body, open_.flow_line = flow, body, line_no
-                        open_.count += 1
-                        continue
+            if raw.startswith(step_prefix):
+                if flow_lines is not None:
+                    flow_lines.append(raw[cut:])
+                    continue
+            elif raw.startswith(flow_prefix):
+                flow = message_of(raw[cut:].rstrip("\r\n"))
+                if type(flow) is FlowLine:
+                    pkg.close_flow(open_)
+                    flow_lines = open_.flow_lines = [raw[cut:]]
+                    open_.flow, open_.flow_line = flow, line_no
+                    continue
 
+            text = raw.rstrip("\r\n")
             position, message = classify(text)
             kind = type(message)
             if kind is TruncatedExplanation and open_ is not None and position == open_.position:
@@ -306,7 +309,7 @@ class BuildReader:
             pkg.close_explanation()
 
             if kind is EscapeHeader or kind is LeakHeader:
-                prefix = classifier.last_prefix if position is not None else "\n"
+                prefix = classifier.last_prefix if position is not None else _NEVER
                 pkg.open = _OpenExplanation(position or UNKNOWN_POSITION, message, line_no, prefix)
             elif kind is Summary:
                 where = position or UNKNOWN_POSITION
@@ -360,6 +363,14 @@ class BuildReader:
             else:
                 pkg.unrecognized.append(UnrecognizedLine(line_no, text))
                 roles[LineRole.UNRECOGNIZED] += 1
+
+            open_ = pkg.open
+            if open_ is None:
+                step_prefix = flow_prefix = _NEVER
+                flow_lines = None
+            else:
+                step_prefix, flow_prefix, cut = open_.step_prefix, open_.flow_prefix, open_.body_start
+                flow_lines = open_.flow_lines
         stats.lines = line_no
         output = pkg.finish(stats)
         if output.path is not None or not _is_empty(output):

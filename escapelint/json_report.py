@@ -21,7 +21,7 @@ from typing import TextIO
 
 from . import __version__
 from .assemble import BuildStats
-from .model import EscapeEvent, Explanation, FlowStep, LineRole, PackageOutput, Position, UnrecognizedLine
+from .model import EscapeEvent, Explanation, Flow, FlowStep, LineRole, PackageOutput, Position, UnrecognizedLine
 
 SCHEMA = "escapelint.report/1"
 
@@ -125,15 +125,13 @@ class JsonReportWriter:
             if leak is None
             else f'{{"kind": {_quote(leak.kind.value)}, "result": {_str(leak.result)}, "level": {_int(leak.level)}}}'
         )
-        flows = []
-        for index, explanation in enumerate(event.explanations):
-            flows.extend(self._flows(explanation, index))
-        explanations = ", ".join(self._explanation(x, with_flows=False) for x in event.explanations)
+        flows = ", ".join([self._flow(flow) for explanation in event.explanations for flow in explanation.flows])
+        explanations = ", ".join([self._explanation(x, with_flows=False) for x in event.explanations])
         return (
             f'{{"kind": {_quote(event.kind.value)}, {_position_fields(event.position)}, '
             f'"expr": {_quote(event.expr)}, "function": {_str(event.function)}, '
             f'"detail": {_str(event.detail)}, "leak": {leak_json}, "input_line": {event.line}, '
-            f'"flows": [{", ".join(flows)}], "explanations": [{explanations}]}}'
+            f'"flows": [{flows}], "explanations": [{explanations}]}}'
         )
 
     def _explanation(self, explanation: Explanation, *, with_flows: bool) -> str:
@@ -141,24 +139,24 @@ class JsonReportWriter:
             f'{{"subject": {_quote(explanation.subject)}, "function": {_str(explanation.function)}, '
             f'"sink": {_str(explanation.sink)}, "derefs": {_int(explanation.derefs)}, '
             f'"truncated": {"true" if explanation.truncated else "false"}, '
-            f'"input_line": {explanation.first_line}, "line_count": {explanation.line_count}'
+            f'"input_line": {explanation.first_line}, "line_count": {explanation.line_count}, '
+            f'"flow_count": {len(explanation.flows)}'
         )
         if with_flows:
-            text += f', {_position_fields(explanation.position)}, "flows": [{", ".join(self._flows(explanation, None))}]'
+            flows = ", ".join([self._flow(flow) for flow in explanation.flows])
+            text += f', {_position_fields(explanation.position)}, "flows": [{flows}]'
         return text + "}"
 
-    def _flows(self, explanation: Explanation, index: int | None) -> Iterable[str]:
-        tail = "}" if index is None else f', "explanation": {index}}}'
-        for flow in explanation.flows:
-            # Flows are shared between explanations of a package (assemble.py): encode each once.
-            text = self._flow_json.get(id(flow))
-            if text is None:
-                steps = ", ".join([self._step(s) for s in flow.steps])
-                text = self._flow_json[id(flow)] = (
-                    f'{{"sink": {_quote(flow.sink)}, "source": {_quote(flow.source)}, "derefs": {flow.derefs}, '
-                    f'"steps": [{steps}]'
-                )
-            yield text + tail
+    def _flow(self, flow: Flow) -> str:
+        # Flows are shared between the explanations of a package (assemble.py): encode each once.
+        text = self._flow_json.get(id(flow))
+        if text is None:
+            steps = ", ".join([self._step(s) for s in flow.steps])
+            text = self._flow_json[id(flow)] = (
+                f'{{"sink": {_quote(flow.sink)}, "source": {_quote(flow.source)}, "derefs": {flow.derefs}, '
+                f'"steps": [{steps}]}}'
+            )
+        return text
 
     def _step(self, step: FlowStep) -> str:
         at = step.at

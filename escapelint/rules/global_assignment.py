@@ -1,0 +1,55 @@
+"""The value is stored, directly or through a chain, into a package-level variable.
+
+## What it does
+Flags allocations whose explanation ends in an assignment to a package-level variable, a field of
+one, or an element of a global map or slice (`sinkMap[k] = &T{}`). The compiler only says the
+assignment goes "to the heap"; escapelint reads the package source to confirm that the assigned
+name is declared at package level.
+
+## Why is this bad?
+Anything reachable from a global lives until it is overwritten, so it must be on the heap; and a
+global written from many call sites is shared mutable state.
+
+## Example
+```go
+var last *Request
+
+func Handle(r Request) {
+	last = &r // r is moved to heap
+}
+```
+
+## Use instead
+```go
+type Handler struct{ last Request }
+
+func (h *Handler) Handle(r Request) { h.last = r } // copy into memory the caller owns
+```
+
+## Known problems
+Package initialisation (`var m = map[string]int{}`) is a one-time allocation and usually fine.
+Without the package source escapelint cannot tell a global from memory reached through a pointer, and
+leaves the site `unclassified`.
+"""
+
+from __future__ import annotations
+
+from ..evidence import Evidence, assignment_target
+from .base import Claim, where
+
+ID = "global-assignment"
+TITLE = "Stored in a package-level variable"
+FIX = "Keep the state in a value the caller owns (a struct field, a parameter) instead of a global; one-time init is fine."
+
+
+def claim(evidence: Evidence) -> Claim | None:
+    step = evidence.destination
+    if evidence.root != "{heap}" or step is None or step.reason not in ("assign", "assign-pair"):
+        return None
+    target = assignment_target(step)
+    if target is None or evidence.source is None or not evidence.source.covers(step.at.file):
+        return None
+    lhs, base = target
+    if lhs.startswith("*") or base not in evidence.source.globals:
+        return None
+    return Claim(f"stored in package-level variable `{base}`: {where(step)}", step)

@@ -1,0 +1,62 @@
+"""The value is stored through a pointer, or into a map or slice element, where the compiler loses track.
+
+## What it does
+Flags allocations whose explanation ends in a store the compiler cannot follow: through a pointer
+(`*pp = &x`, `p.field = &x` with `p` a pointer), into the element of a slice or map that is not a
+local array (`s[i] = &x`, `m[k] = &x`, a map literal's keys and values), or as a map key. Such memory may be reachable from anywhere,
+so the value must be on the heap.
+
+## Why is this bad?
+The callee or container decides the value's lifetime, so every store allocates. It is common and
+often necessary, but in hot loops it is worth a look.
+
+## Example
+```go
+func Fill(out **Config) {
+	c := Config{}
+	*out = &c // c is moved to heap
+}
+```
+
+## Use instead
+```go
+func Fill(out *Config) {
+	*out = Config{} // write the value into the caller's memory
+}
+```
+
+## Known problems
+A store into a *global* container is reported as `global-assignment` instead, when the package source
+shows the name is package-level.
+"""
+
+from __future__ import annotations
+
+from ..evidence import Evidence, assignment_target
+from .base import Claim, where
+
+ID = "indirect-store"
+TITLE = "Stored through a pointer or into a container"
+FIX = "Store the value itself rather than a pointer to it (copy into the pointed-to memory), or keep the container local."
+
+
+def claim(evidence: Evidence) -> Claim | None:
+    step = evidence.destination
+    if evidence.root != "{heap}" or step is None:
+        return None
+    if step.reason == "key of map put":
+        return Claim(f"used as a map key: {where(step)}", step)
+    if step.reason in ("map literal key", "map literal value"):
+        return Claim(f"stored in a map: {where(step)}", step)
+    if step.reason not in ("assign", "assign-pair"):
+        return None
+    target = assignment_target(step)
+    if target is None:
+        return None
+    lhs, base = target
+    if lhs.startswith("*") or lhs.startswith("(*"):
+        return Claim(f"stored through pointer `{lhs}`: {where(step)}", step)
+    # Anything else needs the source to rule out a package-level variable.
+    if evidence.source is None or not evidence.source.covers(step.at.file) or base in evidence.source.globals:
+        return None
+    return Claim(f"stored into `{lhs}`, memory reached through `{base}`: {where(step)}", step)

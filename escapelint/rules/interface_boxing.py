@@ -1,0 +1,82 @@
+"""A non-pointer value is copied into a heap-allocated interface box.
+
+## What it does
+Flags the heap object the compiler allocates to hold a copy of a non-pointer value converted to an
+interface: `fmt.Println(v)`, `var i any = v` that escapes, `panic(s)`, returning a struct as `error`.
+escapelint recognises the box by what the compiler prints: an expression that cannot allocate by
+itself (a name, a call result, a constant, a struct or array literal) that nonetheless "escapes to
+heap" is the conversion to an interface. The bytes of a string or slice stored in such a box ("…
+(interface-converted)") are counted here too.
+
+## Why is this bad?
+Every conversion allocates (except for small integers, single bytes, zero values and constants the
+compiler can place statically), and logging or formatting calls in hot paths convert every argument.
+
+## Example
+```go
+func Log(n int) {
+	fmt.Println("n =", n) // n is boxed into an interface
+}
+```
+
+## Use instead
+```go
+func Log(n int) {
+	os.Stdout.WriteString("n = " + strconv.Itoa(n) + "\n") // typed API, no interface
+}
+```
+Or keep boxing out of hot paths: use typed functions, generics, or pass a pointer where the callee
+only reads.
+
+## Known problems
+A pointer converted to an interface does not allocate by conversion; those sites are decided by where
+the pointer goes. An `a.b` selector may also be a method value; it is boxing only when the package
+source declares a field `b` and no method `b`.
+"""
+
+from __future__ import annotations
+
+from ..evidence import Evidence, ExprForm
+from .base import Claim
+
+ID = "interface-boxing"
+TITLE = "Value boxed into an interface"
+FIX = (
+    "Use a typed API instead of `any`/`interface{}` in hot paths (strconv, typed writers, generics), "
+    "or convert once outside the loop; the cost is one allocation per conversion."
+)
+
+_ALLOCATING_FORMS = frozenset(
+    {
+        ExprForm.FUNC_LITERAL,
+        ExprForm.APPEND,
+        ExprForm.MAKE,
+        ExprForm.NEW,
+        ExprForm.ADDRESS_OF_LITERAL,
+        ExprForm.SLICE_LITERAL,
+        ExprForm.MAP_LITERAL,
+        ExprForm.VARIADIC,
+        ExprForm.VARIABLE,
+    }
+)
+
+
+def claim(evidence: Evidence) -> Claim | None:
+    expr = evidence.event.expr
+    if evidence.form in _ALLOCATING_FORMS:
+        return None
+    # The bytes of a value stored into its own interface box: "{storage for X} ← &{storage for X}"
+    # with an "(interface-converted)" step.
+    if evidence.root == f"{{storage for {expr}}}":
+        for step in evidence.steps:
+            if step.reason == "interface-converted":
+                return Claim(f"the data of `{expr}` is stored in its interface box, which escapes", step)
+    if evidence.boxed_here:
+        return Claim(f"`{expr}` is converted to an interface, and the box escapes")
+    if evidence.form is ExprForm.VALUE:
+        return Claim(f"`{expr}` cannot allocate by itself: the heap object is its interface box")
+    if evidence.form is ExprForm.SELECTOR and evidence.source is not None:
+        name = expr.rsplit(".", 1)[1]
+        if name in evidence.source.fields and name not in evidence.source.methods:
+            return Claim(f"`{expr}` is a field value: the heap object is its interface box")
+    return None

@@ -64,6 +64,37 @@ def report(
         )
 
 
+@app.command("rules")
+def list_rules(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/rules.md instead of a table.")] = False,
+) -> None:
+    """List the categories, in the order they are tried."""
+    from .rule_docs import rules_markdown
+    from .rules import RULES
+
+    if markdown:
+        typer.echo(rules_markdown(), nl=False)
+        return
+    width = max(len(rule_id) for rule_id in RULES)
+    for rule in RULES.values():
+        marker = "*" if rule.headline else " "
+        typer.echo(f"{marker} {rule.id:<{width}}  {rule.title}")
+    typer.echo("\n* headline category. `escapelint explain ID` prints one in full.")
+
+
+@app.command()
+def explain(rule_id: Annotated[str, typer.Argument(metavar="ID", help="A category id, e.g. returned-pointer.")]) -> None:
+    """Print one category's documentation and fix hint."""
+    from .rule_docs import rule_text
+    from .rules import UnknownRuleError, get_rule
+
+    try:
+        rule = get_rule(rule_id)
+    except UnknownRuleError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(rule_text(rule), nl=False)
+
+
 @app.command()
 def version() -> None:
     """Print escapelint's version."""

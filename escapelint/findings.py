@@ -21,9 +21,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .evidence import gather
+from .evidence import Evidence, gather
 from .gosource import FunctionSpan, PackageSource, read_package_source
-from .model import EscapeEvent, EventKind, FlowStep, PackageOutput, Position
+from .model import EscapeEvent, EventKind, Explanation, FlowStep, PackageOutput, Position
 from .rules import classify
 
 _CLOSURE_SUFFIX = re.compile(r"(?:\.(?:func|gowrap|deferwrap)\d+)+$")
@@ -131,52 +131,76 @@ class _FunctionIndex:
         return None, None
 
 
+class PackageEvidence:
+    """Everything the rules may know about one package's events, gathered once."""
+
+    def __init__(self, output: PackageOutput, sources: SourceLocator | None = None) -> None:
+        self.output = output
+        heap_events = [e for e in output.events if e.kind in (EventKind.ESCAPE, EventKind.MOVED)]
+        files = {e.position.file for e in output.events}
+        self.source = sources.read(files) if sources is not None and heap_events else None
+        functions = _FunctionIndex(output, self.source)
+        self.located = [functions.locate(event) for event in output.events]
+        self.inlined_calls: dict[Position, str] = {
+            r.position: r.subject for r in output.remarks if r.kind == "inline_call" and r.position is not None
+        }
+        self._boxed_sites = _boxed_sites(heap_events)
+        self._explained_input = bool(output.unclaimed) or any(e.explanations for e in output.events)
+        # Inlining can copy one site twice to the same position (a callee inlined into both branches
+        # of a call); the compiler then explains only one copy. The copies share that explanation.
+        self._explained_sites: dict[tuple[Position, str], Explanation] = {}
+        for event in heap_events:
+            if event.explanations:
+                self._explained_sites.setdefault((event.position, event.expr), event.explanations[0])
+        self._heap_variables: dict[str | None, set[str]] = {}
+        for event, (function, _) in zip(output.events, self.located):
+            if event.kind is EventKind.MOVED:
+                self._heap_variables.setdefault(declared_name(function), set()).add(event.expr)
+
+    def evidence(self, index: int) -> tuple[Evidence, bool]:
+        """The evidence for heap event `output.events[index]`, and whether its explanation is borrowed."""
+        event = self.output.events[index]
+        function, span = self.located[index]
+        site = (event.position, event.expr)
+        borrowed = None if event.explanations else self._explained_sites.get(site)
+        evidence = gather(
+            event,
+            function,
+            span,
+            self.source,
+            site in self._boxed_sites,
+            self._explained_input,
+            frozenset(self._heap_variables.get(declared_name(function), ())),
+            borrowed,
+        )
+        return evidence, borrowed is not None
+
+
 def analyze(output: PackageOutput, sources: SourceLocator | None = None) -> PackageFindings:
     """Findings for every event of one package."""
-    heap_events = [e for e in output.events if e.kind in (EventKind.ESCAPE, EventKind.MOVED)]
-    files = {e.position.file for e in output.events}
-    source = sources.read(files) if sources is not None and heap_events else None
-    functions = _FunctionIndex(output, source)
-    inlined_calls: dict[Position, str] = {
-        r.position: r.subject for r in output.remarks if r.kind == "inline_call" and r.position is not None
-    }
-    boxed_sites = _boxed_sites(heap_events)
-    explained_input = bool(output.unclaimed) or any(e.explanations for e in output.events)
-    # Inlining can copy one site twice to the same position (a callee inlined into both branches of a
-    # call); the compiler then explains only one copy. The copies share that explanation.
-    explained_sites = {}
-    for event in heap_events:
-        if event.explanations:
-            explained_sites.setdefault((event.position, event.expr), event.explanations[0])
-
-    located = [functions.locate(event) for event in output.events]
-    heap_variables: dict[str | None, set[str]] = {}
-    for event, (function, _) in zip(output.events, located):
-        if event.kind is EventKind.MOVED:
-            heap_variables.setdefault(declared_name(function), set()).add(event.expr)
-
+    context = PackageEvidence(output, sources)
     ordinals: dict[tuple, int] = {}
     findings = []
-    for event, (function, span) in zip(output.events, located):
+    for index, event in enumerate(output.events):
+        function, _ = context.located[index]
         category = reason = step = None
         if event.kind in (EventKind.ESCAPE, EventKind.MOVED):
-            site = (event.position, event.expr)
-            borrowed = None if event.explanations else explained_sites.get(site)
-            moved = frozenset(heap_variables.get(declared_name(function), ()))
-            evidence = gather(event, function, span, source, site in boxed_sites, explained_input, moved, borrowed)
+            evidence, borrowed = context.evidence(index)
             verdict = classify(evidence)
             category, reason, step = verdict.category, verdict.reason, verdict.step
-            if borrowed is not None:
+            if borrowed:
                 reason += " (explained once for identical inlined copies at this position)"
         declared = declared_name(function)
-        expr = normalized_expr(event.expr)
-        identity = (output.path or "", declared or "", category or "", event.kind.value, expr)
+        identity = (output.path or "", declared or "", category or "", event.kind.value, normalized_expr(event.expr))
         ordinal = ordinals.get(identity, 0)
         ordinals[identity] = ordinal + 1
         fingerprint = hashlib.sha256("\0".join((*identity, str(ordinal))).encode()).hexdigest()[:20]
         findings.append(
-            Finding(event, function, declared, category, reason, step, inlined_calls.get(event.position), fingerprint)
+            Finding(
+                event, function, declared, category, reason, step, context.inlined_calls.get(event.position), fingerprint
+            )
         )
+    source = context.source
     return PackageFindings(output, tuple(findings), 0 if source is None else len(source.files))
 
 

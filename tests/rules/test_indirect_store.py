@@ -1,0 +1,23 @@
+"""Rule `indirect-store` on real recorded explanation chains: which sites it claims, and which it leaves."""
+
+from __future__ import annotations
+
+import pytest
+
+from escapelint.rules import indirect_store
+
+from .conftest import evidence_at
+
+CASES = [
+    ('1.19', './misc.go:12', None, True),
+    ('1.27.3', './misc.go:12', None, True),
+    ('1.27.3', './globals.go:20', None, False),
+]
+
+
+@pytest.mark.parametrize("version,site,expr,claims", CASES)
+def test_claim(version, site, expr, claims):
+    claim = indirect_store.claim(evidence_at(version, site, expr))
+    assert (claim is not None) == claims
+    if claim is not None:
+        assert claim.reason

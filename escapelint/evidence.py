@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from .gosource import FunctionSpan, PackageSource
+from .gosource import FunctionSpan, LazySource, PackageSource
 from .model import EscapeEvent, EventKind, Explanation, FlowStep
 
 
@@ -121,11 +121,23 @@ class Evidence:
     root: str | None  # the sink of its last flow: "{heap}", "~r0", a result or outer variable
     destination: FlowStep | None  # the last step whose reason is a destination
     function: str | None
-    function_span: FunctionSpan | None  # its declaration in the source, when the source was read
-    source: PackageSource | None
+    sources: LazySource  # the package's source, read only if a rule asks
     boxed_here: bool  # an interface box is made at this site (another explanation stores into it)
     explained_input: bool  # the package's output has -m=2 explanations at all
     heap_variables: frozenset[str]  # variables its function moves to the heap
+
+    @property
+    def source(self) -> PackageSource | None:
+        return self.sources.get()
+
+    @property
+    def function_span(self) -> FunctionSpan | None:
+        """The declaration of the function holding the site, when the source is available."""
+        source = self.source
+        at = self.event.position
+        if source is None or not source.covers(at.file):
+            return None
+        return source.function_at(at.file, at.line)
 
     @property
     def reasons(self) -> frozenset[str]:
@@ -138,8 +150,7 @@ class Evidence:
 def gather(
     event: EscapeEvent,
     function: str | None,
-    function_span: FunctionSpan | None,
-    source: PackageSource | None,
+    sources: LazySource,
     boxed_here: bool,
     explained_input: bool,
     heap_variables: frozenset[str] = frozenset(),
@@ -166,8 +177,7 @@ def gather(
         root,
         destination,
         function,
-        function_span,
-        source,
+        sources,
         boxed_here,
         explained_input,
         heap_variables,

@@ -14,10 +14,12 @@ directory, or in ``--keep DIR``), streams it through ``BuildReader`` and checks:
     " escapes to heap" or starts with "moved to heap: ";
 (c) leak events == lines whose body starts with "leaking param";
 (d) the line roles are balanced (every line has exactly one role);
+(e) the rule engine gives every escape/moved event a category and every event a function;
 
 plus, when it ran the build itself, that ``go build`` exited 0. Each check
 prints a PASS/FAIL line with its numbers, followed by the totals (lines,
-packages, events per kind, roles) and the parse's wall time and lines/s.
+packages, events per kind, roles), the parse's wall time and lines/s, and the
+category distribution with the unclassified events grouped by reason.
 Packages are counted as they stream past and never kept.
 
 Usage::
@@ -43,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from escapelint.assemble import BuildReader, BuildStats
+from escapelint.findings import SourceLocator, analyze
 from escapelint.model import EventKind, LineRole, UnrecognizedLine
 
 if __package__:
@@ -123,19 +126,40 @@ class ParseResult:
     seconds: float
     unrecognized: int = 0
     first_unrecognized: list[tuple[str | None, UnrecognizedLine]] = field(default_factory=list)
+    analysis_seconds: float = 0.0
+    categories: Counter = field(default_factory=Counter)
+    unclassified_reasons: Counter = field(default_factory=Counter)
+    uncategorized: int = 0  # escape/moved events without a category (must stay 0)
+    without_function: int = 0  # events of any kind with no function (must stay 0)
 
 
 def parse(path: Path) -> ParseResult:
+    """One streaming pass: parse every package, then run the rule engine on it (timed apart)."""
     reader = BuildReader()
     result = ParseResult(reader.stats, 0.0)
+    sources = SourceLocator(None)  # std positions are absolute GOROOT paths
     start = time.perf_counter()
     with open_build_output(path) as lines:
         for package in reader.packages(lines):
             result.unrecognized += len(package.unrecognized)
             room = SHOWN_UNRECOGNIZED - len(result.first_unrecognized)
             result.first_unrecognized.extend((package.path, u) for u in package.unrecognized[:room])
-    result.seconds = time.perf_counter() - start
+            analysis_start = time.perf_counter()
+            for finding in analyze(package, sources).findings:
+                result.without_function += finding.function is None
+                if finding.event.kind in (EventKind.ESCAPE, EventKind.MOVED):
+                    result.uncategorized += finding.category is None
+                    result.categories[finding.category] += 1
+                    if finding.category == "unclassified":
+                        result.unclassified_reasons[_reason_shape(finding.reason)] += 1
+            result.analysis_seconds += time.perf_counter() - analysis_start
+    result.seconds = time.perf_counter() - start - result.analysis_seconds
     return result
+
+
+def _reason_shape(reason: str) -> str:
+    """An unclassified reason with its names and positions blanked, so alike reasons count together."""
+    return re.sub(r"`[^`]*`", "`…`", reason).split(" at ")[0][:110]
 
 
 @dataclass(frozen=True)
@@ -167,6 +191,11 @@ def checks(result: ParseResult, raw: RawCounts) -> list[Check]:
             f"{events[EventKind.LEAK]} leak, raw {raw.leaks}",
         ),
         Check(
+            "(e) every heap event has a category, every event a function",
+            result.uncategorized == 0 and result.without_function == 0,
+            f"{result.uncategorized} heap events without a category, {result.without_function} events without a function",
+        ),
+        Check(
             "(d) line roles balanced",
             stats.balanced() and stats.lines == raw.lines,
             f"sum of roles {roles_total}, escapelint lines {stats.lines}, raw lines {raw.lines}",
@@ -186,7 +215,15 @@ def print_totals(result: ParseResult) -> None:
     print(f"lines {stats.lines:,}; packages {stats.packages:,}")
     print("events   " + ", ".join(f"{kind.value} {stats.events[kind]:,}" for kind in EventKind))
     print("roles    " + ", ".join(f"{role.value} {stats.roles[role]:,}" for role in LineRole))
-    print(f"parse    {result.seconds:.1f} s wall, {rate:,.0f} lines/s")
+    print(f"parse    {result.seconds:.1f} s wall, {rate:,.0f} lines/s; rule engine {result.analysis_seconds:.1f} s")
+    heap = sum(result.categories.values())
+    print(f"categories of {heap:,} escape+moved events:")
+    for category, count in result.categories.most_common():
+        print(f"  {category:<20} {count:>7,}  {count / heap:6.1%}")
+    if result.unclassified_reasons:
+        print("unclassified, by reason:")
+        for reason, count in result.unclassified_reasons.most_common(8):
+            print(f"  {count:>6,}  {reason}")
 
 
 def check_output(title: str, path: Path, build: Build | None) -> bool:

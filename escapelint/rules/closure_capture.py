@@ -60,6 +60,6 @@ def claim(evidence: Evidence) -> Claim | None:
         return None
     if evidence.form is ExprForm.SELECTOR and evidence.source is not None:
         name = evidence.event.expr.rsplit(".", 1)[1]
-        if name in evidence.source.methods and name not in evidence.source.fields:
+        if evidence.source.has_method(name) and not evidence.source.has_field(name):
             return Claim(f"`{evidence.event.expr}` is a method value: a closure over its receiver that escapes")
     return None

@@ -77,6 +77,6 @@ def claim(evidence: Evidence) -> Claim | None:
         return Claim(f"`{expr}` cannot allocate by itself: the heap object is its interface box")
     if evidence.form is ExprForm.SELECTOR and evidence.source is not None:
         name = expr.rsplit(".", 1)[1]
-        if name in evidence.source.fields and name not in evidence.source.methods:
+        if evidence.source.has_field(name) and not evidence.source.has_method(name):
             return Claim(f"`{expr}` is a field value: the heap object is its interface box")
     return None

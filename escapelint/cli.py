@@ -233,36 +233,56 @@ def check(
         raise typer.Exit(EXIT_GATE)
 
 
-class DiffFormat(str, Enum):
-    md = "md"
-    json = "json"
-    github = "github"
-    sarif = "sarif"
+DIFF_FORMATS = ("md", "json", "github", "sarif")
+
+
+def _diff_targets(values: list[str], output: Optional[Path]) -> list[tuple[str, Optional[Path]]]:
+    """FORMAT or FORMAT:PATH pairs for `diff`; None is standard output (at most once)."""
+    targets: list[tuple[str, Optional[Path]]] = []
+    for value in values:
+        name, colon, path = value.partition(":")
+        if name not in DIFF_FORMATS:
+            raise _fail(f"unknown diff format {name!r} in --format {value!r}; known: {', '.join(DIFF_FORMATS)}")
+        if colon and not path:
+            raise _fail(f"--format {value!r} names no path; write {name}:PATH")
+        target = Path(path) if colon and path != "-" else (output if not colon else None)
+        targets.append((name, target))
+    if sum(1 for _, target in targets if target is None) > 1:
+        raise _fail("only one --format can go to standard output; give the others a :PATH")
+    return targets
 
 
 @app.command()
 def diff(
     base: Annotated[str, typer.Option("--base", help="The git revision to compare with (e.g. origin/main).")],
     packages: Annotated[Optional[list[str]], typer.Argument(help="Package patterns (default ./...).")] = None,
-    format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = DiffFormat.md,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace --output if it exists.")] = False,
+    format: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--format", "-f", help="md (PR comment), json, github (annotations) or sarif; FORMAT:PATH; repeatable."
+        ),
+    ] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where a bare --format writes (default stdout).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace output files that exist.")] = False,
     go: GoOption = None,
     directory: DirOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """What a change adds and removes: builds REF (in a temporary git worktree) and the working tree.
 
-    Exit 1 when the new heap escapes exceed the configured `max-new` (default 0).
+    Both builds happen once, whatever the number of formats. Exit 1 when the new heap escapes exceed
+    the configured `max-new` (default 0).
     """
     from . import diff_report
     from .gobuild import GoNotFoundError
     from .terminal import print_build_failure
     from .workflows import BuildFailedError, GitError, run_diff
 
+    targets = _diff_targets(format or ["md"], output)
+    for _, target in targets:
+        if target is not None and target.exists() and not force:
+            raise _fail(f"{target} exists; pass --force to replace it")
     toolchain, root, config = _module(go, directory)
-    if output is not None and output.exists() and not force:
-        raise _fail(f"{output} exists; pass --force to replace it")
     try:
         result = run_diff(toolchain, packages or ["./..."], root, base)
     except GitError as exc:
@@ -272,15 +292,18 @@ def diff(
         raise typer.Exit(EXIT_BUILD_FAILED) from None
     except GoNotFoundError as exc:
         raise _fail(str(exc)) from None
-    if format is DiffFormat.sarif:
-        text = _diff_sarif(result)
-    else:
-        render = {"md": diff_report.markdown_comment, "json": diff_report.diff_json, "github": diff_report.github_annotations}
-        text = render[format.value](result)
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
+    render = {
+        "md": diff_report.markdown_comment,
+        "json": diff_report.diff_json,
+        "github": diff_report.github_annotations,
+        "sarif": _diff_sarif,
+    }
+    for name, target in targets:
+        text = render[name](result)
+        if target is None:
+            typer.echo(text, nl=False)
+        else:
+            target.write_text(text, encoding="utf-8")
     if not quiet:
         typer.echo(
             f"escapelint diff: {len(result.added)} added, {len(result.removed)} removed, "

@@ -164,6 +164,10 @@ def test_diff_reports_what_a_commit_added(tmp_path, go_env):
     assert document["added"][0]["file"] == "kv/store.go"
     annotations = escapelint(["diff", "--base", "HEAD~1", "--format", "github"], repo, go_env).stdout
     assert annotations.startswith("::warning file=kv/store.go,line=")
+    both = escapelint(["diff", "--base", "HEAD~1", "-f", "md:comment.md", "-f", "json:diff.json", "-q"], repo, go_env)
+    assert both.returncode == 1 and both.stdout == ""
+    assert (repo / "comment.md").read_text() == comment.stdout
+    assert json.loads((repo / "diff.json").read_text())["added"] == document["added"]
     (repo / ".escapelint.toml").write_text("max-new = 1\n")
     assert escapelint(["diff", "--base", "HEAD~1", "-q"], repo, go_env).returncode == 0
     worktrees = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout

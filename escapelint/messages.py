@@ -290,6 +290,9 @@ class _ToMessage(Transformer):
     def error_continuation(self, token):
         return ErrorContinuation(str(token))
 
+    def test_status(self, token):
+        return RemarkMessage("go_test_status", detail=str(token))
+
 
 def _opt(token) -> str | None:
     return None if token is None else str(token)

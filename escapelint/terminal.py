@@ -64,6 +64,11 @@ def audit_summary(result: BuildResult, report_locations: list[str], out: TextIO 
             print(f"  {count:>6}  {package}.{function}", file=out)
     for location in report_locations:
         print(f"  report: {location}", file=out)
+    unrecognized = [(p.output.path, u) for p in result.packages for u in p.output.unrecognized]
+    if unrecognized:
+        print(f"  {len(unrecognized)} output lines escapelint did not recognise, for example:", file=out)
+        for package, line in unrecognized[:3]:
+            print(f"    [{package}] {line.text[:160]}", file=out)
 
 
 def describe(finding: Finding) -> str:

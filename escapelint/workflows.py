@@ -83,6 +83,11 @@ def build_and_analyze(
     if build.returncode != 0:
         errors = [(p.output.path, e) for p in packages for e in p.output.errors]
         raise BuildFailedError(command, build.returncode or 0, errors)
+    if tests:
+        # A package with tests is compiled twice, alone and in its test variant "pkg [pkg.test]",
+        # which holds every site of the former: keep the test variant only.
+        tested = {p.output.path for p in packages if p.output.test_variant}
+        packages = [p for p in packages if p.output.test_variant or p.output.path not in tested]
     return BuildResult(command, go_version, packages, reader.stats)
 
 

@@ -69,6 +69,17 @@ def test_audit_writes_the_html_report_and_a_summary(tmp_path, go_env):
     assert again.returncode == 0, again.stderr
 
 
+def test_audit_with_tests_reads_go_test_output(tmp_path, go_env):
+    repo = module_repo(tmp_path, go_env)
+    (repo / "kv" / "store_test.go").write_text(
+        'package kv\n\nimport "testing"\n\nfunc TestNew(t *testing.T) {\n\tif New() == nil {\n\t\tt.Fatal("nil")\n\t}\n}\n'
+    )
+    result = escapelint(["audit", "--tests"], repo, go_env)
+    assert result.returncode == 0, result.stderr
+    assert "go test -gcflags=./...=-m=2" in result.stderr
+    assert "did not recognise" not in result.stderr
+
+
 def test_audit_refuses_a_directory_it_did_not_write(tmp_path, go_env):
     repo = module_repo(tmp_path, go_env)
     (repo / "mine").mkdir()

@@ -22,7 +22,9 @@ def test_wheel_ships_grammar_and_runs_outside_the_checkout(tmp_path):
         capture_output=True,
     )
     (wheel,) = dist.glob("escapelint-*.whl")
-    assert "escapelint/grammars/gc_diagnostics.lark" in zipfile.ZipFile(wheel).namelist()
+    shipped = zipfile.ZipFile(wheel).namelist()
+    assert "escapelint/grammars/gc_diagnostics.lark" in shipped
+    assert "escapelint/templates/html/package.html" in shipped and "escapelint/templates/markdown/package.md" in shipped
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)

@@ -1,0 +1,183 @@
+"""formats: format names and targets, one pass for several formats, and never overwriting a user's files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from escapelint.assemble import BuildReader
+from escapelint.findings import SourceLocator, analyze
+from escapelint.formats import (
+    FORMATS,
+    STDOUT,
+    FormatTargetError,
+    OutputRefusedError,
+    parse_format_targets,
+    write_reports,
+)
+from escapelint.report_model import BuildFacts
+from escapelint.report_output import MARKER
+
+from .conftest import RECORDED, read_lines
+from .reporting import FIXED_DATE, module_of, render_fixture
+
+EXAMPLE = RECORDED / "go1.27.3" / "example.m2.txt"
+
+
+# --- parse_format_targets ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values, output, expected",
+    [
+        (["html"], Path("out"), [("html", Path("out"))]),
+        (["sarif"], None, [("sarif", STDOUT)]),
+        (["github"], Path("-"), [("github", STDOUT)]),
+        (["md:r/md", "sarif:r/x.sarif"], None, [("md", Path("r/md")), ("sarif", Path("r/x.sarif"))]),
+        (["html", "sarif"], Path("r"), [("html", Path("r/html")), ("sarif", Path("r/escapelint.sarif"))]),
+        (["html", "sarif:x.sarif"], Path("site"), [("html", Path("site")), ("sarif", Path("x.sarif"))]),
+        (["github", "html:site"], None, [("github", STDOUT), ("html", Path("site"))]),
+        (["sarif:C:\\out\\x.sarif"], None, [("sarif", Path("C:\\out\\x.sarif"))]),
+        ([], Path("x"), []),
+    ],
+)
+def test_format_targets(values, output, expected):
+    assert parse_format_targets(values, output) == expected
+
+
+@pytest.mark.parametrize(
+    "values, output, message",
+    [
+        (["xml"], None, "unknown report format 'xml' in --format 'xml'; known: json, html"),
+        (["htm:out"], None, "unknown report format 'htm'"),
+        (["sarif:"], None, "--format 'sarif:' names no path; write sarif:PATH"),
+        (["html"], None, "--format html writes a directory: give --output DIR or html:DIR"),
+        (["html:-"], None, "--format html writes a directory, not standard output"),
+        (["sarif", "github"], None, "--format sarif and --format github would both write standard output"),
+        (["sarif:a", "rdjsonl:a"], None, "--format sarif and --format rdjsonl would both write a"),
+        (["sarif", "github"], STDOUT, "several formats cannot all go to standard output"),
+    ],
+)
+def test_format_target_errors_name_the_value(values, output, message):
+    with pytest.raises(FormatTargetError) as raised:
+        parse_format_targets(values, output)
+    assert isinstance(raised.value, ValueError)
+    assert message in str(raised.value)
+
+
+def test_registry_lists_json_for_the_cli():
+    assert list(FORMATS) == ["json", "html", "md", "md-summary", "sarif", "github", "rdjsonl"]
+    assert FORMATS["json"].writer is None
+    with pytest.raises(FormatTargetError, match="written by the CLI"):
+        write_reports([], BuildFacts("x", None, None, FIXED_DATE), lambda: None, [("json", Path("x.json"))])
+
+
+# --- one pass ---------------------------------------------------------------------------------------
+
+
+class OnePass:
+    """An iterable that fails if it is iterated twice."""
+
+    def __init__(self, items):
+        self.items = items
+        self.used = False
+
+    def __iter__(self):
+        assert not self.used, "iterated twice"
+        self.used = True
+        return iter(self.items)
+
+
+def test_all_formats_in_one_pass_over_the_packages(tmp_path):
+    reader = BuildReader()
+    sources = SourceLocator(module_of(EXAMPLE))
+    packages = OnePass(analyze(o, sources) for o in reader.packages(read_lines(EXAMPLE)))
+    targets = parse_format_targets([n for n in FORMATS if n != "json"], tmp_path / "out")
+    calls = []
+
+    def stats():
+        calls.append(packages.used)
+        return reader.stats
+
+    facts = BuildFacts("example", None, None, FIXED_DATE)  # no Go version given: inferred
+    write_reports(packages, facts, stats, targets, sources=sources)
+    assert calls == [True]  # asked once, after the packages
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "annotations.txt", "escapelint.rdjsonl", "escapelint.sarif", "html", "md", "summary.md",
+    ]  # fmt: skip
+    assert "1.27.3" in (out / "html" / "index.html").read_text()  # from GOROOT paths of inlined std code
+    sarif = json.loads((out / "escapelint.sarif").read_text())
+    assert sarif["runs"][0]["properties"]["goVersion"] == "1.27.3"
+    sites = len(sarif["runs"][0]["results"])
+    assert sites == 22
+    assert len((out / "annotations.txt").read_text().splitlines()) == sites
+    assert len((out / "escapelint.rdjsonl").read_text().splitlines()) == sites
+
+
+def test_standard_output_target(capsys):
+    render_fixture(EXAMPLE, [("rdjsonl", STDOUT)])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 22 and all(json.loads(line)["source"]["name"] == "escapelint" for line in lines)
+
+
+# --- output safety ----------------------------------------------------------------------------------
+
+
+def test_a_directory_escapelint_did_not_make_is_refused(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "notes.txt").write_text("mine")
+    with pytest.raises(OutputRefusedError, match="holds files escapelint did not write"):
+        render_fixture(EXAMPLE, [("html", site)])
+    assert sorted(p.name for p in site.iterdir()) == ["notes.txt"]
+    render_fixture(EXAMPLE, [("html", site)], overwrite=True)
+    assert (site / "notes.txt").read_text() == "mine" and (site / "index.html").is_file()
+
+
+def test_an_empty_directory_is_used_and_a_file_is_not(tmp_path):
+    (tmp_path / "empty").mkdir()
+    render_fixture(EXAMPLE, [("md", tmp_path / "empty")])
+    assert (tmp_path / "empty" / "README.md").is_file()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputRefusedError, match="not a directory"):
+        render_fixture(EXAMPLE, [("html", tmp_path / "file")], overwrite=True)
+
+
+def test_a_report_directory_is_replaced_with_its_stale_pages_removed(tmp_path):
+    site = tmp_path / "site"
+    render_fixture(RECORDED / "go1.27.3" / "hostile.m2.txt", [("html", site)])
+    hostile_pages = {p.name for p in site.glob("*hostile*.html")}
+    assert hostile_pages
+    (site / "notes.txt").write_text("mine")  # not listed in the marker: never removed
+    render_fixture(EXAMPLE, [("html", site)])  # the marker says escapelint wrote it: no --force needed
+    names = {p.name for p in site.iterdir()}
+    assert not names & hostile_pages
+    assert "notes.txt" in names and MARKER in names
+    assert len(list(site.glob("style_*.css"))) == 1
+    marker = json.loads((site / MARKER).read_text())
+    assert set(marker["files"]) == names - {MARKER, "notes.txt"}
+
+
+def test_existing_files_are_refused_before_anything_is_written(tmp_path):
+    (tmp_path / "x.sarif").write_text("keep")
+    targets = [("html", tmp_path / "site"), ("sarif", tmp_path / "x.sarif")]
+    with pytest.raises(OutputRefusedError, match="x.sarif exists; pass --force to replace it"):
+        render_fixture(EXAMPLE, targets)
+    assert not (tmp_path / "site").exists()  # checked first: no partial output
+    assert (tmp_path / "x.sarif").read_text() == "keep"
+    render_fixture(EXAMPLE, targets, overwrite=True)
+    assert json.loads((tmp_path / "x.sarif").read_text())["version"] == "2.1.0"
+
+
+def test_the_same_package_twice_gets_two_pages(tmp_path):
+    lines = read_lines(EXAMPLE)
+    reader = BuildReader()
+    sources = SourceLocator(module_of(EXAMPLE))
+    packages = [analyze(o, sources) for o in reader.packages(lines + lines)]
+    write_reports(packages, BuildFacts("twice", None, None, FIXED_DATE), lambda: reader.stats,
+                  [("html", tmp_path / "site")], sources=sources)  # fmt: skip
+    pages = sorted(p.name for p in (tmp_path / "site").glob("example_com*.html"))
+    assert len(pages) == 4 and sum(p.endswith("_2.html") for p in pages) == 2

@@ -199,16 +199,19 @@ class MarkdownSummaryWriter(StreamReportWriter):
                 limit=GITHUB_COMMENT_LIMIT,
             )
 
-        n_rows, n_sites = min(len(rows), 50), len(self.sites)
-        text = attempt(n_rows, n_sites)
-        # Cut sites first, then packages, by halving and then stepping back up: a few renders of a
-        # small template.
-        while _length(text) > SUMMARY_BUDGET and (n_sites or n_rows):
-            if n_sites:
-                n_sites //= 2
+        # Packages first (at most 50, halved until they fit without sites), then as many sites as
+        # fit, by bisection: a dozen renders of a small template.
+        n_rows = min(len(rows), 50)
+        while n_rows and _length(attempt(n_rows, 0)) > SUMMARY_BUDGET:
+            n_rows //= 2
+        low, high = 0, len(self.sites)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if _length(attempt(n_rows, middle)) <= SUMMARY_BUDGET:
+                low = middle
             else:
-                n_rows //= 2
-            text = attempt(n_rows, n_sites)
+                high = middle - 1
+        text = attempt(n_rows, low)
         if _length(text) > SUMMARY_BUDGET:  # cannot happen with clipped facts; never exceed the limit
             text = text[: SUMMARY_BUDGET - 80] + "\n\n_(cut here to stay under GitHub's comment limit)_\n"
         return text

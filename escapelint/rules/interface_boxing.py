@@ -22,7 +22,7 @@ func Log(n int) {
 ## Use instead
 ```go
 func Log(n int) {
-	os.Stdout.WriteString("n = " + strconv.Itoa(n) + "\n") // typed API, no interface
+	os.Stdout.WriteString("n = " + strconv.Itoa(n) + "\\n") // typed API, no interface
 }
 ```
 Or keep boxing out of hot paths: use typed functions, generics, or pass a pointer where the callee

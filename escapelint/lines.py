@@ -24,6 +24,7 @@ from .messages import (
     position_pattern,
 )
 from .model import FlowStep, Position
+from .pattern_matchers import compile_pattern_matchers
 from .rule_matchers import compile_rule_matchers
 
 _STEP_PREFIX = "    from "
@@ -57,6 +58,7 @@ class LineClassifier:
         self._prefix = re.compile(f"({pattern}): ")
         self._position = re.compile(pattern)
         self._matchers = compile_rule_matchers(build_parser())
+        self._pattern_matchers = compile_pattern_matchers(build_parser())
         self._messages: dict[str, Message | Unrecognized] = {}
         self._step_templates: dict[str, StepLine | Unrecognized] = {}
         self._positions: dict[str, Position] = {}
@@ -153,6 +155,9 @@ class LineClassifier:
                     message = matcher.match(text)
                     if message is not None:
                         return message
+            message = self._pattern_matchers.match(text)
+            if message is not None:
+                return message
         try:
             if start == "message":
                 return parse_message(text)

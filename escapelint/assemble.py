@@ -291,6 +291,9 @@ class BuildReader:
         classifier = self._classifier
         classify, step_of, message_of = classifier.classify, classifier.step, classifier.message
         pkg = _PackageBuilder(None, None, step_of)
+        shared_flow = pkg.flows.get
+        # Flow line bodies (after the prefix, with their line end) -> FlowLine or UNRECOGNIZED, per package.
+        flow_line_of: dict[str, object] = {}
         line_no = 0
         # The open explanation's prefixes and current flow, kept in locals for the fast path below.
         open_: _OpenExplanation | None = None
@@ -307,10 +310,21 @@ class BuildReader:
                     flow_lines.append(raw[cut:])
                     continue
             elif raw.startswith(flow_prefix):
-                flow = message_of(raw[cut:].rstrip("\r\n"))
-                if type(flow) is FlowLine:
-                    pkg.close_flow(open_)
-                    flow_lines = open_.flow_lines = [raw[cut:]]
+                body = raw[cut:]
+                flow = flow_line_of.get(body)
+                if flow is None:
+                    flow = message_of(body.rstrip("\r\n"))
+                    flow = flow_line_of[body] = flow if type(flow) is FlowLine else UNRECOGNIZED
+                if flow is not UNRECOGNIZED:
+                    if flow_lines is not None:
+                        # The flow before this one ends: most are shared with earlier explanations.
+                        shared = shared_flow("".join(flow_lines))
+                        if shared is None:
+                            pkg.close_flow(open_)
+                        else:
+                            open_.count += len(flow_lines)
+                            open_.flows.append(shared)
+                    flow_lines = open_.flow_lines = [body]
                     open_.flow, open_.flow_line = flow, line_no
                     continue
 
@@ -367,6 +381,8 @@ class BuildReader:
                     yield output
                 self._classifier.start_package()
                 pkg = _PackageBuilder(message, line_no, step_of)
+                shared_flow = pkg.flows.get
+                flow_line_of = {}
                 roles[LineRole.HEADER] += 1
             elif kind is ErrorMessage or kind is ToolMessage:
                 pkg.errors.append([position, message.text, line_no])

@@ -125,7 +125,11 @@ class JsonReportWriter:
             if leak is None
             else f'{{"kind": {_quote(leak.kind.value)}, "result": {_str(leak.result)}, "level": {_int(leak.level)}}}'
         )
-        flows = ", ".join([self._flow(flow) for explanation in event.explanations for flow in explanation.flows])
+        # Most flows are shared, so their text is known: look it up here, encode only the others.
+        known, encode = self._flow_json.get, self._flow
+        flows = ", ".join(
+            [known(id(flow)) or encode(flow) for explanation in event.explanations for flow in explanation.flows]
+        )
         explanations = ", ".join([self._explanation(x, with_flows=False) for x in event.explanations])
         return (
             f'{{"kind": {_quote(event.kind.value)}, {_position_fields(event.position)}, '

@@ -14,6 +14,7 @@ the explanations of a package and are shared objects, so their JSON text is buil
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterable
 from json.encoder import encode_basestring as _quote  # the C string encoder json.dumps uses
@@ -174,8 +175,17 @@ def write_json_report(
     packages: Iterable[PackageOutput], stats: BuildStats, out: TextIO, input_name: str
 ) -> None:
     """Write the whole document; `packages` may be a generator that is still reading the input."""
-    writer = JsonReportWriter(out, input_name)
-    writer.begin()
-    for output in packages:
-        writer.package(output)
-    writer.end(stats)
+    # Writing makes strings and short-lived lists, no reference cycles, while each package read holds
+    # hundreds of thousands of objects the cyclic garbage collector would walk again for nothing (like
+    # BuildReader, which pauses it while it reads): it waits until the document is written.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        writer = JsonReportWriter(out, input_name)
+        writer.begin()
+        for output in packages:
+            writer.package(output)
+        writer.end(stats)
+    finally:
+        if collecting:
+            gc.enable()

@@ -14,7 +14,8 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .pipeline import InputError, OutputExistsError, report_json
+from .pipeline import InputError, OutputExistsError
+from .pipeline import report as run_report
 
 EXIT_OK = 0
 EXIT_GATE = 1
@@ -30,10 +31,6 @@ app = typer.Typer(
 )
 
 
-class ReportFormat(str, Enum):
-    json = "json"
-
-
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     typer.echo(f"escapelint: error: {message}", err=True)
     return typer.Exit(code)
@@ -42,28 +39,46 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 @app.command()
 def report(
     input: Annotated[str, typer.Argument(help="File of `go build -gcflags=-m=2` output, or - for stdin.")],
-    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.json,
-    output: Annotated[
-        Optional[str], typer.Option("--output", "-o", help="Write here instead of stdout.")
+    format: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--format",
+            "-f",
+            help="json, html, md, md-summary, sarif, github or rdjsonl; FORMAT:PATH; repeatable (default json).",
+        ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace --output if it exists.")] = False,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Where a bare --format writes (default stdout; a directory for several).")
+    ] = None,
+    source_root: Annotated[
+        Optional[Path],
+        typer.Option("--source-root", help="Directory the output's relative paths are relative to (default: here)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace outputs that exist.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
 ) -> None:
-    """Parse compiler output into events and write a report.
+    """Parse compiler output, sort every heap escape into a category, and write reports.
 
-    Every input line is accounted for: the summary on stderr and the report's "stats" give the count of
-    lines per role; lines escapelint does not understand are listed under "unrecognized", never dropped.
+    All formats are written in one pass over the input. Every input line is accounted for: the summary
+    on stderr and the report's "stats" give the count of lines per role; lines escapelint does not
+    understand are listed under "unrecognized", never dropped.
     """
+    from .formats import FormatTargetError, OutputRefusedError, parse_format_targets
+    from .model import LineRole
+
     try:
-        stats = report_json(input, output, overwrite=force)
-    except (InputError, OutputExistsError) as exc:
+        targets = parse_format_targets(format or ["json"], output)
+    except FormatTargetError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        stats = run_report(input, targets, overwrite=force, source_root=source_root)
+    except (InputError, OutputExistsError, OutputRefusedError, FormatTargetError) as exc:
         raise _fail(str(exc)) from None
     if not quiet:
         events = ", ".join(f"{n} {k.value}" for k, n in sorted(stats.events.items())) or "no events"
-        unrecognized = stats.roles.get("unrecognized", 0)
         typer.echo(
             f"escapelint: {stats.lines} lines, {stats.packages} packages: {events}; "
-            f"{unrecognized} unrecognized lines",
+            f"{stats.roles[LineRole.UNRECOGNIZED]} unrecognized lines",
             err=True,
         )
 

@@ -1,10 +1,12 @@
 """The versioned JSON document (`escapelint.report/1`), written while the input is still being read.
 
-Layout (documented in docs/json-schema.md):
+Layout (documented in docs/json-report.md):
 
     {"schema": "escapelint.report/1", "generator": {...}, "input": "...",
      "packages": [{"path", "test_variant", "header_line", "events": [...], "remarks": [...],
                    "errors": [...], "unclaimed_explanations": [...]}],
+     (each event with its finding: "function", "declared_in", "category", "category_reason",
+      "decided_by", "inlined_from", "fingerprint")
      "unrecognized": [{"line", "text", "package"}],
      "stats": {"lines", "roles", "events", "remarks", "packages", "balanced"}}
 
@@ -22,7 +24,8 @@ from typing import TextIO
 
 from . import __version__
 from .assemble import BuildStats
-from .model import EscapeEvent, Explanation, Flow, FlowStep, LineRole, PackageOutput, Position, UnrecognizedLine
+from .findings import Finding, PackageFindings
+from .model import Explanation, Flow, FlowStep, LineRole, Position, UnrecognizedLine
 
 SCHEMA = "escapelint.report/1"
 
@@ -59,8 +62,9 @@ class JsonReportWriter:
             f'"input": {_quote(self._input_name)},\n"packages": [\n'
         )
 
-    def package(self, output: PackageOutput) -> None:
+    def package(self, package: PackageFindings) -> None:
         """Write one package. Events are written one by one: one package can hold millions of lines."""
+        output = package.output
         # Positions and flows are shared within a package; their ids are safe while it is alive.
         self._position_json = {}
         self._flow_json = {}
@@ -72,9 +76,9 @@ class JsonReportWriter:
             f'"header_line": {_int(output.header_line)},\n"events": ['
         )
         separator = ""
-        for event in output.events:
+        for finding in package.findings:
             write(separator)
-            write(self._event(event))
+            write(self._event(finding))
             separator = ",\n"
         write('],\n"remarks": [')
         write(
@@ -119,7 +123,8 @@ class JsonReportWriter:
 
     # --- pieces ----------------------------------------------------------------------------------
 
-    def _event(self, event: EscapeEvent) -> str:
+    def _event(self, finding: Finding) -> str:
+        event = finding.event
         leak = event.leak
         leak_json = (
             "null"
@@ -132,9 +137,14 @@ class JsonReportWriter:
             [known(id(flow)) or encode(flow) for explanation in event.explanations for flow in explanation.flows]
         )
         explanations = ", ".join([self._explanation(x, with_flows=False) for x in event.explanations])
+        step = finding.step
+        decided_by = "null" if step is None else self._step(step)
         return (
             f'{{"kind": {_quote(event.kind.value)}, {_position_fields(event.position)}, '
-            f'"expr": {_quote(event.expr)}, "function": {_str(event.function)}, '
+            f'"expr": {_quote(event.expr)}, "function": {_str(finding.function)}, '
+            f'"declared_in": {_str(finding.declared_in)}, "category": {_str(finding.category)}, '
+            f'"category_reason": {_str(finding.reason)}, "decided_by": {decided_by}, '
+            f'"inlined_from": {_str(finding.inlined_from)}, "fingerprint": {_quote(finding.fingerprint)}, '
             f'"detail": {_str(event.detail)}, "leak": {leak_json}, "input_line": {event.line}, '
             f'"flows": [{flows}], "explanations": [{explanations}]}}'
         )
@@ -172,7 +182,7 @@ class JsonReportWriter:
 
 
 def write_json_report(
-    packages: Iterable[PackageOutput], stats: BuildStats, out: TextIO, input_name: str
+    packages: Iterable[PackageFindings], stats: BuildStats, out: TextIO, input_name: str
 ) -> None:
     """Write the whole document; `packages` may be a generator that is still reading the input."""
     # Writing makes strings and short-lived lists, no reference cycles, while each package read holds

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import io
 import sys
 from collections.abc import Iterator
@@ -10,7 +12,8 @@ from pathlib import Path
 from typing import TextIO
 
 from .assemble import BuildReader, BuildStats
-from .json_report import write_json_report
+from .findings import PackageFindings, SourceLocator, analyze
+from .json_report import JsonReportWriter
 
 STDIN = "-"
 
@@ -63,13 +66,77 @@ def open_report_output(target: str | None, *, overwrite: bool) -> Iterator[TextI
         yield handle
 
 
-def report_json(source: str, target: str | None = None, *, overwrite: bool = False) -> BuildStats:
-    """Read `go build -gcflags=-m=2` output from `source` and write the JSON report to `target`."""
+def report(
+    source: str,
+    targets: list[tuple[str, Path]],
+    *,
+    overwrite: bool = False,
+    source_root: Path | None = None,
+) -> BuildStats:
+    """Read `go build -gcflags=-m=2` output from `source` and write every (format, path) target in one pass.
+
+    Each package is read, analysed (findings.py) and handed to every writer while the rest of the
+    input is still unread. `json` is written here (json_report.py); the other formats by formats.py.
+    Every target is checked before the input is read: nothing a user wrote is replaced unless
+    `overwrite`.
+    """
+    from .formats import STDOUT, write_reports
+    from .report_model import BuildFacts
+
+    json_targets = [path for name, path in targets if name == "json"]
+    others = [(name, path) for name, path in targets if name != "json"]
+    name = "<stdin>" if source == STDIN else source
+    sources = SourceLocator(source_root if source_root is not None else Path.cwd())
     reader = BuildReader()
-    with open_build_output(source) as lines, open_report_output(target, overwrite=overwrite) as out:
-        name = "<stdin>" if source == STDIN else source
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_garbage_collector_paused())
+        json_writers = []
+        for path in json_targets:
+            out = stack.enter_context(
+                open_report_output(None if path == STDOUT else str(path), overwrite=overwrite)
+            )
+            json_writers.append(JsonReportWriter(out, name))
+        lines = stack.enter_context(open_build_output(source))
+
+        def analysed() -> Iterator[PackageFindings]:
+            for output in reader.packages(lines):
+                package = analyze(output, sources)
+                for writer in json_writers:
+                    writer.package(package)
+                yield package
+
+        for writer in json_writers:
+            writer.begin()
         try:
-            write_json_report(reader.packages(lines), reader.stats, out, name)
+            if others:
+                facts = BuildFacts.for_input(name)
+                write_reports(analysed(), facts, lambda: reader.stats, others, overwrite=overwrite, sources=sources)
+            else:
+                for _ in analysed():
+                    pass
         except UnicodeDecodeError as exc:  # only possible for a non-UTF-8 locale on stdin
             raise InputError(f"{name}: cannot decode input: {exc}") from None
+        for writer in json_writers:
+            writer.end(reader.stats)
     return reader.stats
+
+
+@contextmanager
+def _garbage_collector_paused() -> Iterator[None]:
+    """Reading and writing make millions of objects and no reference cycles: the cyclic collector
+    would only walk them again and again, so it waits until the report is written."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def report_json(source: str, target: str | None = None, *, overwrite: bool = False, source_root: Path | None = None) -> BuildStats:
+    """Read `go build -gcflags=-m=2` output from `source` and write the JSON report to `target` (stdout if None)."""
+    from .formats import STDOUT
+
+    path = STDOUT if target in (None, STDIN) else Path(target)
+    return report(source, [("json", path)], overwrite=overwrite, source_root=source_root)

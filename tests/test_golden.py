@@ -13,15 +13,19 @@ import pytest
 
 from escapelint import __version__
 from escapelint.assemble import BuildReader
+from escapelint.findings import SourceLocator, analyze
 from escapelint.json_report import write_json_report
 
-from .conftest import GOLDEN, RECORDED, fixture_id, read_lines, recorded_files
+from .conftest import FIXTURES, GOLDEN, RECORDED, fixture_id, read_lines, recorded_files
 
 
 def render(path) -> str:
     reader = BuildReader()
     out = io.StringIO()
-    write_json_report(reader.packages(read_lines(path)), reader.stats, out, path.relative_to(RECORDED).as_posix())
+    # The recorded module's sources answer the questions only source can (globals, named results, ...).
+    sources = SourceLocator(FIXTURES / "modules" / path.name.split(".")[0])
+    packages = (analyze(output, sources) for output in reader.packages(read_lines(path)))
+    write_json_report(packages, reader.stats, out, path.relative_to(RECORDED).as_posix())
     # The generator version is the only volatile part of the document.
     return out.getvalue().replace(json.dumps(__version__), '"VERSION"', 1)
 

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from escapelint.assemble import BuildReader
+from escapelint.findings import analyze
 from escapelint.json_report import write_json_report
 
 from .conftest import RECORDED, read_lines
@@ -16,10 +17,14 @@ from .conftest import RECORDED, read_lines
 EXAMPLE = RECORDED / "go1.27.3" / "categories.m2.txt"
 
 
+def analysed(reader):
+    return (analyze(output) for output in reader.packages(read_lines(EXAMPLE)))
+
+
 def test_the_collector_is_on_again_after_the_report():
     reader = BuildReader()
     out = io.StringIO()
-    write_json_report(reader.packages(read_lines(EXAMPLE)), reader.stats, out, "example")
+    write_json_report(analysed(reader), reader.stats, out, "example")
     assert json.loads(out.getvalue())["stats"]["balanced"]
     assert gc.isenabled()
 
@@ -28,7 +33,7 @@ def test_a_collector_the_caller_disabled_stays_disabled():
     reader = BuildReader()
     gc.disable()
     try:
-        write_json_report(reader.packages(read_lines(EXAMPLE)), reader.stats, io.StringIO(), "example")
+        write_json_report(analysed(reader), reader.stats, io.StringIO(), "example")
         assert not gc.isenabled()
     finally:
         gc.enable()
@@ -41,5 +46,5 @@ def test_a_failing_write_leaves_the_collector_on():
 
     reader = BuildReader()
     with pytest.raises(OSError):
-        write_json_report(reader.packages(read_lines(EXAMPLE)), reader.stats, Full(), "example")
+        write_json_report(analysed(reader), reader.stats, Full(), "example")
     assert gc.isenabled()

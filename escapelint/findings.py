@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -92,6 +93,7 @@ class SourceLocator:
         return read_package_source(named, siblings)
 
 
+@functools.lru_cache(maxsize=65536)
 def declared_name(function: str | None) -> str | None:
     """The declared function a (possibly closure or instantiated) function name belongs to."""
     if function is None:
@@ -101,8 +103,13 @@ def declared_name(function: str | None) -> str | None:
 
 def normalized_expr(expr: str) -> str:
     """The expression with the parts that vary between Go versions evened out."""
-    expr = _SHAPE.sub("go.shape", " ".join(expr.split()))
-    return _RESULT_NAME.sub(r"~r\1", expr)
+    if "  " in expr or "\n" in expr or "\t" in expr:
+        expr = " ".join(expr.split())
+    if "go.shape." in expr:
+        expr = _SHAPE.sub("go.shape", expr)
+    if "~R" in expr:
+        expr = _RESULT_NAME.sub(r"~r\1", expr)
+    return expr
 
 
 class _FunctionIndex:

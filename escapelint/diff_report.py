@@ -3,37 +3,23 @@
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 
 from .findings import Finding
+from .markdown_report import GITHUB_COMMENT_LIMIT, md, md_code_spans
 from .rules import RULES
 from .workflows import DiffResult, repo_relative
 
 #: The hidden marker a bot looks for to update its previous comment instead of adding one.
 COMMENT_MARKER = "<!-- escapelint:diff -->"
-#: GitHub rejects comments longer than this many characters.
-GITHUB_COMMENT_LIMIT = 65_536
 #: GitHub shows at most 10 warning annotations per step.
 ANNOTATION_LIMIT = 10
 DIFF_SCHEMA = "escapelint.diff/1"
 
 
-def md_text(text: str) -> str:
-    """Escape a user-derived string for a GitHub Markdown table cell or sentence."""
-    text = text.replace("\\", "\\\\").replace("\r", " ").replace("\n", " ")
-    for char in "|`*_[]<>#!~":
-        text = text.replace(char, "\\" + char)
-    return text.replace("&", "&amp;")
-
-
-def md_code(text: str) -> str:
-    """A user-derived string as inline code, safe in a table cell: no backtick or pipe can close it."""
-    text = text.replace("\r", " ").replace("\n", " ").replace("|", "\\|")
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if longest else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+def _code(text: str) -> str:
+    """A build-derived string as code, safe in a table cell (see markdown_report.md)."""
+    return f"<code>{md(text)}</code>"
 
 
 def _summary_rows(result: DiffResult) -> list[str]:
@@ -50,8 +36,8 @@ def _site_row(result: DiffResult, finding: Finding) -> str:
     at = finding.event.position
     where = f"{repo_relative(result, at.file)}:{at.line}"
     return (
-        f"| {md_code(where)} | {md_code(finding.function or '?')} | `{finding.category}` | "
-        f"{md_code(finding.event.expr)} | {md_text(finding.reason or '')} |"
+        f"| {_code(where)} | {_code(finding.function or '?')} | `{finding.category}` | "
+        f"{_code(finding.event.expr)} | {md_code_spans(finding.reason or '')} |"
     )
 
 
@@ -61,7 +47,7 @@ def markdown_comment(result: DiffResult, *, limit: int = GITHUB_COMMENT_LIMIT, r
     head = [
         COMMENT_MARKER,
         f"### escapelint: {added} new heap escape{'s' * (added != 1)}, {removed} removed "
-        f"(compared with {md_code(result.base)})",
+        f"(compared with {_code(result.base)})",
         "",
     ]
     if not added and not removed:

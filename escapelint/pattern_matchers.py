@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from lark import Lark
 from lark.lexer import PatternRE, PatternStr
 
-from .rule_matchers import RuleMatcher, _rules_reachable
+from .rule_matchers import RuleMatcher, _rules_reachable, rules_by_origin
 
 
 @dataclass(frozen=True)
@@ -94,9 +94,7 @@ def compile_pattern_matchers(parser: Lark, start: str = "message") -> PatternMat
 
 def _first_terminals(parser: Lark, start: str) -> set[str]:
     """The terminals a sentence of `start` may begin with: those Lark's lexer tries first."""
-    by_origin: dict[str, list] = {}
-    for rule in parser.rules:
-        by_origin.setdefault(rule.origin.name, []).append(rule)
+    by_origin = rules_by_origin(parser)
     first: set[str] = set()
     seen: set[str] = set()
     todo = [start]

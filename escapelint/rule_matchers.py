@@ -67,11 +67,17 @@ def compile_rule_matchers(parser: Lark, start: str = "message") -> dict[str, lis
     return groups
 
 
-def _rules_reachable(parser: Lark, start: str):
-    """The grammar's rules whose expansions are all terminals and that `start` can derive."""
+def rules_by_origin(parser: Lark) -> dict[str, list]:
+    """The grammar's compiled rules, by the name of the rule they expand."""
     by_origin: dict[str, list] = {}
     for rule in parser.rules:
         by_origin.setdefault(rule.origin.name, []).append(rule)
+    return by_origin
+
+
+def _rules_reachable(parser: Lark, start: str):
+    """The grammar's rules whose expansions are all terminals and that `start` can derive."""
+    by_origin = rules_by_origin(parser)
     seen: set[str] = set()
     todo = [start]
     while todo:

@@ -169,7 +169,7 @@ def test_diff_reports_what_a_commit_added(tmp_path, go_env):
     assert comment.returncode == 1, comment.stderr  # one new escape > max-new 0
     assert comment.stdout.startswith("<!-- escapelint:diff -->")
     assert "1 new heap escape, 0 removed" in comment.stdout
-    assert "`Leak`" in comment.stdout
+    assert "<code>Leak</code>" in comment.stdout
     document = json.loads(escapelint(["diff", "--base", "HEAD~1", "--format", "json"], repo, go_env).stdout)
     assert [a["function"] for a in document["added"]] == ["Leak"]
     assert document["added"][0]["file"] == "kv/store.go"

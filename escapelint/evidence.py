@@ -20,7 +20,7 @@ class ExprForm(str, Enum):
     """What an escaping expression is, as far as its printed form tells."""
 
     FUNC_LITERAL = "func-literal"  # "func literal"
-    APPEND = "append"  # "append" (Go 1.25+ summary) or "append(s, x)"
+    APPEND = "append"  # "append": Go 1.25+'s summary of an append site's growth
     MAKE = "make"  # "make([]byte, n)"
     NEW = "new"  # "new(T)"
     ADDRESS_OF_LITERAL = "address-of-literal"  # "&T{...}"
@@ -44,7 +44,9 @@ def expr_form(event: EscapeEvent) -> ExprForm:
     expr = event.expr
     if expr == "func literal":
         return ExprForm.FUNC_LITERAL
-    if expr == "append" or expr.startswith("append("):
+    # Go 1.25+ sums up an append site's new backing array as "append escapes to heap". An escaping
+    # "append(s, x)" is something else: the slice header boxed into an interface (m.Store(k, append(…))).
+    if expr == "append":
         return ExprForm.APPEND
     if expr.startswith("make("):
         return ExprForm.MAKE

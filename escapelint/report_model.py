@@ -100,6 +100,16 @@ class BuildFacts:
     command: str | None
     generated_at: datetime
 
+    @property
+    def reports_append_growth(self) -> bool:
+        """Whether the compiler reports append growth ("append escapes to heap"): Go 1.25 and later.
+
+        Older compilers print nothing for it, so the reports say that slice-growth cannot be seen
+        rather than show an empty category as if there were none.
+        """
+        match = re.search(r"(\d+)\.(\d+)", self.go_version or "")
+        return match is not None and (int(match.group(1)), int(match.group(2))) >= (1, 25)
+
     @classmethod
     def for_input(cls, input_name: str, *, now: datetime | None = None) -> BuildFacts:
         """Facts for an input file, with Go version and command from its `.meta.json` sidecar if any.

@@ -104,3 +104,25 @@ def test_help(args):
     result = run(*args)
     assert result.returncode == 0
     assert b"Usage" in result.stdout
+
+
+def test_several_formats_in_one_run(tmp_path):
+    result = run(
+        "report", str(EXAMPLE), "-q",
+        "--source-root", str(RECORDED.parent / "modules" / "example"),
+        "-f", f"json:{tmp_path / 'r.json'}", "-f", f"html:{tmp_path / 'html'}",
+        "-f", f"sarif:{tmp_path / 'r.sarif'}", "-f", f"md-summary:{tmp_path / 'summary.md'}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "r.json").read_text())
+    heap = [e for p in document["packages"] for e in p["events"] if e["kind"] in ("escape", "moved")]
+    assert heap and all(e["category"] and e["fingerprint"] and e["function"] for e in heap)
+    assert (tmp_path / "html" / "index.html").is_file()
+    assert json.loads((tmp_path / "r.sarif").read_text())["version"] == "2.1.0"
+    assert "example.com/escapelint/example/kv" in (tmp_path / "summary.md").read_text()
+
+
+def test_two_formats_cannot_both_use_stdout():
+    result = run("report", str(EXAMPLE), "-f", "json", "-f", "sarif")
+    assert result.returncode == 2
+    assert b"would both write standard output" in result.stderr

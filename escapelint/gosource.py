@@ -49,29 +49,43 @@ class FunctionSpan:
 class PackageSource:
     """What escapelint knows about one package's source files; each kind of fact is scanned on first use.
 
-    `named` maps file names as the compiler prints them to their text; `siblings` holds the texts of
-    the package's other files, read for package-level declarations only (a global may be declared in
-    any file of the package).
+    `named` maps file names as the compiler prints them to their directory and text; `siblings` holds
+    the directories and texts of the package's other files, read for package-level declarations only
+    (a global may be declared in any file of the package). Package-level names are kept per
+    directory: a package's output can name files of other packages (inlined generic code in GOROOT),
+    whose globals are not its own.
     """
 
-    def __init__(self, named: dict[str, str], siblings: list[str], unreadable: set[str]) -> None:
-        self._named = named
-        self._all_texts = [*named.values(), *siblings]
+    def __init__(
+        self, named: dict[str, tuple[Path, str]], siblings: list[tuple[Path, str]], unreadable: set[str]
+    ) -> None:
+        self._named = {printed: text for printed, (_, text) in named.items()}
+        self._directory_of = {printed: directory for printed, (directory, _) in named.items()}
+        self._texts_by_directory: dict[Path, list[str]] = {}
+        for directory, text in [*named.values(), *siblings]:
+            self._texts_by_directory.setdefault(directory, []).append(text)
+        self._all_texts = [text for texts in self._texts_by_directory.values() for text in texts]
+        self._globals: dict[Path, set[str]] = {}
         self.files = set(named)
         self.unreadable = unreadable
 
     def covers(self, file: str) -> bool:
         return file in self.files
 
-    @functools.cached_property
-    def globals(self) -> set[str]:
-        names: set[str] = set()
-        for text in self._all_texts:
-            for match in _VAR_LINE.finditer(text):
-                names.update(_split_names(match.group(1)))
-            for block in _var_blocks(text):
-                for spec in _VAR_SPEC.finditer(block):
-                    names.update(_split_names(spec.group(1)))
+    def globals_of(self, file: str) -> set[str]:
+        """The package-level variables of the package `file` (as printed) belongs to."""
+        directory = self._directory_of.get(file)
+        if directory is None:
+            return set()
+        names = self._globals.get(directory)
+        if names is None:
+            names = self._globals[directory] = set()
+            for text in self._texts_by_directory[directory]:
+                for match in _VAR_LINE.finditer(text):
+                    names.update(_split_names(match.group(1)))
+                for block in _var_blocks(text):
+                    for spec in _VAR_SPEC.finditer(block):
+                        names.update(_split_names(spec.group(1)))
         return names
 
     def has_method(self, name: str) -> bool:
@@ -139,8 +153,8 @@ def read_package_source(named: dict[str, Path], siblings: list[Path] = ()) -> Pa
         if text is None:
             unreadable.add(printed)
         else:
-            texts[printed] = text
-    sibling_texts = [text for path in siblings if (text := _read(path)) is not None]
+            texts[printed] = (path.parent, text)
+    sibling_texts = [(path.parent, text) for path in siblings if (text := _read(path)) is not None]
     return PackageSource(texts, sibling_texts, unreadable)
 
 

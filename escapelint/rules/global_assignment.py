@@ -50,6 +50,6 @@ def claim(evidence: Evidence) -> Claim | None:
     if target is None or evidence.source is None or not evidence.source.covers(step.at.file):
         return None
     lhs, base = target
-    if lhs.startswith("*") or base not in evidence.source.globals:
+    if lhs.startswith("*") or base not in evidence.source.globals_of(step.at.file):
         return None
     return Claim(f"stored in package-level variable `{base}`: {where(step)}", step)

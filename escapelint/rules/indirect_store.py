@@ -57,6 +57,6 @@ def claim(evidence: Evidence) -> Claim | None:
     if lhs.startswith("*") or lhs.startswith("(*"):
         return Claim(f"stored through pointer `{lhs}`: {where(step)}", step)
     # Anything else needs the source to rule out a package-level variable.
-    if evidence.source is None or not evidence.source.covers(step.at.file) or base in evidence.source.globals:
+    if evidence.source is None or not evidence.source.covers(step.at.file) or base in evidence.source.globals_of(step.at.file):
         return None
     return Claim(f"stored into `{lhs}`, memory reached through `{base}`: {where(step)}", step)

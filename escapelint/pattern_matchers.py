@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from lark import Lark
 from lark.lexer import PatternRE, PatternStr
 
-from .rule_matchers import RuleMatcher, _rules_reachable, rules_by_origin
+from .rule_matchers import RuleMatcher, rules_reachable, rules_by_origin
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def compile_pattern_matchers(parser: Lark, start: str = "message") -> PatternMat
         raise ValueError("a keyword with a priority: Lark's order between it and the patterns is not modelled")
     leads = [t for t in first if isinstance(t.pattern, PatternRE)]
     rules: dict[str, list[RuleMatcher]] = {}
-    for rule in _rules_reachable(parser, start):
+    for rule in rules_reachable(parser, start):
         lead = terminals.get(rule.expansion[0].name) if rule.expansion else None
         if lead not in leads or _retypes(lead, keywords):
             continue

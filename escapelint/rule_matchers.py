@@ -47,7 +47,7 @@ def compile_rule_matchers(parser: Lark, start: str = "message") -> dict[str, lis
     terminals = {t.name: t for t in parser.terminals}
     callbacks = parser.parser.parser.parser.callbacks
     groups: dict[str, list[RuleMatcher]] = {}
-    for rule in _rules_reachable(parser, start):
+    for rule in rules_reachable(parser, start):
         first = terminals.get(rule.expansion[0].name) if rule.expansion else None
         if first is None or not isinstance(first.pattern, PatternStr):
             continue
@@ -75,7 +75,7 @@ def rules_by_origin(parser: Lark) -> dict[str, list]:
     return by_origin
 
 
-def _rules_reachable(parser: Lark, start: str):
+def rules_reachable(parser: Lark, start: str):
     """The grammar's rules whose expansions are all terminals and that `start` can derive."""
     by_origin = rules_by_origin(parser)
     seen: set[str] = set()

@@ -141,12 +141,9 @@ class Evidence:
             return None
         return source.function_at(at.file, at.line)
 
-    @property
-    def reasons(self) -> frozenset[str]:
-        return frozenset(step.reason for step in self.steps)
-
-    def has_reason(self, reason: str) -> bool:
-        return any(step.reason == reason for step in self.steps)
+    def step_with(self, reason: str) -> FlowStep | None:
+        """The first step of the explanation with this reason, if any."""
+        return next((step for step in self.steps if step.reason == reason), None)
 
 
 def gather(

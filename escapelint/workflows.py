@@ -8,7 +8,6 @@ the rule engine (findings.py), then decides: `audit` writes reports, `check` fai
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import subprocess
 import tempfile
@@ -288,8 +287,3 @@ def repo_relative(result: DiffResult, printed: str) -> str:
         return absolute.relative_to(result.repo_root).as_posix()
     except ValueError:
         return printed
-
-
-def environment_summary() -> str:
-    keys = ("GOFLAGS", "GOTOOLCHAIN")
-    return ", ".join(f"{k}={os.environ[k]}" for k in keys if os.environ.get(k))

@@ -51,13 +51,10 @@ def claim(evidence: Evidence) -> Claim | None:
     if evidence.form is ExprForm.FUNC_LITERAL:
         return Claim("the func literal outlives its function, so the closure is allocated on the heap")
     if evidence.form is ExprForm.VARIABLE:
-        for step in evidence.steps:
-            if step.reason == "captured by a closure":
-                return Claim(
-                    f"`{evidence.event.expr}` is captured by reference by a closure that escapes: {where(step)}",
-                    step,
-                )
-        return None
+        step = evidence.step_with("captured by a closure")
+        if step is None:
+            return None
+        return Claim(f"`{evidence.event.expr}` is captured by reference by a closure that escapes: {where(step)}", step)
     if evidence.form is ExprForm.SELECTOR and evidence.source is not None:
         name = evidence.event.expr.rsplit(".", 1)[1]
         if evidence.source.has_method(name) and not evidence.source.has_field(name):

@@ -68,9 +68,9 @@ def claim(evidence: Evidence) -> Claim | None:
     # The bytes of a value stored into its own interface box: "{storage for X} ← &{storage for X}"
     # with an "(interface-converted)" step.
     if evidence.root == f"{{storage for {expr}}}":
-        for step in evidence.steps:
-            if step.reason == "interface-converted":
-                return Claim(f"the data of `{expr}` is stored in its interface box, which escapes", step)
+        step = evidence.step_with("interface-converted")
+        if step is not None:
+            return Claim(f"the data of `{expr}` is stored in its interface box, which escapes", step)
     if evidence.boxed_here:
         return Claim(f"`{expr}` is converted to an interface, and the box escapes")
     if evidence.form is ExprForm.VALUE:

@@ -43,7 +43,7 @@ FIX = "Use a fixed-size stack buffer for the common small case and make() only f
 
 
 def claim(evidence: Evidence) -> Claim | None:
-    for step in evidence.steps:
-        if step.reason == "non-constant size":
-            return Claim(f"its size is only known at run time: {where(step)}", step)
-    return None
+    step = evidence.step_with("non-constant size")
+    if step is None:
+        return None
+    return Claim(f"its size is only known at run time: {where(step)}", step)

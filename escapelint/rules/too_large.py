@@ -45,7 +45,7 @@ FIX = "Allocate it once and reuse it (a field, a sync.Pool) if it happens per ca
 
 
 def claim(evidence: Evidence) -> Claim | None:
-    for step in evidence.steps:
-        if step.reason == "too large for stack":
-            return Claim(f"too large for the stack: {where(step)}", step)
-    return None
+    step = evidence.step_with("too large for stack")
+    if step is None:
+        return None
+    return Claim(f"too large for the stack: {where(step)}", step)

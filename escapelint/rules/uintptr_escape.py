@@ -40,7 +40,7 @@ REASON = "//go:uintptrescapes"
 
 
 def claim(evidence: Evidence) -> Claim | None:
-    for step in evidence.steps:
-        if step.reason == REASON:
-            return Claim(f"its address is passed as a uintptr to a //go:uintptrescapes call: {where(step)}", step)
-    return None
+    step = evidence.step_with(REASON)
+    if step is None:
+        return None
+    return Claim(f"its address is passed as a uintptr to a //go:uintptrescapes call: {where(step)}", step)

@@ -61,6 +61,14 @@ class BuildStats:
     def balanced(self) -> bool:
         return sum(self.roles.values()) == self.lines
 
+    def add(self, other: BuildStats) -> None:
+        """Count in the accounting of another part of the same input (parallel.py reads in parts)."""
+        self.lines += other.lines
+        self.roles.update(other.roles)
+        self.events.update(other.events)
+        self.remarks.update(other.remarks)
+        self.packages += other.packages
+
 
 _STEP_KEYWORD = "    from "
 _FLOW_KEYWORD = "  flow: "
@@ -261,11 +269,17 @@ def _explains(explanation: Explanation, summary: Summary) -> bool:
 class BuildReader:
     """Reads `go build -gcflags=-m...` output line by line and yields one PackageOutput per package."""
 
-    def __init__(self) -> None:
+    def __init__(self, classifier: LineClassifier | None = None) -> None:
         self.stats = BuildStats()
-        self._classifier = LineClassifier()
+        # A classifier only memoizes, so readers of parts of one input may share one (parallel.py).
+        self._classifier = classifier or LineClassifier()
 
-    def packages(self, lines: Iterable[str]) -> Iterator[PackageOutput]:
+    def packages(self, lines: Iterable[str], first_line: int = 0) -> Iterator[PackageOutput]:
+        """The packages of `lines`, which follow `first_line` earlier lines of the same input.
+
+        Every package header starts afresh (positions, prefixes, flows), so a run of lines that begins
+        at a header reads the same as it does within the whole input (parallel.py relies on this).
+        """
         # Reading makes millions of small objects and no reference cycles, so the cyclic garbage collector
         # would only walk them over and over (a tenth of the reading time on the standard library): it
         # waits while a package is read, and runs as usual while the caller has it.
@@ -273,7 +287,7 @@ class BuildReader:
         gc.disable()
         paused = True
         try:
-            for output in self._read(lines):
+            for output in self._read(lines, first_line):
                 paused = False
                 if collecting:
                     gc.enable()
@@ -285,16 +299,17 @@ class BuildReader:
             if paused and collecting:
                 gc.enable()
 
-    def _read(self, lines: Iterable[str]) -> Iterator[PackageOutput]:
+    def _read(self, lines: Iterable[str], first_line: int) -> Iterator[PackageOutput]:
         stats = self.stats
         roles = stats.roles
         classifier = self._classifier
         classify, step_of, message_of = classifier.classify, classifier.step, classifier.message
+        classifier.start_package()
         pkg = _PackageBuilder(None, None, step_of)
         shared_flow = pkg.flows.get
         # Flow line bodies (after the prefix, with their line end) -> FlowLine or UNRECOGNIZED, per package.
         flow_line_of: dict[str, object] = {}
-        line_no = 0
+        line_no = first_line
         # The open explanation's prefixes and current flow, kept in locals for the fast path below.
         open_: _OpenExplanation | None = None
         step_prefix = flow_prefix = _NEVER
@@ -408,7 +423,7 @@ class BuildReader:
             else:
                 step_prefix, flow_prefix, cut = open_.step_prefix, open_.flow_prefix, open_.body_start
                 flow_lines = open_.flow_lines
-        stats.lines = line_no
+        stats.lines += line_no - first_line
         output = pkg.finish(stats)
         if output.path is not None or not _is_empty(output):
             yield output

@@ -56,6 +56,15 @@ def report(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace outputs that exist.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
+    jobs: Annotated[
+        Optional[int],
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Processes that read a large input file (default: one per CPU). The report is the same for any number.",
+        ),
+    ] = None,
 ) -> None:
     """Parse compiler output, sort every heap escape into a category, and write reports.
 
@@ -71,7 +80,7 @@ def report(
     except FormatTargetError as exc:
         raise _fail(str(exc)) from None
     try:
-        stats = run_report(input, targets, overwrite=force, source_root=source_root)
+        stats = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs)
     except (InputError, OutputExistsError, OutputRefusedError, FormatTargetError) as exc:
         raise _fail(str(exc)) from None
     if not quiet:

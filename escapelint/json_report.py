@@ -17,8 +17,12 @@ the explanations of a package and are shared objects, so their JSON text is buil
 from __future__ import annotations
 
 import gc
+import io
 import json
+import os
+import shutil
 from collections.abc import Iterable
+from pathlib import Path
 from json.encoder import encode_basestring as _quote  # the C string encoder json.dumps uses
 from typing import TextIO
 
@@ -51,6 +55,7 @@ class JsonReportWriter:
         self._out = out
         self._input_name = input_name
         self._first_package = True
+        self.packages_written = 0
         self._unrecognized: list[tuple[UnrecognizedLine, str | None]] = []
         self._position_json: dict[int, str] = {}
         self._flow_json: dict[int, str] = {}
@@ -71,6 +76,7 @@ class JsonReportWriter:
         write = self._out.write
         write("" if self._first_package else ",\n")
         self._first_package = False
+        self.packages_written += 1
         write(
             f'{{"path": {_str(output.path)}, "test_variant": {_str(output.test_variant)}, '
             f'"header_line": {_int(output.header_line)},\n"events": ['
@@ -103,6 +109,24 @@ class JsonReportWriter:
             separator = ",\n"
         write("]}")
         self._unrecognized.extend((u, output.path) for u in output.unrecognized)
+
+    @property
+    def unrecognized(self) -> list[tuple[UnrecognizedLine, str | None]]:
+        """The unrecognized lines of the packages written so far, with their package's path."""
+        return self._unrecognized
+
+    def splice(self, fragment: Path, packages: int, unrecognized: Iterable[tuple[UnrecognizedLine, str | None]]) -> None:
+        """Copy in `packages` packages that another JsonReportWriter wrote to `fragment` (parallel.py).
+
+        The copy goes file to file in the kernel where it can: a fragment can be hundreds of megabytes.
+        """
+        self._unrecognized.extend(unrecognized)
+        if not packages:
+            return
+        self._out.write("" if self._first_package else ",\n")
+        self._first_package = False
+        self.packages_written += packages
+        _copy_file_into(fragment, self._out)
 
     def end(self, stats: BuildStats) -> None:
         unrecognized = ",\n".join(
@@ -179,6 +203,63 @@ class JsonReportWriter:
         if position is None:
             position = self._position_json[id(at)] = _position_fields(at)
         return f'{{"expr": {_quote(step.expr)}, "reason": {_quote(step.reason)}, {position}}}'
+
+
+def _copy_file_into(fragment: Path, out: TextIO) -> None:
+    """Append the UTF-8 file `fragment` to `out`: in the kernel when `out` is a UTF-8 file, else as text."""
+    try:
+        descriptor = out.fileno()
+    except (AttributeError, OSError, ValueError):  # a StringIO, or a stream without a file behind it
+        descriptor = None
+    encoding = (getattr(out, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    with fragment.open("rb") as source:
+        if descriptor is not None and encoding == "utf8":
+            out.flush()
+            offset = _copy_in_kernel(source.fileno(), descriptor)
+            if offset < 0:
+                return
+            if offset > 0:  # the rest byte for byte: the text layer might start inside a character
+                source.seek(offset)
+                shutil.copyfileobj(source, out.buffer, 1 << 20)  # type: ignore[attr-defined]
+                out.buffer.flush()  # type: ignore[attr-defined]
+                return
+        # Through the text layer, so that the output's own encoding (or a StringIO) is honoured.
+        shutil.copyfileobj(io.TextIOWrapper(source, encoding="utf-8", newline=""), out, 1 << 20)
+
+
+def _copy_in_kernel(source: int, target: int) -> int:
+    """Copy the file `source` to the end of `target` without passing it through Python.
+
+    -1 when done; otherwise how far it got (0 when the kernel cannot copy between these two).
+    copy_file_range(2) is tried first (between regular files), then sendfile(2) (to anything).
+    """
+    size = os.fstat(source).st_size
+    offset = 0
+    for copy in (_copy_file_range, _sendfile):
+        try:
+            while offset < size:
+                copied = copy(source, target, offset, size - offset)
+                if copied == 0:
+                    break
+                offset += copied
+        except OSError:
+            if offset:  # failed part-way: what is left goes through Python
+                return offset
+        if offset >= size:
+            return -1
+    return offset
+
+
+def _copy_file_range(source: int, target: int, offset: int, count: int) -> int:
+    if not hasattr(os, "copy_file_range"):
+        raise OSError("no copy_file_range")
+    return os.copy_file_range(source, target, count, offset)
+
+
+def _sendfile(source: int, target: int, offset: int, count: int) -> int:
+    if not hasattr(os, "sendfile"):
+        raise OSError("no sendfile")
+    return os.sendfile(target, source, offset, count)
 
 
 def write_json_report(

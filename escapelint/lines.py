@@ -66,8 +66,13 @@ class LineClassifier:
         self._last_position: Position | None = None
 
     def start_package(self) -> None:
-        """Forget per-package positions: they rarely repeat across packages and would pile up."""
+        """Forget per-package positions: they rarely repeat across packages and would pile up.
+
+        The last prefix goes too, so that a package reads the same whatever came before it.
+        """
         self._positions = {}
+        self._last_prefix = "\n"
+        self._last_position = None
 
     def classify(self, text: str) -> tuple[Position | None, Message | FlowStep | Unrecognized | None]:
         prefix = self._last_prefix

@@ -14,6 +14,7 @@ from typing import TextIO
 from .assemble import BuildReader, BuildStats
 from .findings import PackageFindings, SourceLocator, analyze
 from .json_report import JsonReportWriter
+from .parallel import Window, fragment_directory, parallel_windows, read_windows, usable_cpus
 
 STDIN = "-"
 
@@ -72,13 +73,15 @@ def report(
     *,
     overwrite: bool = False,
     source_root: Path | None = None,
+    jobs: int | None = None,
 ) -> BuildStats:
     """Read `go build -gcflags=-m=2` output from `source` and write every (format, path) target in one pass.
 
     Each package is read, analysed (findings.py) and handed to every writer while the rest of the
     input is still unread. `json` is written here (json_report.py); the other formats by formats.py.
-    Every target is checked before the input is read: nothing a user wrote is replaced unless
-    `overwrite`.
+    A large input file is read by `jobs` processes (default: one per CPU), with the same result as
+    one (parallel.py). Every target is checked before the input is read: nothing a user wrote is
+    replaced unless `overwrite`.
     """
     from .formats import STDOUT, write_reports
     from .report_model import BuildFacts
@@ -87,7 +90,7 @@ def report(
     others = [(name, path) for name, path in targets if name != "json"]
     name = "<stdin>" if source == STDIN else source
     sources = SourceLocator(source_root if source_root is not None else Path.cwd())
-    reader = BuildReader()
+    windows = parallel_windows(source, jobs)
     with contextlib.ExitStack() as stack:
         stack.enter_context(_garbage_collector_paused())
         json_writers = []
@@ -96,29 +99,72 @@ def report(
                 open_report_output(None if path == STDOUT else str(path), overwrite=overwrite)
             )
             json_writers.append(JsonReportWriter(out, name))
-        lines = stack.enter_context(open_build_output(source))
-
-        def analysed() -> Iterator[PackageFindings]:
-            for output in reader.packages(lines):
-                package = analyze(output, sources)
-                for writer in json_writers:
-                    writer.package(package)
-                yield package
-
+        if windows is None:
+            reader = BuildReader()
+            stats = reader.stats
+            analysed = _read_here(reader, stack.enter_context(open_build_output(source)), sources, json_writers)
+        else:
+            stats = BuildStats()
+            fragments = Path(stack.enter_context(fragment_directory())) if json_writers else None
+            analysed = _read_in_workers(
+                Path(source), windows, jobs or usable_cpus(), name, sources, fragments, json_writers, stats,
+                keep_findings=bool(others),
+            )
         for writer in json_writers:
             writer.begin()
         try:
             if others:
                 facts = BuildFacts.for_input(name)
-                write_reports(analysed(), facts, lambda: reader.stats, others, overwrite=overwrite, sources=sources)
+                write_reports(analysed, facts, lambda: stats, others, overwrite=overwrite, sources=sources)
             else:
-                for _ in analysed():
+                for _ in analysed:
                     pass
         except UnicodeDecodeError as exc:  # only possible for a non-UTF-8 locale on stdin
             raise InputError(f"{name}: cannot decode input: {exc}") from None
         for writer in json_writers:
-            writer.end(reader.stats)
-    return reader.stats
+            writer.end(stats)
+    return stats
+
+
+def _read_here(
+    reader: BuildReader, lines: TextIO, sources: SourceLocator, json_writers: list[JsonReportWriter]
+) -> Iterator[PackageFindings]:
+    """Read, analyse and write in this process, a package at a time."""
+    for output in reader.packages(lines):
+        package = analyze(output, sources)
+        for writer in json_writers:
+            writer.package(package)
+        yield package
+
+
+def _read_in_workers(
+    source: Path,
+    windows: list[Window],
+    jobs: int,
+    name: str,
+    sources: SourceLocator,
+    fragments: Path | None,
+    json_writers: list[JsonReportWriter],
+    stats: BuildStats,
+    *,
+    keep_findings: bool,
+) -> Iterator[PackageFindings]:
+    """Read in worker processes (parallel.py); put their JSON and findings in input order."""
+    results = read_windows(
+        source, windows, jobs, input_name=name, sources=sources, fragments=fragments, keep_findings=keep_findings
+    )
+    for result in results:
+        if result.first_line != stats.lines:  # the line counter and the reader disagree on line ends: a bug
+            raise RuntimeError(
+                f"internal error: window {result.index} of {source} starts at line {result.first_line + 1}, "
+                f"the windows before it end at line {stats.lines}; rerun with --jobs 1"
+            )
+        stats.add(result.stats)
+        if result.fragment is not None:
+            for writer in json_writers:
+                writer.splice(result.fragment, result.packages_written, result.unrecognized)
+            result.fragment.unlink()
+        yield from result.findings or ()
 
 
 @contextmanager
@@ -134,9 +180,16 @@ def _garbage_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def report_json(source: str, target: str | None = None, *, overwrite: bool = False, source_root: Path | None = None) -> BuildStats:
+def report_json(
+    source: str,
+    target: str | None = None,
+    *,
+    overwrite: bool = False,
+    source_root: Path | None = None,
+    jobs: int | None = None,
+) -> BuildStats:
     """Read `go build -gcflags=-m=2` output from `source` and write the JSON report to `target` (stdout if None)."""
     from .formats import STDOUT
 
     path = STDOUT if target in (None, STDIN) else Path(target)
-    return report(source, [("json", path)], overwrite=overwrite, source_root=source_root)
+    return report(source, [("json", path)], overwrite=overwrite, source_root=source_root, jobs=jobs)

@@ -1,0 +1,308 @@
+"""Read one large file of build output with several processes, with the same result as one process.
+
+Why this is exact: `go build` prints each package's diagnostics as one block under its `# import/path`
+line, and nothing escapelint concludes crosses a package (explanations, flows, functions, fingerprints
+are all per package; BuildReader starts afresh at every header). So the file is cut at package headers
+into windows of whole packages. Each worker process reads, analyses and writes its windows as the
+one-process pipeline does, starting its line count where the window starts; the parent puts the
+results back in input order. A worker writes its share of the JSON document to a fragment file that
+the parent copies into the output, so megabytes of text never pass through a pipe.
+
+Why processes: the work is pure Python, so threads would queue on one interpreter lock. The workers
+are forked, so they start at once with the grammar already compiled; where fork is not available,
+the input is read by one process.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .assemble import BuildReader, BuildStats
+from .findings import PackageFindings, SourceLocator, analyze
+from .json_report import JsonReportWriter
+from .lines import LineClassifier
+from .messages import PackageHeader
+from .model import UnrecognizedLine
+
+#: Below this many bytes one process is quicker than starting several.
+MIN_PARALLEL_BYTES = 16 << 20
+#: Packages are grouped into windows of at least this many bytes, so that a build of many small
+#: packages is not handed out one tiny package at a time.
+MIN_WINDOW_BYTES = 1 << 20
+
+_SCAN_PIECE = 8 << 20
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the platform has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+@dataclass(frozen=True)
+class Window:
+    """A run of whole packages of the input: bytes [start, end)."""
+
+    index: int
+    start: int
+    end: int
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+@dataclass
+class WindowResult:
+    """What a worker hands back for one window: small things only; the JSON stays in `fragment`."""
+
+    index: int
+    first_line: int  # the lines of the input before the window
+    stats: BuildStats
+    fragment: Path | None  # the window's packages as JSON text (JsonReportWriter), if JSON was asked for
+    packages_written: int
+    unrecognized: list[tuple[UnrecognizedLine, str | None]]
+    findings: list[PackageFindings] | None  # for the other report formats, which the parent writes
+
+
+def plan_windows(path: Path, *, min_window_bytes: int | None = None) -> list[Window]:
+    """Cut the file at package header lines into windows of whole packages, in input order."""
+    if min_window_bytes is None:
+        min_window_bytes = MIN_WINDOW_BYTES
+    cuts = [0]
+    classifier = LineClassifier()
+    buffer = bytearray(_SCAN_PIECE)  # reused: scanning must not hold the file (or map it) in memory
+    with path.open("rb", buffering=0) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        offset = 0
+        previous = 0x0A  # the byte before the piece: a line starts at offset 0
+        while offset < size:
+            with memoryview(buffer) as view:
+                read = handle.readinto(view)
+            if not read:
+                break
+            # "#" is rare in compiler output outside package headers, and a one-byte search is the
+            # fastest the bytes types offer.
+            at = buffer.find(b"#", 0, read)
+            while at >= 0:
+                before = buffer[at - 1] if at else previous
+                start = offset + at
+                if before == 0x0A and start - cuts[-1] >= min_window_bytes and _is_package_header(handle, start, classifier):
+                    cuts.append(start)
+                at = buffer.find(b"#", at + 1, read)
+            previous = buffer[read - 1]
+            offset += read
+    cuts.append(max(size, cuts[-1]))
+    return [Window(index, start, end) for index, (start, end) in enumerate(zip(cuts, cuts[1:]))]
+
+
+def _is_package_header(handle, start: int, classifier: LineClassifier) -> bool:
+    """Whether the line at byte `start` of the file is one the reader takes for a package header."""
+    line = b""
+    while b"\n" not in line:
+        more = os.pread(handle.fileno(), 4096, start + len(line))
+        if not more:
+            break
+        line += more
+    text = line.split(b"\n", 1)[0].decode("utf-8", errors="replace").removesuffix("\r")
+    if "\r" in text:  # a lone CR ends a line early: leave this one to the reader
+        return False
+    return isinstance(classifier.classify(text)[1], PackageHeader)
+
+
+class LineCounter:
+    """How many lines of a file come before an offset, counted as the reader counts them.
+
+    Universal newlines: "\n", "\r\n" and a lone "\r" each end a line. Counting reads forward only,
+    remembering the count at each window start it passes, so any order of questions reads the file
+    at most once.
+    """
+
+    PIECE = _SCAN_PIECE  # read into one reused buffer: no new memory per piece
+
+    def __init__(self, path: Path, starts: list[int]) -> None:
+        self._path = path
+        self._starts = sorted(set(starts))
+        self._known = {0: 0}
+        self._offset = 0  # counted up to here
+        self._lines = 0
+        self._cr_pending = False  # the last byte counted was a CR
+
+    def lines_before(self, offset: int) -> int:
+        known = self._known.get(offset)
+        if known is not None:
+            return known
+        if offset < self._offset:
+            raise ValueError(f"offset {offset} is behind the counter and not a window start")
+        buffer = bytearray(self.PIECE)
+        with self._path.open("rb", buffering=0) as handle:
+            handle.seek(self._offset)
+            stops = [s for s in self._starts if s > self._offset and s <= offset] + [offset]
+            for stop in stops:
+                while self._offset < stop:
+                    with memoryview(buffer) as view:
+                        read = handle.readinto(view[: min(self.PIECE, stop - self._offset)])
+                    if not read:
+                        break
+                    self._count(buffer, read)
+                    self._offset += read
+                self._known[stop] = self._lines
+        return self._lines
+
+    def _count(self, buffer: bytearray, size: int) -> None:
+        lines = buffer.count(b"\n", 0, size)
+        if self._cr_pending and buffer[0] == 0x0A:
+            lines -= 1  # the LF of a CRLF whose CR ended the previous piece
+        carriage_returns = buffer.count(b"\r", 0, size)
+        if carriage_returns:
+            lines += carriage_returns - buffer.count(b"\r\n", 0, size)
+        self._lines += lines
+        self._cr_pending = buffer[size - 1] == 0x0D
+
+
+# --- the worker side ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Job:
+    source: Path
+    input_name: str
+    sources: SourceLocator
+    fragments: Path | None  # the directory for JSON fragments; None when no JSON is written
+    keep_findings: bool
+
+
+_job: _Job | None = None
+_classifier: LineClassifier | None = None
+
+
+def _start_worker(job: _Job, classifier: LineClassifier) -> None:
+    global _job, _classifier
+    _job, _classifier = job, classifier
+    # Like the one-process pipeline (pipeline.py), which pauses the cyclic collector while it reads.
+    gc.disable()
+
+
+class _WindowReader(io.RawIOBase):
+    """The bytes of one window of a file, as a readable raw stream."""
+
+    def __init__(self, path: Path, window: Window) -> None:
+        self._file = path.open("rb", buffering=0)
+        self._file.seek(window.start)
+        self._left = window.size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self._left <= 0:
+            return 0
+        with memoryview(buffer) as view:
+            read = self._file.readinto(view[: self._left])
+        self._left -= read or 0
+        return read or 0
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def _read_window(task: tuple[Window, int]) -> WindowResult:
+    window, first_line = task
+    job = _job
+    assert job is not None and _classifier is not None, "worker not started"
+    reader = BuildReader(_classifier)
+    findings: list[PackageFindings] | None = [] if job.keep_findings else None
+    fragment = None if job.fragments is None else job.fragments / f"window-{window.index}.json"
+    raw = io.BufferedReader(_WindowReader(job.source, window), buffer_size=1 << 20)
+    with io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="") as lines:
+        out = None if fragment is None else fragment.open("w", encoding="utf-8", newline="\n")
+        try:
+            writer = None if out is None else JsonReportWriter(out, job.input_name)
+            for output in reader.packages(lines, first_line):
+                package = analyze(output, job.sources)
+                if writer is not None:
+                    writer.package(package)
+                if findings is not None:
+                    findings.append(package)
+        finally:
+            if out is not None:
+                out.close()
+    return WindowResult(
+        window.index,
+        first_line,
+        reader.stats,
+        fragment,
+        0 if writer is None else writer.packages_written,
+        [] if writer is None else writer.unrecognized,
+        findings,
+    )
+
+
+# --- the parent side ---------------------------------------------------------------------------
+
+
+def read_windows(
+    source: Path,
+    windows: list[Window],
+    jobs: int,
+    *,
+    input_name: str,
+    sources: SourceLocator,
+    fragments: Path | None,
+    keep_findings: bool,
+) -> Iterator[WindowResult]:
+    """Every window's result, in input order, read by `jobs` forked worker processes.
+
+    The biggest windows are handed out first, so that the one huge package of a build (go/types in
+    the standard library holds most of its lines) is not started last.
+    """
+    job = _Job(source, input_name, sources, fragments, keep_findings)
+    context = multiprocessing.get_context("fork")
+    counter = LineCounter(source, [w.start for w in windows])
+    # The pool's feeder thread runs this generator: lines are counted while the workers read.
+    tasks = ((window, counter.lines_before(window.start)) for window in sorted(windows, key=lambda w: -w.size))
+    waiting: dict[int, WindowResult] = {}
+    next_index = 0
+    with context.Pool(min(jobs, len(windows)), initializer=_start_worker, initargs=(job, LineClassifier())) as pool:
+        for result in pool.imap_unordered(_read_window, tasks, chunksize=1):
+            waiting[result.index] = result
+            while next_index in waiting:
+                yield waiting.pop(next_index)
+                next_index += 1
+
+
+def parallel_windows(source: str, jobs: int | None) -> list[Window] | None:
+    """The windows to read `source` in with several processes, or None to read it with one.
+
+    One process when asked (`jobs` 1), when there is one CPU, without fork, for standard input or
+    anything but a regular file, for small inputs, or when the input has one package only.
+    """
+    if jobs is None:
+        jobs = usable_cpus()
+    if jobs <= 1 or source == "-" or not can_fork():
+        return None
+    path = Path(source)
+    try:
+        if not path.is_file() or path.stat().st_size < MIN_PARALLEL_BYTES:  # read at call time: tests lower it
+            return None
+    except OSError:
+        return None  # the one-process path reports it
+    windows = plan_windows(path)
+    return windows if len(windows) > 1 else None
+
+
+def fragment_directory() -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix="escapelint-")

@@ -1,0 +1,187 @@
+"""Reading with several processes gives the same reports, byte for byte, as reading with one.
+
+Inputs are real compiler output: the recorded fixtures of every toolchain run together, and a fresh
+`go build -gcflags=all=-m=2 encoding/json` (67 packages). Variants with other line ends, undecodable
+bytes and stray "#" lines are derived from the recorded text by the transformations written below
+(hand-made input, on purpose: the malformed cases the planner must not cut at).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from escapelint import parallel
+from escapelint.pipeline import report, report_json
+
+from .conftest import recorded_files, toolchain_or_skip
+
+pytestmark = pytest.mark.skipif(not parallel.can_fork(), reason="parallel reading needs fork()")
+
+
+@pytest.fixture
+def small_windows(monkeypatch):
+    """Read even small inputs in parallel, and cut them at every package header."""
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parallel, "MIN_WINDOW_BYTES", 1)
+
+
+def _all_recorded() -> bytes:
+    return b"".join(path.read_bytes() for path in recorded_files("*.m2.txt"))
+
+
+def _json(source: Path, out: Path, jobs: int) -> tuple[bytes, object]:
+    stats = report_json(str(source), str(out), jobs=jobs)
+    return out.read_bytes(), stats
+
+
+def _assert_same_json(source: Path, tmp_path: Path, *, expect_windows: int = 2) -> None:
+    windows = parallel.parallel_windows(str(source), 2)
+    assert windows is not None and len(windows) >= expect_windows, "the parallel path was not taken"
+    one, one_stats = _json(source, tmp_path / "one.json", jobs=1)
+    two, two_stats = _json(source, tmp_path / "two.json", jobs=2)
+    assert two == one
+    assert two_stats == one_stats
+    assert two_stats.balanced()
+
+
+def test_recorded_output_of_every_toolchain(tmp_path, small_windows):
+    source = tmp_path / "all.txt"
+    source.write_bytes(_all_recorded())
+    _assert_same_json(source, tmp_path, expect_windows=20)
+
+
+# Transformations of the recorded text into inputs a planner could misread.
+VARIANTS = {
+    "crlf": lambda data: data.replace(b"\n", b"\r\n"),
+    # Old Mac line ends: no "\n" at all, so there is nowhere to cut and one process reads it.
+    "lone-cr": lambda data: data.replace(b"\n", b"\r"),
+    # CRLF and LF mixed, and a lone CR inside a header line (the reader splits it there).
+    "mixed": lambda data: data.replace(b"\n# ", b"\r\n# ", 5).replace(b"\n# ", b"\n#\r ", 1),
+    "undecodable": lambda data: data.replace(b"escapes to heap", b"escapes \xff\xfe to heap", 50),
+    "preamble": lambda data: b"go: downloading nothing\n\n" + data,
+    "stray-hashes": lambda data: data.replace(b"\n# ", b"\n#not a header\n# not a package header either: x\n# ", 3),
+    "no-final-newline": lambda data: data.rstrip(b"\n"),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_hostile_variants_read_the_same(tmp_path, small_windows, variant):
+    source = tmp_path / f"{variant}.txt"
+    source.write_bytes(VARIANTS[variant](_all_recorded()))
+    windows = parallel.parallel_windows(str(source), 2)
+    one, one_stats = _json(source, tmp_path / "one.json", jobs=1)
+    two, two_stats = _json(source, tmp_path / "two.json", jobs=2)
+    assert two == one
+    assert two_stats == one_stats
+    if variant == "lone-cr":
+        assert windows is None
+    else:
+        assert windows is not None and len(windows) > 10
+
+
+def test_every_format_the_same(tmp_path, small_windows):
+    source = tmp_path / "all.txt"
+    source.write_bytes(_all_recorded())
+    outputs = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs{jobs}"
+        targets = [("json", out / "report.json"), ("md", out / "md"), ("html", out / "html"), ("sarif", out / "r.sarif")]
+        out.mkdir()
+        report(str(source), targets, jobs=jobs)
+        outputs[jobs] = {
+            path.relative_to(out).as_posix(): path.read_bytes() for path in sorted(out.rglob("*")) if path.is_file()
+        }
+    assert len(outputs[1]) > 10
+    assert outputs[2].keys() == outputs[1].keys()
+    for name in outputs[1]:
+        assert _untimed(outputs[2][name]) == _untimed(outputs[1][name]), name
+
+
+def _untimed(page: bytes) -> bytes:
+    """The page without the moment it was written (the two runs are a moment apart)."""
+    page = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?\+00:00", b"<when>", page)
+    return re.sub(rb"\d{4}-\d\d-\d\d \d\d:\d\d UTC", b"<when>", page)
+
+
+def test_json_to_a_stream_without_a_file(tmp_path, small_windows, monkeypatch):
+    """Standard output that is no file (a StringIO here): fragments are copied through the text layer."""
+    source = tmp_path / "all.txt"
+    source.write_bytes(_all_recorded())
+    expected, _ = _json(source, tmp_path / "one.json", jobs=1)
+    captured = io.StringIO()
+    monkeypatch.setattr("sys.stdout", captured)
+    report_json(str(source), None, jobs=2)
+    assert captured.getvalue().encode("utf-8") == expected
+
+
+def test_small_inputs_stdin_and_one_job_read_in_one_process(tmp_path):
+    source = tmp_path / "all.txt"
+    source.write_bytes(_all_recorded())
+    assert parallel.parallel_windows(str(source), 2) is None  # far below MIN_PARALLEL_BYTES
+    assert parallel.parallel_windows("-", 2) is None
+    assert parallel.parallel_windows(str(source), 1) is None
+    assert parallel.parallel_windows(str(tmp_path / "missing.txt"), 2) is None
+
+
+def test_windows_start_at_package_headers(tmp_path, small_windows):
+    data = _all_recorded()
+    source = tmp_path / "all.txt"
+    source.write_bytes(data)
+    windows = parallel.plan_windows(source)
+    assert windows[0].start == 0 and windows[-1].end == len(data)
+    assert all(a.end == b.start for a, b in zip(windows, windows[1:]))
+    headers = [i + 1 for i in range(len(data)) if data.startswith(b"\n# ", i)]
+    assert [w.start for w in windows[1:]] == [h for h in headers if h > 0]
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 7, 4096])
+def test_line_counter_counts_as_the_reader_does(tmp_path, monkeypatch, piece):
+    data = b"a\r\nb\rc\n\r\r\n\n\xff\r" * 5 + b"\r" + b"\n# x\r\n" + b"tail"
+    source = tmp_path / "lines.txt"
+    source.write_bytes(data)
+    monkeypatch.setattr(parallel.LineCounter, "PIECE", piece)
+    # Window starts: the file's start and the starts of lines after a "\n".
+    offsets = sorted({0, *(i for i in range(1, len(data)) if data[i - 1 : i] == b"\n")})
+    for offset in reversed(offsets[::3]):  # any order of questions; the counter reads forward once
+        counter = parallel.LineCounter(source, offsets)
+        with io.TextIOWrapper(io.BytesIO(data[:offset]), encoding="utf-8", errors="replace", newline="") as text:
+            assert counter.lines_before(offset) == len(text.readlines()), offset
+    counter = parallel.LineCounter(source, offsets)
+    for offset in offsets:
+        with io.TextIOWrapper(io.BytesIO(data[:offset]), encoding="utf-8", errors="replace", newline="") as text:
+            assert counter.lines_before(offset) == len(text.readlines()), offset
+
+
+def test_real_build_of_many_packages(tmp_path, monkeypatch):
+    """A real multi-package build, cut into windows of 64 KiB or more, reads the same."""
+    toolchain = toolchain_or_skip("1.27.3")
+    env = dict(toolchain.env(), GOFLAGS="", GOTOOLCHAIN="local", GOPROXY="off", GOWORK="off")
+    build = subprocess.run(
+        [str(toolchain.go), "build", "-gcflags=all=-m=2", "encoding/json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr[-2000:]
+    source = tmp_path / "build.txt"
+    source.write_bytes(build.stdout + build.stderr)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parallel, "MIN_WINDOW_BYTES", 64 << 10)
+    _assert_same_json(source, tmp_path, expect_windows=10)
+
+
+def test_cli_rejects_zero_jobs(tmp_path):
+    from typer.testing import CliRunner
+
+    from escapelint.cli import app
+
+    result = CliRunner().invoke(app, ["report", os.devnull, "--jobs", "0"])
+    assert result.exit_code == 2
+    assert "--jobs" in result.output

@@ -14,7 +14,7 @@ from typing import TextIO
 from .assemble import BuildReader, BuildStats
 from .findings import PackageFindings, SourceLocator, analyze
 from .json_report import JsonReportWriter
-from .parallel import Window, fragment_directory, parallel_windows, read_windows, usable_cpus
+from .parallel import Window, WindowResult, fragment_directory, parallel_windows, read_windows, usable_cpus
 
 STDIN = "-"
 
@@ -110,6 +110,8 @@ def report(
                 Path(source), windows, jobs or usable_cpus(), name, sources, fragments, json_writers, stats,
                 keep_findings=bool(others),
             )
+        # Closed before the fragments' directory is removed, also when a writer fails.
+        stack.enter_context(contextlib.closing(analysed))
         for writer in json_writers:
             writer.begin()
         try:
@@ -153,6 +155,14 @@ def _read_in_workers(
     results = read_windows(
         source, windows, jobs, input_name=name, sources=sources, fragments=fragments, keep_findings=keep_findings
     )
+    # Closed on the way out, also on an error: the workers stop before their fragments are removed.
+    with contextlib.closing(results):
+        yield from _in_order_checked(results, source, json_writers, stats)
+
+
+def _in_order_checked(
+    results: Iterator[WindowResult], source: Path, json_writers: list[JsonReportWriter], stats: BuildStats
+) -> Iterator[PackageFindings]:
     for result in results:
         if result.first_line != stats.lines:  # the line counter and the reader disagree on line ends: a bug
             raise RuntimeError(

@@ -141,21 +141,20 @@ def test_windows_start_at_package_headers(tmp_path, small_windows):
 
 
 @pytest.mark.parametrize("piece", [1, 2, 3, 7, 4096])
-def test_line_counter_counts_as_the_reader_does(tmp_path, monkeypatch, piece):
+def test_line_ends_counted_as_the_reader_counts_them(tmp_path, monkeypatch, piece):
     data = b"a\r\nb\rc\n\r\r\n\n\xff\r" * 5 + b"\r" + b"\n# x\r\n" + b"tail"
     source = tmp_path / "lines.txt"
     source.write_bytes(data)
-    monkeypatch.setattr(parallel.LineCounter, "PIECE", piece)
+    monkeypatch.setattr(parallel, "COUNT_PIECE", piece)
     # Window starts: the file's start and the starts of lines after a "\n".
-    offsets = sorted({0, *(i for i in range(1, len(data)) if data[i - 1 : i] == b"\n")})
-    for offset in reversed(offsets[::3]):  # any order of questions; the counter reads forward once
-        counter = parallel.LineCounter(source, offsets)
-        with io.TextIOWrapper(io.BytesIO(data[:offset]), encoding="utf-8", errors="replace", newline="") as text:
-            assert counter.lines_before(offset) == len(text.readlines()), offset
-    counter = parallel.LineCounter(source, offsets)
-    for offset in offsets:
-        with io.TextIOWrapper(io.BytesIO(data[:offset]), encoding="utf-8", errors="replace", newline="") as text:
-            assert counter.lines_before(offset) == len(text.readlines()), offset
+    starts = [0, *(i for i in range(1, len(data)) if data[i - 1 : i] == b"\n")]
+    for start in starts:
+        for end in starts:
+            if end >= start:
+                with io.TextIOWrapper(
+                    io.BytesIO(data[start:end]), encoding="utf-8", errors="replace", newline=""
+                ) as text:
+                    assert parallel.count_line_ends(source, start, end) == len(text.readlines()), (start, end)
 
 
 def test_real_build_of_many_packages(tmp_path, monkeypatch):

@@ -62,7 +62,7 @@ def report(
             "--jobs",
             "-j",
             min=1,
-            help="Processes that read a large input file (default: one per CPU). The report is the same for any number.",
+            help="Worker processes for an input file over 16 MiB (default: one per CPU, at most 4). The report is the same for any number.",
         ),
     ] = None,
 ) -> None:

@@ -33,6 +33,9 @@ from .lines import LineClassifier
 from .messages import PackageHeader
 from .model import UnrecognizedLine
 
+#: The default number of workers is one per CPU up to this many: past it the biggest package (go/types
+#: in the standard library) bounds the time anyway, and every worker holds a package in memory.
+DEFAULT_MAX_JOBS = 4
 #: Below this many bytes one process is quicker than starting several.
 MIN_PARALLEL_BYTES = 16 << 20
 #: Packages are grouped into windows of at least this many bytes, so that a build of many small
@@ -43,11 +46,13 @@ _SCAN_PIECE = 8 << 20
 COUNT_PIECE = 8 << 20
 
 
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask where the platform has one)."""
+def default_jobs() -> int:
+    """One worker per CPU this process may run on (its affinity mask where there is one), at most 4."""
     if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+        cpus = len(os.sched_getaffinity(0))
+    else:
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, DEFAULT_MAX_JOBS))
 
 
 def can_fork() -> bool:
@@ -302,7 +307,7 @@ def parallel_windows(source: str, jobs: int | None) -> list[Window] | None:
     anything but a regular file, for small inputs, or when the input has one package only.
     """
     if jobs is None:
-        jobs = usable_cpus()
+        jobs = default_jobs()
     if jobs <= 1 or source == "-" or not can_fork():
         return None
     path = Path(source)

@@ -14,7 +14,7 @@ from typing import TextIO
 from .assemble import BuildReader, BuildStats
 from .findings import PackageFindings, SourceLocator, analyze
 from .json_report import JsonReportWriter
-from .parallel import Window, WindowResult, fragment_directory, parallel_windows, read_windows, usable_cpus
+from .parallel import Window, WindowResult, default_jobs, fragment_directory, parallel_windows, read_windows
 
 STDIN = "-"
 
@@ -79,7 +79,7 @@ def report(
 
     Each package is read, analysed (findings.py) and handed to every writer while the rest of the
     input is still unread. `json` is written here (json_report.py); the other formats by formats.py.
-    A large input file is read by `jobs` processes (default: one per CPU), with the same result as
+    A large input file is read by `jobs` processes (default: one per CPU, at most 4), with the same result as
     one (parallel.py). Every target is checked before the input is read: nothing a user wrote is
     replaced unless `overwrite`.
     """
@@ -107,7 +107,7 @@ def report(
             stats = BuildStats()
             fragments = Path(stack.enter_context(fragment_directory())) if json_writers else None
             analysed = _read_in_workers(
-                Path(source), windows, jobs or usable_cpus(), name, sources, fragments, json_writers, stats,
+                Path(source), windows, jobs or default_jobs(), name, sources, fragments, json_writers, stats,
                 keep_findings=bool(others),
             )
         # Closed before the fragments' directory is removed, also when a writer fails.

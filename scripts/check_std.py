@@ -15,6 +15,8 @@ directory, or in ``--keep DIR``), streams it through ``BuildReader`` and checks:
 (c) leak events == lines whose body starts with "leaking param";
 (d) the line roles are balanced (every line has exactly one role);
 (e) the rule engine gives every escape/moved event a category and every event a function;
+(f) ``escapelint report --format json`` writes the same bytes with ``--jobs 2``
+    (two worker processes, parallel.py) as with ``--jobs 1``;
 
 plus, when it ran the build itself, that ``go build`` exited 0. Each check
 prints a PASS/FAIL line with its numbers, followed by the totals (lines,
@@ -34,6 +36,7 @@ Exit status: 0 if every check passes for every version, 1 if one fails,
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import subprocess
 import sys
@@ -203,6 +206,31 @@ def checks(result: ParseResult, raw: RawCounts) -> list[Check]:
     ]
 
 
+def parallel_check(path: Path) -> Check:
+    """(f): the JSON report of two worker processes is byte for byte the one of one process."""
+    digests, seconds = {}, {}
+    with tempfile.TemporaryDirectory(prefix="escapelint-check-") as tmp:
+        for jobs in ("1", "2"):
+            report = Path(tmp) / f"jobs{jobs}.json"
+            args = [sys.executable, "-m", "escapelint", "report", str(path), "--format", "json"]
+            args += ["--output", str(report), "--jobs", jobs, "-q"]
+            start = time.perf_counter()
+            done = subprocess.run(args, capture_output=True, text=True, check=False)
+            seconds[jobs] = time.perf_counter() - start
+            if done.returncode != 0:
+                return Check("(f) same JSON report with --jobs 2 as with --jobs 1", False, f"--jobs {jobs} exited {done.returncode}", (done.stderr[-2000:],))
+            digest = hashlib.sha256()
+            with report.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+            digests[jobs] = digest.hexdigest()
+    return Check(
+        "(f) same JSON report with --jobs 2 as with --jobs 1",
+        digests["1"] == digests["2"],
+        f"sha256 {digests['2'][:16]} in {seconds['2']:.1f} s, --jobs 1 {digests['1'][:16]} in {seconds['1']:.1f} s",
+    )
+
+
 def print_check(check: Check) -> None:
     print(f"{'PASS' if check.passed else 'FAIL'}  {check.name}: {check.numbers}")
     for detail in check.details:
@@ -236,6 +264,7 @@ def check_output(title: str, path: Path, build: Build | None) -> bool:
         raw = count_raw(lines)
     result = parse(path)
     results += checks(result, raw)
+    results.append(parallel_check(path))
     for check in results:
         print_check(check)
     print_totals(result)

@@ -12,6 +12,7 @@ import io
 import os
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,22 @@ def test_cli_rejects_zero_jobs(tmp_path):
     result = CliRunner().invoke(app, ["report", os.devnull, "--jobs", "0"])
     assert result.exit_code == 2
     assert "--jobs" in result.output
+
+
+def test_a_failing_worker_fails_the_report_and_leaves_no_fragments(tmp_path, small_windows, monkeypatch):
+    source = tmp_path / "all.txt"
+    source.write_bytes(_all_recorded())
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    real_analyze = parallel.analyze
+
+    def failing_analyze(output, sources=None):
+        if output.path == "example.com/escapelint/hostile/odd":
+            raise OSError("no space left on device (simulated)")
+        return real_analyze(output, sources)
+
+    monkeypatch.setattr(parallel, "analyze", failing_analyze)  # the forked workers inherit it
+    with pytest.raises(OSError, match="simulated"):
+        report_json(str(source), str(tmp_path / "report.json"), jobs=2)
+    assert list(scratch.iterdir()) == []

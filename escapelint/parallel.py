@@ -9,8 +9,8 @@ results back in input order. A worker writes its share of the JSON document to a
 the parent copies into the output, so megabytes of text never pass through a pipe.
 
 Why processes: the work is pure Python, so threads would queue on one interpreter lock. The workers
-are forked, so they start at once with the grammar already compiled; where fork is not available,
-the input is read by one process.
+are forked, so they start at once with the grammar already compiled; elsewhere than on Linux, the
+input is read by one process.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import io
 import multiprocessing
 import os
 import queue
+import signal
+import sys
 import tempfile
 from collections import deque
 from collections.abc import Iterator
@@ -56,7 +58,9 @@ def default_jobs() -> int:
 
 
 def can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Whether workers can be forked: on Linux. (macOS has fork, but system libraries there may not
+    survive it, which is why Python itself spawns there.)"""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,8 @@ def _start_worker(job: _Job, classifier: LineClassifier) -> None:
     _job, _classifier = job, classifier
     # Like the one-process pipeline (pipeline.py), which pauses the cyclic collector while it reads.
     gc.disable()
+    # Ctrl-C reaches the whole process group: the parent alone handles it, and stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _WindowReader(io.RawIOBase):

@@ -204,3 +204,29 @@ def test_a_failing_worker_fails_the_report_and_leaves_no_fragments(tmp_path, sma
     with pytest.raises(OSError, match="simulated"):
         report_json(str(source), str(tmp_path / "report.json"), jobs=2)
     assert list(scratch.iterdir()) == []
+
+
+def test_ctrl_c_stops_every_process_and_leaves_nothing_behind(tmp_path):
+    """Ctrl-C goes to the whole process group; the parent alone handles it (exit 130, no tracebacks)."""
+    import signal
+    import sys
+    import time
+
+    source = tmp_path / "big.txt"
+    recorded = _all_recorded()
+    with source.open("wb") as out:  # the recorded builds many times over: past MIN_PARALLEL_BYTES
+        for _ in range(parallel.MIN_PARALLEL_BYTES // len(recorded) + 2):
+            out.write(recorded)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch))
+    args = [sys.executable, "-m", "escapelint", "report", str(source), "-o", str(tmp_path / "r.json"), "--jobs", "2"]
+    child = subprocess.Popen(args, start_new_session=True, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(0.5)  # started, not finished: the whole run takes seconds
+    os.killpg(child.pid, signal.SIGINT)
+    _, stderr = child.communicate(timeout=60)
+    if child.returncode == 0:
+        pytest.skip("the report finished before the interrupt")
+    assert child.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert list(scratch.iterdir()) == []

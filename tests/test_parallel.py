@@ -101,12 +101,14 @@ def test_every_format_the_same(tmp_path, small_windows):
     assert len(outputs[1]) > 10
     assert outputs[2].keys() == outputs[1].keys()
     for name in outputs[1]:
-        assert _untimed(outputs[2][name]) == _untimed(outputs[1][name]), name
+        one, two = _untimed(outputs[1][name]), _untimed(outputs[2][name])
+        at = next((i for i, (a, b) in enumerate(zip(one, two)) if a != b), min(len(one), len(two)))
+        assert two == one, (name, one[at - 300 : at + 80], two[at - 300 : at + 80])
 
 
 def _untimed(page: bytes) -> bytes:
     """The page without the moment it was written (the two runs are a moment apart)."""
-    page = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?\+00:00", b"<when>", page)
+    page = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|\+00:00)", b"<when>", page)
     return re.sub(rb"\d{4}-\d\d-\d\d \d\d:\d\d UTC", b"<when>", page)
 
 

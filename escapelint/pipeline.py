@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
+import os
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,19 +54,62 @@ def open_build_output(source: str) -> Iterator[TextIO]:
 
 @contextmanager
 def open_report_output(target: str | None, *, overwrite: bool) -> Iterator[TextIO]:
-    """Standard output for None or "-", else a new file (an existing one only with `overwrite`)."""
+    """Standard output for None or "-", else a file (one that exists only with `overwrite`).
+
+    A regular file is written under a temporary name beside it and moved into place once complete:
+    a failed or interrupted run leaves the previous report as it was, and never half a new one.
+    Anything else that exists (a symlink, a device, a pipe) is written through as it is.
+    """
     if target is None or target == STDIN:
         yield sys.stdout
         return
     path = Path(target)
-    if path.exists() and not overwrite:
+    exists = path.exists() or path.is_symlink()
+    if exists and not overwrite:
         raise OutputExistsError(f"{target} exists; pass --force to replace it")
+    if exists and (path.is_symlink() or not path.is_file()):
+        try:
+            handle = path.open("w", encoding="utf-8", newline="\n")
+        except OSError as exc:
+            raise InputError(f"{target}: cannot write: {exc.strerror}") from None
+        with handle:
+            yield handle
+        return
+    partial, descriptor = _create_partial(path, target)
     try:
-        handle = path.open("w", encoding="utf-8", newline="\n")
-    except OSError as exc:
-        raise InputError(f"{target}: cannot write: {exc.strerror}") from None
-    with handle:
-        yield handle
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+        _move_into_place(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _create_partial(path: Path, target: str) -> tuple[Path, int]:
+    """A new hidden file beside `path` (mode 0666 less the umask, as a plain open would give)."""
+    for attempt in range(100):
+        partial = path.with_name(f".{path.name}.{os.getpid()}-{attempt}.partial")
+        try:
+            return partial, os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue  # left by a killed run that had the same process id
+        except OSError as exc:
+            raise InputError(f"{target}: cannot write: {exc.strerror}") from None
+    raise InputError(f"{target}: cannot write: too many leftover {path.name}.*.partial files beside it")
+
+
+def _move_into_place(partial: Path, path: Path) -> None:
+    """Put the finished `partial` file where `path` is, keeping the old file's permissions."""
+    try:
+        old = path.stat()
+    except FileNotFoundError:
+        old = None
+    if old is not None:
+        os.chmod(partial, stat.S_IMODE(old.st_mode))
+        # Removed first rather than renamed over: ext4 writes a file renamed over another (or truncated)
+        # to disk at once (auto_da_alloc), a tenth of a second per hundred megabytes of report.
+        path.unlink()
+    os.rename(partial, path)
 
 
 def report(

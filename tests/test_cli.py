@@ -58,6 +58,31 @@ def test_existing_output_is_not_overwritten_without_force(tmp_path):
     assert json.loads(target.read_text())["stats"]["balanced"]
 
 
+def test_a_failed_report_leaves_the_previous_one_and_no_partial_file(tmp_path):
+    target = tmp_path / "report.json"
+    assert run("report", str(EXAMPLE), "--output", str(target), "-q").returncode == 0
+    before = target.read_bytes()
+    target.chmod(0o640)
+    result = run("report", str(tmp_path / "nope.txt"), "--output", str(target), "--force")
+    assert result.returncode == 2
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+    # A replacement keeps the old file's permissions.
+    assert run("report", str(EXAMPLE), "--output", str(target), "--force", "-q").returncode == 0
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
+def test_a_symlinked_output_is_written_through(tmp_path):
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "report.json"
+    link.symlink_to(real)
+    assert run("report", str(EXAMPLE), "--output", str(link), "--force", "-q").returncode == 0
+    assert link.is_symlink()
+    assert json.loads(real.read_text())["stats"]["balanced"]
+
+
 def test_unknown_format_is_a_usage_error():
     assert run("report", str(EXAMPLE), "--format", "yaml").returncode == 2
 

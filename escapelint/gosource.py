@@ -22,15 +22,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-_FUNC = re.compile(r"^func\b(.*)$", re.MULTILINE)
+# Declarations start at column 0. Python's regular expressions find a pattern that starts with `^` or
+# `\b` position by position, so these are matched only where a literal search (at C speed) found
+# their first word at the start of a line (_line_start_matches) or after a non-word character.
+_FUNC = re.compile(r"func\b(.*)$", re.MULTILINE)
 _RECEIVER = re.compile(r"^\s*\(\s*(?:\w+\s+)?(\*?)\s*(\w+)(?:\[[^\]]*\])?\s*\)\s*(\w+)")
 _FUNC_NAME = re.compile(r"^\s*(\w+)")
-_BODY_END = re.compile(r"^}", re.MULTILINE)
-_VAR_LINE = re.compile(r"^var\s+(\w+(?:\s*,\s*\w+)*)", re.MULTILINE)
+_BODY_END = re.compile(r"}")
+_VAR_LINE = re.compile(r"var\s+(\w+(?:\s*,\s*\w+)*)", re.MULTILINE)
 _VAR_SPEC = re.compile(r"^\t(\w+(?:\s*,\s*\w+)*)", re.MULTILINE)
 _TYPE_KEYWORDS = frozenset({"map", "chan", "func", "struct", "interface"})
-_METHOD = re.compile(r"^func\s*\([^)]*\)\s*(\w+)", re.MULTILINE)
-_INLINE_STRUCT = re.compile(r"\bstruct\s*\{([^{}\n]*)\}")
+_METHOD = re.compile(r"func\s*\([^)]*\)\s*(\w+)", re.MULTILINE)
+_INLINE_STRUCT = re.compile(r"struct\s*\{([^{}\n]*)\}")  # after a non-word character
 _FIELD_NAMES = re.compile(r"^\s*(\w+(?:\s*,\s*\w+)*)(?:\s+\S|\s*$)")
 _EMBEDDED = re.compile(r"^\s*\*?(?:\w+\.)?(\w+)\s*(?:`.*`)?\s*(?://.*)?$")
 
@@ -81,7 +84,7 @@ class PackageSource:
         if names is None:
             names = self._globals[directory] = set()
             for text in self._texts_by_directory[directory]:
-                for match in _VAR_LINE.finditer(text):
+                for match in _line_start_matches(_VAR_LINE, "var", text):
                     names.update(_split_names(match.group(1)))
                 for block in _var_blocks(text):
                     for spec in _VAR_SPEC.finditer(block):
@@ -98,7 +101,7 @@ class PackageSource:
 
     @functools.cached_property
     def _method_names(self) -> set[str]:
-        return {m.group(1) for text in self._all_texts for m in _METHOD.finditer(text)}
+        return {m.group(1) for text in self._all_texts for m in _line_start_matches(_METHOD, "func", text)}
 
     @functools.cached_property
     def _field_names(self) -> set[str]:
@@ -166,15 +169,37 @@ def _read(path: Path) -> str | None:
 
 
 def _function_spans(text: str, file: str) -> list[FunctionSpan]:
-    body_ends = list(_line_numbers(text, (m.start() for m in _BODY_END.finditer(text))))
+    body_ends = list(_line_numbers(text, (m.start() for m in _line_start_matches(_BODY_END, "}", text))))
     spans = []
-    starts = [m.start() for m in _FUNC.finditer(text)]
+    starts = [m.start() for m in _line_start_matches(_FUNC, "func", text)]
     for offset, start in zip(starts, _line_numbers(text, starts)):
         signature_end, end = _extent(text, offset, start, body_ends)
         name, results = _signature(text[offset:signature_end])
         if name is not None:
             spans.append(FunctionSpan(name, file, start, end, results))
     return spans
+
+
+def _line_start_matches(pattern: re.Pattern[str], keyword: str, text: str):
+    """What `^` + pattern (re.MULTILINE) finditer finds, where every match begins with `keyword`.
+
+    Candidate lines are found by searching for a newline and the keyword; like finditer, a match is
+    not looked for inside the previous one.
+    """
+    needle = "\n" + keyword
+    end = 0
+    candidate = 0 if text.startswith(keyword) else -1
+    if candidate < 0:
+        found = text.find(needle)
+        candidate = found + 1 if found >= 0 else -1
+    while candidate >= 0:
+        if candidate >= end:
+            match = pattern.match(text, candidate)
+            if match is not None:
+                yield match
+                end = match.end()
+        found = text.find(needle, candidate)
+        candidate = found + 1 if found >= 0 else -1
 
 
 def _line_numbers(text: str, offsets):
@@ -295,8 +320,15 @@ def _named_results(results: str) -> set[str]:
 
 
 def _scan_struct_fields(text: str, into: set[str]) -> None:
-    """Field names of the file's struct types: the names leading each line of a struct body."""
+    """Field names of the file's struct types: the names leading each line of a struct body.
+
+    A body's own lines are those indented exactly one tab more than the line that opens it; the
+    expressions below find them in C, a body at a time (deeper lines belong to nested bodies).
+    """
     for match in _INLINE_STRUCT.finditer(text):
+        before = text[match.start() - 1] if match.start() else " "
+        if before.isalnum() or before == "_":  # what `\b` would have refused
+            continue
         for part in match.group(1).split(";"):
             names = _FIELD_NAMES.match(part)
             if names:
@@ -308,20 +340,24 @@ def _scan_struct_fields(text: str, into: set[str]) -> None:
         indent_end = line_start
         while text[indent_end] == "\t":
             indent_end += 1
-        indent = text[line_start:indent_end]
-        body_indent = indent + "\t"
+        depth = indent_end - line_start + 1
         body_start = position + len(opening)
-        end = text.find(f"\n{indent}}}", body_start - 1)
-        for line in text[body_start : end if end >= 0 else len(text)].split("\n"):
-            if not line.startswith(body_indent) or line.startswith(body_indent + "\t"):
-                continue  # a nested body's line, or a blank one
-            content = line[len(body_indent) :]
-            if content.startswith(("//", "}")):
-                continue
-            names = _FIELD_NAMES.match(content)
-            if names and names.group(1).split(",")[0].strip() not in _TYPE_KEYWORDS:
+        end = text.find(f"\n{text[line_start:indent_end]}}}", body_start - 1)
+        body = text[body_start : end if end >= 0 else len(text)]
+        field_lines, embedded_lines = _body_patterns(depth)
+        for names in field_lines.finditer(body):
+            if names.group(1).split(",")[0].strip() not in _TYPE_KEYWORDS:
                 into.update(_split_names(names.group(1)))
-            embedded = _EMBEDDED.match(content)
-            if embedded:
-                into.add(embedded.group(1))
+        into.update(embedded_lines.findall(body))
         position = text.find(opening, body_start)
+
+
+@functools.lru_cache(maxsize=None)
+def _body_patterns(depth: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """_FIELD_NAMES and _EMBEDDED for the lines of a struct body `depth` tabs deep, as one pattern
+    each over the whole body (`[^\\S\\n]` is \\s within a line)."""
+    line = rf"^\t{{{depth}}}(?!\t|//|}})"
+    space = r"[^\S\n]"
+    names = re.compile(rf"{line}{space}*(\w+(?:{space}*,{space}*\w+)*)(?:{space}+\S|{space}*$)", re.MULTILINE)
+    embedded = re.compile(rf"{line}{space}*\*?(?:\w+\.)?(\w+){space}*(?:`.*`)?{space}*(?://.*)?$", re.MULTILINE)
+    return names, embedded

@@ -33,6 +33,7 @@ _VAR_LINE = re.compile(r"var\s+(\w+(?:\s*,\s*\w+)*)", re.MULTILINE)
 _VAR_SPEC = re.compile(r"^\t(\w+(?:\s*,\s*\w+)*)", re.MULTILINE)
 _TYPE_KEYWORDS = frozenset({"map", "chan", "func", "struct", "interface"})
 _METHOD = re.compile(r"func\s*\([^)]*\)\s*(\w+)", re.MULTILINE)
+_BRACKET = re.compile(r"[()\[\]{}]")
 _INLINE_STRUCT = re.compile(r"struct\s*\{([^{}\n]*)\}")  # after a non-word character
 _FIELD_NAMES = re.compile(r"^\s*(\w+(?:\s*,\s*\w+)*)(?:\s+\S|\s*$)")
 _EMBEDDED = re.compile(r"^\s*\*?(?:\w+\.)?(\w+)\s*(?:`.*`)?\s*(?://.*)?$")
@@ -278,14 +279,13 @@ def _signature(text: str) -> tuple[str | None, frozenset[str]]:
 def _closing(text: str, index: int) -> int:
     """Index of the bracket closing the one at text[index] (or the end of the text)."""
     depth = 0
-    for position in range(index, len(text)):
-        char = text[position]
-        if char in "([{":
+    for bracket in _BRACKET.finditer(text, index):  # only the brackets, found in C
+        if bracket.group() in "([{":
             depth += 1
-        elif char in ")]}":
+        else:
             depth -= 1
             if depth == 0:
-                return position
+                return bracket.start()
     return len(text)
 
 

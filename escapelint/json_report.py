@@ -22,8 +22,8 @@ import json
 import os
 import shutil
 from collections.abc import Iterable
-from pathlib import Path
 from json.encoder import encode_basestring as _quote  # the C string encoder json.dumps uses
+from pathlib import Path
 from typing import TextIO
 
 from . import __version__

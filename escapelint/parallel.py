@@ -320,9 +320,9 @@ def parallel_windows(source: str, jobs: int | None) -> list[Window] | None:
     try:
         if not path.is_file() or path.stat().st_size < MIN_PARALLEL_BYTES:  # read at call time: tests lower it
             return None
+        windows = plan_windows(path)
     except OSError:
-        return None  # the one-process path reports it
-    windows = plan_windows(path)
+        return None  # unreadable: the one-process path says so
     return windows if len(windows) > 1 else None
 
 

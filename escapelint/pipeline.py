@@ -124,9 +124,9 @@ def report(
 
     Each package is read, analysed (findings.py) and handed to every writer while the rest of the
     input is still unread. `json` is written here (json_report.py); the other formats by formats.py.
-    A large input file is read by `jobs` processes (default: one per CPU, at most 4), with the same result as
-    one (parallel.py). Every target is checked before the input is read: nothing a user wrote is
-    replaced unless `overwrite`.
+    A large input file is read by `jobs` processes (default: one per CPU, at most 4), with the same
+    result as one (parallel.py). Every target is checked before the input is read: nothing a user
+    wrote is replaced unless `overwrite`.
     """
     from .formats import STDOUT, write_reports
     from .report_model import BuildFacts

@@ -232,3 +232,15 @@ def test_ctrl_c_stops_every_process_and_leaves_nothing_behind(tmp_path):
     assert child.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert list(scratch.iterdir()) == []
+
+
+def test_an_unreadable_large_input_is_reported_as_such(tmp_path, small_windows, monkeypatch):
+    """The planner does not stand between the user and the one-process path's clear error."""
+    source = tmp_path / "all.txt"
+    source.write_bytes(_all_recorded())
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(parallel, "plan_windows", refuse)
+    assert parallel.parallel_windows(str(source), 2) is None

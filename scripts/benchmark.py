@@ -9,7 +9,7 @@ With one toolchain this:
    stdout+stderr to ``std-go<version>.txt`` (best of ``--runs``);
 3. times ``python -m escapelint report FILE --format json --output OUT --force -q``
    as a child process (best of ``--runs``), with its default of one worker
-   process per CPU, and once more with ``--jobs 1`` for comparison. Peak RSS is
+   process per CPU (at most 4), and once more with ``--jobs 1`` for comparison. Peak RSS is
    the largest sum over the child and all its worker processes, sampled every
    5 ms from /proc (pages the processes share are counted once per process),
    and never less than ``os.wait4``'s figure for the largest single process;
@@ -87,13 +87,32 @@ class TreeMemorySampler(threading.Thread):
         while todo:
             current = todo.pop()
             pids.append(current)
-            try:
-                for task in os.listdir(f"/proc/{current}/task"):
-                    with open(f"/proc/{current}/task/{task}/children") as children:
-                        todo += [int(child) for child in children.read().split()]
-            except OSError:
-                continue  # gone already
+            todo += self._children(current)
         return pids
+
+    def _children(self, pid: int) -> list[int]:
+        try:
+            found = []
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as children:
+                    found += [int(child) for child in children.read().split()]
+            return found
+        except FileNotFoundError:
+            if not os.path.exists(f"/proc/{pid}"):
+                return []  # gone already
+        except OSError:
+            return []
+        # A kernel without /proc/PID/task/TID/children: find the children by their parent id.
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as stat:
+                        if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                            found.append(int(entry))
+                except (OSError, IndexError, ValueError):
+                    continue
+        return found
 
     def _rss_kib(self, pid: int) -> int:
         try:

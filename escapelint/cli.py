@@ -28,6 +28,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Docstrings are wrapped paragraphs: Markdown joins their lines (the default keeps every break).
+    rich_markup_mode="markdown",
 )
 
 

@@ -20,11 +20,10 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers.go import GoLexer
 from pygments.token import STANDARD_TYPES
 
-from . import __version__
 from .assemble import BuildStats
 from .model import LineRole
-from .report_model import CATEGORIES, CATEGORY_BY_ID, BuildFacts, IndexRow, PackagePage, SourceLine, index_page, index_row
-from .report_output import ReportDirectory, ReportWriter
+from .report_model import BuildFacts, IndexRow, PackagePage, SourceLine, index_page, index_row
+from .report_output import ReportDirectory, ReportWriter, template_environment
 
 INDEX = "index.html"
 CATEGORIES_PAGE = "categories.html"
@@ -33,21 +32,10 @@ _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 
 @functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("escapelint", "templates/html"),
-        autoescape=jinja2.select_autoescape(["html", "svg"], default_for_string=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = template_environment("html", autoescape=jinja2.select_autoescape(["html", "svg"], default_for_string=True))
     env.filters["code_spans"] = code_spans
     env.filters["highlight_go"] = highlight_go
-    env.filters["thousands"] = lambda n: f"{n:,}"
     env.filters["markdown"] = markdown_html
-    env.globals["version"] = __version__
-    env.globals["categories"] = CATEGORIES
-    env.globals["categories_by_id"] = CATEGORY_BY_ID
     return env
 
 

@@ -18,11 +18,9 @@ from pathlib import Path
 
 import jinja2
 
-from . import __version__
 from .assemble import BuildStats
 from .model import LineRole
 from .report_model import (
-    CATEGORIES,
     CATEGORY_BY_ID,
     BuildFacts,
     Category,
@@ -31,7 +29,7 @@ from .report_model import (
     index_page,
     index_row,
 )
-from .report_output import ReportDirectory, ReportWriter, StreamReportWriter
+from .report_output import ReportDirectory, ReportWriter, StreamReportWriter, template_environment
 from .rule_docs import rules_markdown
 
 INDEX = "README.md"  # GitHub shows a folder's README.md when the folder is opened
@@ -90,22 +88,11 @@ def text_bar(share: float, width: int = 16) -> str:
 
 @functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("escapelint", "templates/markdown"),
-        autoescape=False,  # Markdown: the md filter escapes every build-derived string
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = template_environment("markdown", autoescape=False)  # the md filter escapes every build-derived string
     env.filters["md"] = md
     env.filters["md_code_spans"] = md_code_spans
-    env.filters["thousands"] = lambda n: f"{n:,}"
     env.filters["text_bar"] = text_bar
     env.filters["code_fence"] = code_fence
-    env.globals["version"] = __version__
-    env.globals["categories"] = CATEGORIES
-    env.globals["categories_by_id"] = CATEGORY_BY_ID
     return env
 
 

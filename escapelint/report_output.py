@@ -18,11 +18,14 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from .assemble import BuildStats
-from .report_model import BuildFacts, PackagePage
+from .report_model import CATEGORIES, CATEGORY_BY_ID, BuildFacts, PackagePage
+
+if TYPE_CHECKING:
+    import jinja2
 
 MARKER = ".escapelint-report"
 #: The path that stands for standard output.
@@ -176,3 +179,23 @@ class StreamReportWriter(ReportWriter):
         self.out = None
         self.target.close()
 
+
+def template_environment(folder: str, *, autoescape) -> jinja2.Environment:
+    """The Jinja environment for escapelint/templates/FOLDER with what every report format shares:
+    undefined names are errors, block tags leave no blank lines, the `thousands` filter, and the
+    `version`, `categories` and `categories_by_id` globals. The format adds its own filters."""
+    import jinja2  # here: the JSON-only path never renders a template
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("escapelint", f"templates/{folder}"),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["thousands"] = lambda n: f"{n:,}"
+    env.globals["version"] = __version__
+    env.globals["categories"] = CATEGORIES
+    env.globals["categories_by_id"] = CATEGORY_BY_ID
+    return env

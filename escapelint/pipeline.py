@@ -135,7 +135,6 @@ def report(
     others = [(name, path) for name, path in targets if name != "json"]
     name = "<stdin>" if source == STDIN else source
     sources = SourceLocator(source_root if source_root is not None else Path.cwd())
-    windows = parallel_windows(source, jobs)
     with contextlib.ExitStack() as stack:
         stack.enter_context(_garbage_collector_paused())
         json_writers = []
@@ -144,6 +143,7 @@ def report(
                 open_report_output(None if path == STDOUT else str(path), overwrite=overwrite)
             )
             json_writers.append(JsonReportWriter(out, name))
+        windows = parallel_windows(source, jobs)  # reads the input: only once the outputs are known writable
         if windows is None:
             reader = BuildReader()
             stats = reader.stats

@@ -32,6 +32,14 @@ def read_lines(path: Path) -> list[str]:
         return handle.readlines()
 
 
+def recorded_message_bodies() -> list[str]:
+    """Every distinct message body (the text after the position prefix) in the recorded fixtures."""
+    from escapelint.lines import LineClassifier
+
+    classifier = LineClassifier()
+    return sorted({classifier.body(line.rstrip("\r\n")) for path in recorded_files() for line in read_lines(path)})
+
+
 def toolchain_or_skip(version: str):
     from scripts.toolchains import find, goroot_for
 

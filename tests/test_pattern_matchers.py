@@ -8,16 +8,7 @@ from escapelint.lines import LineClassifier
 from escapelint.messages import MessageSyntaxError, build_parser, parse_message
 from escapelint.pattern_matchers import compile_pattern_matchers
 
-from .conftest import read_lines, recorded_files
-
-
-def _bodies():
-    classifier = LineClassifier()
-    bodies = set()
-    for path in recorded_files():
-        for line in read_lines(path):
-            bodies.add(classifier.body(line.rstrip("\r\n")))
-    return sorted(bodies)
+from .conftest import recorded_message_bodies
 
 
 def test_the_summaries_and_headers_lark_was_left_are_compiled():
@@ -28,7 +19,7 @@ def test_the_summaries_and_headers_lark_was_left_are_compiled():
 def test_matchers_agree_with_lark_on_all_recorded_lines():
     matchers = compile_pattern_matchers(build_parser())
     compared = 0
-    for body in _bodies():
+    for body in recorded_message_bodies():
         fast = matchers.match(body)
         if fast is None:
             continue

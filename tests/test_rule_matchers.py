@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from escapelint.lines import LineClassifier
 from escapelint.messages import MessageSyntaxError, build_parser, parse_message
 from escapelint.rule_matchers import compile_rule_matchers
 
-from .conftest import read_lines, recorded_files
-
-
-def _bodies():
-    classifier = LineClassifier()
-    bodies = set()
-    for path in recorded_files():
-        for line in read_lines(path):
-            bodies.add(classifier.body(line.rstrip("\r\n")))
-    return sorted(bodies)
+from .conftest import recorded_message_bodies
 
 
 def test_every_keyword_rule_is_compiled():
@@ -29,7 +19,7 @@ def test_every_keyword_rule_is_compiled():
 def test_matchers_agree_with_lark_on_all_recorded_lines():
     groups = compile_rule_matchers(build_parser())
     compared = 0
-    for body in _bodies():
+    for body in recorded_message_bodies():
         for matcher in groups.get(body[:4], ()):
             if body.startswith(matcher.keyword):
                 fast = matcher.match(body)

@@ -13,8 +13,10 @@ is replaced by ``-m=2`` (passing both would raise the level to 3); every other
 flag (``-l``, ``-N``, ...) is passed on. Files whose action is not
 ``errorcheck`` (``// run``) are compiled with ``-m=2`` alone.
 
-The command is ``go tool compile -p p -importcfg CFG -o /dev/null -m=2 FLAGS FILE``,
-run in the test directory so positions read ``escape2.go:12:6``. The import
+The command is ``go tool compile -p p -importcfg CFG -o TMP/p.o -m=2 FLAGS FILE``,
+run in the test directory so positions read ``escape2.go:12:6``. The object file goes to a temporary
+directory, never to ``/dev/null``: the compiler removes its ``-o`` file when a compile fails, and as
+root that removes the device itself. The import
 config comes from ``go list -export std``, since Go 1.20+ ships no
 precompiled standard library. Tests written for Go 1.19 may not compile with
 later toolchains (e.g. ``runtime/internal/atomic`` moved); the compiler's
@@ -29,7 +31,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -83,9 +84,10 @@ def write_importcfg(toolchain: Toolchain, path: Path) -> None:
     path.write_bytes(proc.stdout)
 
 
-def compile_test(toolchain: Toolchain, source: Path, importcfg: Path) -> CompiledTest:
+def compile_test(toolchain: Toolchain, source: Path, importcfg: Path, objects: Path) -> CompiledTest:
+    """Compile one test; its object file is written into (and left for) the scratch directory `objects`."""
     command = (
-        "go", "tool", "compile", "-p", "p", "-importcfg", str(importcfg), "-o", os.devnull,
+        "go", "tool", "compile", "-p", "p", "-importcfg", str(importcfg), "-o", str(objects / "p.o"),
         *header_flags(source), source.name,
     )  # fmt: skip
     proc = subprocess.run(
@@ -100,10 +102,10 @@ def compile_test(toolchain: Toolchain, source: Path, importcfg: Path) -> Compile
 
 
 def compile_all(toolchain: Toolchain, tests_dir: Path = TESTS_DIR) -> list[CompiledTest]:
-    with tempfile.TemporaryDirectory(prefix="escapelint-importcfg-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="escapelint-compile-") as tmp:
         importcfg = Path(tmp) / "std.importcfg"
         write_importcfg(toolchain, importcfg)
-        return [compile_test(toolchain, source, importcfg) for source in escape_tests(tests_dir)]
+        return [compile_test(toolchain, source, importcfg, Path(tmp)) for source in escape_tests(tests_dir)]
 
 
 def compile_escape_tests(toolchain: Toolchain, out_dir: Path, tests_dir: Path = TESTS_DIR) -> list[Path]:
@@ -135,11 +137,20 @@ def main(argv: list[str] | None = None) -> int:
             print(path)
         return 0
     for result in compile_all(toolchain, args.tests_dir):
-        shown = ["IMPORTCFG" if arg.endswith(".importcfg") else arg for arg in result.command]
+        shown = [_shown(arg) for arg in result.command]
         print(f"## {result.file.name}: {' '.join(shown)} (exit {result.exit_code})", flush=True)
         sys.stdout.buffer.write(result.output)
         sys.stdout.buffer.flush()
     return 0
+
+
+def _shown(arg: str) -> str:
+    """The command as printed: temporary paths by what they are."""
+    if arg.endswith(".importcfg"):
+        return "IMPORTCFG"
+    if arg.endswith("p.o") and "escapelint-compile-" in arg:
+        return "OBJ"
+    return arg
 
 
 if __name__ == "__main__":

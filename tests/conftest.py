@@ -58,3 +58,12 @@ def pytest_addoption(parser):
         action="store_true",
         help="rewrite tests/golden/ from the current output instead of comparing with it",
     )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run if any test replaced /dev/null (the Go compiler removes a failed compile's -o file)."""
+    import stat
+
+    if not stat.S_ISCHR(os.stat(os.devnull).st_mode):
+        print(f"\nescapelint tests: {os.devnull} is no longer a character device", file=sys.stderr)
+        session.exitstatus = 1

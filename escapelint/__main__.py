@@ -1,3 +1,3 @@
-from .cli import main
+from escapelint.cli import main
 
 main()

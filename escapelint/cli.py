@@ -1,4 +1,4 @@
-"""Command line: a thin typer layer over escapelint.pipeline and escapelint.workflows.
+"""Command line: a thin typer layer over the workflows (escapelint.workflows) and the rule registry.
 
 Exit codes: 0 success; 1 new heap escapes that fail a gate (`check`, `diff`); 2 usage error,
 unreadable input or configuration, no `go`, or an output that exists without --force; 3 the Go build
@@ -7,15 +7,15 @@ itself failed (its errors are printed, never reported as "no escapes").
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from . import __version__
-from .pipeline import InputError, OutputExistsError
-from .pipeline import report as run_report
+from escapelint import __version__
+from escapelint.read.input import InputError
+from escapelint.report.output import OutputExistsError
+from escapelint.workflows.report import report as run_report
 
 EXIT_OK = 0
 EXIT_GATE = 1
@@ -74,8 +74,9 @@ def report(
     on stderr and the report's "stats" give the count of lines per role; lines escapelint does not
     understand are listed under "unrecognized", never dropped.
     """
-    from .formats import FormatTargetError, OutputRefusedError, parse_format_targets
-    from .model import LineRole
+    from escapelint.events import LineRole
+    from escapelint.report.formats import FormatTargetError, parse_format_targets
+    from escapelint.report.output import OutputRefusedError
 
     try:
         targets = parse_format_targets(format or ["json"], output)
@@ -103,8 +104,12 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or
 
 def _module(go: Optional[str], directory: Optional[Path]):
     """(toolchain, module root, configuration) or a usage failure."""
-    from .config import ConfigError, load_config
-    from .gobuild import GoCommandError, GoNotFoundError, GoToolchain
+    from escapelint.workflows.config import ConfigError, load_config
+    from escapelint.workflows.gobuild import (
+        GoCommandError,
+        GoNotFoundError,
+        GoToolchain,
+    )
 
     cwd = (directory or Path.cwd()).resolve()
     try:
@@ -116,9 +121,9 @@ def _module(go: Optional[str], directory: Optional[Path]):
 
 
 def _build(toolchain, patterns: list[str], root: Path, *, tests: bool = False, quiet: bool = False):
-    from .gobuild import GoNotFoundError
-    from .terminal import print_build_failure, progress_bar
-    from .workflows import BuildFailedError, build_and_analyze
+    from escapelint.terminal import print_build_failure, progress_bar
+    from escapelint.workflows.audit import BuildFailedError, build_and_analyze
+    from escapelint.workflows.gobuild import GoNotFoundError
 
     try:
         with progress_bar(not quiet) as progress:
@@ -150,9 +155,14 @@ def audit(
 
     Progress shows on stderr while Go builds (when it is a terminal); a short summary follows.
     """
-    from .formats import FormatTargetError, OutputRefusedError, parse_format_targets, write_reports
-    from .report_model import BuildFacts
-    from .terminal import audit_summary
+    from escapelint.report.facts import BuildFacts
+    from escapelint.report.formats import (
+        FormatTargetError,
+        parse_format_targets,
+        write_reports,
+    )
+    from escapelint.report.output import OutputRefusedError
+    from escapelint.terminal import audit_summary
 
     toolchain, root, _ = _module(go, directory)
     patterns = packages or ["./..."]
@@ -164,7 +174,7 @@ def audit(
     facts = BuildFacts(
         input_name=str(root), go_version=result.go_version, command=result.command.display(), generated_at=_now()
     )
-    from .findings import SourceLocator
+    from escapelint.analyze.source import SourceLocator
 
     try:
         write_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force, sources=SourceLocator(root))
@@ -186,7 +196,11 @@ def baseline(
     quiet: QuietOption = False,
 ) -> None:
     """Record the module's current heap escapes, so that `check` fails only on new ones."""
-    from .baseline import BaselineError, baseline_document, write_baseline
+    from escapelint.workflows.baseline import (
+        BaselineError,
+        baseline_document,
+        write_baseline,
+    )
 
     toolchain, root, config = _module(go, directory)
     result = _build(toolchain, packages or ["./..."], root, quiet=quiet)
@@ -222,9 +236,10 @@ def check(
     a baseline or with --new-from-rev, on a line or in a function changed since the revision (HEAD by
     default). Suppress a site with `//escapelint:ignore CATEGORY reason` on its line or the line above.
     """
-    from .baseline import BaselineError, read_baseline
-    from .terminal import print_check
-    from .workflows import GitError, changed_lines, gate, load_baseline_for, packages_for_files
+    from escapelint.terminal import print_check
+    from escapelint.workflows.baseline import BaselineError, read_baseline
+    from escapelint.workflows.gate import gate, load_baseline_for, packages_for_files
+    from escapelint.workflows.git import GitError, changed_lines
 
     toolchain, root, config = _module(go, directory)
     if files:
@@ -299,10 +314,12 @@ def diff(
     Both builds happen once, whatever the number of formats. Exit 1 when the new heap escapes exceed
     the configured `max-new` (default 0).
     """
-    from . import diff_report
-    from .gobuild import GoNotFoundError
-    from .terminal import print_build_failure
-    from .workflows import BuildFailedError, GitError, run_diff
+    from escapelint.report import diff as diff_report
+    from escapelint.terminal import print_build_failure
+    from escapelint.workflows.audit import BuildFailedError
+    from escapelint.workflows.diff import run_diff
+    from escapelint.workflows.git import GitError
+    from escapelint.workflows.gobuild import GoNotFoundError
 
     targets = _diff_targets(format or ["md"], output)
     for _, target in targets:
@@ -344,9 +361,9 @@ def _diff_sarif(result) -> str:
     """SARIF of the added sites only, through the report writers."""
     import tempfile
 
-    from .findings import PackageFindings
-    from .formats import write_reports
-    from .report_model import BuildFacts
+    from escapelint.analyze.findings import PackageFindings
+    from escapelint.report.facts import BuildFacts
+    from escapelint.report.formats import write_reports
 
     by_package: dict = {}
     for finding in result.added:
@@ -358,14 +375,14 @@ def _diff_sarif(result) -> str:
     facts = BuildFacts(input_name=f"diff against {result.base}", go_version=result.go_version, command=None, generated_at=_now())
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "diff.sarif"
-        from .assemble import BuildStats
+        from escapelint.events import BuildStats
 
         write_reports(packages, facts, BuildStats, [("sarif", target)], overwrite=True)
         return target.read_text(encoding="utf-8")
 
 
 def _package_output_of(findings):
-    from .model import PackageOutput
+    from escapelint.events import PackageOutput
 
     return PackageOutput(
         path=findings[0].event.package,
@@ -390,8 +407,8 @@ def list_rules(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/rules.md instead of a table.")] = False,
 ) -> None:
     """List the categories, in the order they are tried."""
-    from .rule_docs import rules_markdown
-    from .rules import RULES
+    from escapelint.rules import RULES
+    from escapelint.rules.docs import rules_markdown
 
     if markdown:
         typer.echo(rules_markdown(), nl=False)
@@ -406,8 +423,8 @@ def list_rules(
 @app.command()
 def explain(rule_id: Annotated[str, typer.Argument(metavar="ID", help="A category id, e.g. returned-pointer.")]) -> None:
     """Print one category's documentation and fix hint."""
-    from .rule_docs import rule_text
-    from .rules import UnknownRuleError, get_rule
+    from escapelint.rules import UnknownRuleError, get_rule
+    from escapelint.rules.docs import rule_text
 
     try:
         rule = get_rule(rule_id)

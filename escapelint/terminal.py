@@ -7,9 +7,10 @@ from collections import Counter
 from contextlib import contextmanager
 from typing import TextIO
 
-from .findings import Finding
-from .rules import RULES
-from .workflows import BuildFailedError, BuildResult, CheckOutcome, Progress
+from escapelint.analyze.findings import Finding
+from escapelint.rules import RULES
+from escapelint.workflows.audit import BuildFailedError, BuildResult, Progress
+from escapelint.workflows.gate import CheckOutcome
 
 
 @contextmanager
@@ -18,7 +19,13 @@ def progress_bar(enabled: bool, label: str = "escape analysis"):
     if not enabled or not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.progress import Progress as RichProgress
 
     with RichProgress(
         TextColumn("[bold]{task.description}"),

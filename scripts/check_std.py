@@ -16,7 +16,7 @@ directory, or in ``--keep DIR``), streams it through ``BuildReader`` and checks:
 (d) the line roles are balanced (every line has exactly one role);
 (e) the rule engine gives every escape/moved event a category and every event a function;
 (f) ``escapelint report --format json`` writes the same bytes with ``--jobs 2``
-    (two worker processes, parallel.py) as with ``--jobs 1``;
+    (two worker processes, escapelint/workflows/parallel.py) as with ``--jobs 1``;
 
 plus, when it ran the build itself, that ``go build`` exited 0. Each check
 prints a PASS/FAIL line with its numbers, followed by the totals (lines,
@@ -47,9 +47,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from escapelint.assemble import BuildReader, BuildStats
-from escapelint.findings import SourceLocator, analyze
-from escapelint.model import EventKind, LineRole, UnrecognizedLine
+from escapelint.analyze.findings import analyze
+from escapelint.analyze.source import SourceLocator
+from escapelint.events import BuildStats, EventKind, LineRole, UnrecognizedLine
+from escapelint.read.assembler import BuildReader
 
 if __package__:
     from .toolchains import Toolchain, find

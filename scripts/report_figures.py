@@ -32,10 +32,11 @@ from pathlib import Path
 CHILD = r"""
 import json, sys, time
 from pathlib import Path
-from escapelint.assemble import BuildReader
-from escapelint.findings import SourceLocator, analyze
-from escapelint.formats import parse_format_targets, write_reports
-from escapelint.report_model import BuildFacts
+from escapelint.read.assembler import BuildReader
+from escapelint.analyze.source import SourceLocator
+from escapelint.analyze.findings import analyze
+from escapelint.report.formats import parse_format_targets, write_reports
+from escapelint.report.facts import BuildFacts
 source, out, formats = sys.argv[1], Path(sys.argv[2]), [f for f in sys.argv[3].split(",") if f]
 reader = BuildReader()
 sources = SourceLocator(None)  # the standard library's paths are absolute

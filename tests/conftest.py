@@ -34,7 +34,7 @@ def read_lines(path: Path) -> list[str]:
 
 def recorded_message_bodies() -> list[str]:
     """Every distinct message body (the text after the position prefix) in the recorded fixtures."""
-    from escapelint.lines import LineClassifier
+    from escapelint.read.classifier import LineClassifier
 
     classifier = LineClassifier()
     return sorted({classifier.body(line.rstrip("\r\n")) for path in recorded_files() for line in read_lines(path)})

@@ -8,10 +8,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from escapelint import __version__
-from escapelint.assemble import BuildReader
-from escapelint.findings import SourceLocator, analyze
-from escapelint.formats import write_reports
-from escapelint.report_model import BuildFacts
+from escapelint.analyze.findings import analyze
+from escapelint.analyze.source import SourceLocator
+from escapelint.read.assembler import BuildReader
+from escapelint.report.facts import BuildFacts
+from escapelint.report.formats import write_reports
 
 from .conftest import FIXTURES, RECORDED, read_lines
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from escapelint.assemble import read_build_output
-from escapelint.model import EventKind, LineRole
+from escapelint.events import EventKind, LineRole
+from escapelint.read.assembler import read_build_output
 
 from .conftest import RECORDED, fixture_id, read_lines, recorded_files
 

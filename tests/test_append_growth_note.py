@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from escapelint.pipeline import report
-from escapelint.report_model import BuildFacts
+from escapelint.report.facts import BuildFacts
+from escapelint.workflows.report import report
 
 from .conftest import FIXTURES, RECORDED
 

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from escapelint.assemble import BuildReader
+from escapelint.read.assembler import BuildReader
 
 from .conftest import RECORDED, read_lines
 

@@ -13,16 +13,18 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from escapelint.assemble import read_build_output
-from escapelint.diff_report import (
+from escapelint.analyze.compare import compare
+from escapelint.analyze.findings import analyze
+from escapelint.analyze.source import SourceLocator
+from escapelint.read.assembler import read_build_output
+from escapelint.report.diff import (
     ANNOTATION_LIMIT,
     COMMENT_MARKER,
     diff_json,
     github_annotations,
     markdown_comment,
 )
-from escapelint.findings import SourceLocator, analyze
-from escapelint.workflows import BuildResult, compare
+from escapelint.workflows.audit import BuildResult
 
 from .conftest import FIXTURES, RECORDED, read_lines
 
@@ -35,7 +37,8 @@ def recorded_build(version: str) -> BuildResult:
 
 @pytest.fixture(scope="module")
 def upgrade():
-    return compare(recorded_build("1.24.11"), recorded_build("1.25.5"), "go1.24")
+    base, head = recorded_build("1.24.11"), recorded_build("1.25.5")
+    return compare(base.heap_findings(), head.heap_findings(), "go1.24", head.go_version)
 
 
 def test_added_and_removed_sites(upgrade):

@@ -7,18 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from escapelint.assemble import BuildReader
-from escapelint.findings import SourceLocator, analyze
-from escapelint.formats import (
+from escapelint.analyze.findings import analyze
+from escapelint.analyze.source import SourceLocator
+from escapelint.read.assembler import BuildReader
+from escapelint.report.facts import BuildFacts
+from escapelint.report.formats import (
     FORMATS,
-    STDOUT,
     FormatTargetError,
-    OutputRefusedError,
     parse_format_targets,
     write_reports,
 )
-from escapelint.report_model import BuildFacts
-from escapelint.report_output import MARKER
+from escapelint.report.output import MARKER, STDOUT, OutputRefusedError
 
 from .conftest import RECORDED, read_lines
 from .reporting import FIXED_DATE, module_of, render_fixture

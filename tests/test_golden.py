@@ -12,9 +12,10 @@ import json
 import pytest
 
 from escapelint import __version__
-from escapelint.assemble import BuildReader
-from escapelint.findings import SourceLocator, analyze
-from escapelint.json_report import write_json_report
+from escapelint.analyze.findings import analyze
+from escapelint.analyze.source import SourceLocator
+from escapelint.read.assembler import BuildReader
+from escapelint.report.json import write_json_report
 
 from .conftest import FIXTURES, GOLDEN, RECORDED, fixture_id, read_lines, recorded_files
 

@@ -7,8 +7,9 @@ import logging
 import pytest
 from lark import Lark
 
-from escapelint.lines import UNRECOGNIZED, LineClassifier
-from escapelint.messages import (
+from escapelint.events import EventKind, FlowStep, LeakKind, Position
+from escapelint.read.classifier import UNRECOGNIZED, LineClassifier
+from escapelint.read.messages import (
     EscapeHeader,
     FlowLine,
     LeakHeader,
@@ -19,7 +20,6 @@ from escapelint.messages import (
     grammar_text,
     parse_position,
 )
-from escapelint.model import EventKind, FlowStep, LeakKind, Position
 
 from .conftest import RECORDED, read_lines
 

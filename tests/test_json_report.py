@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from escapelint.assemble import BuildReader
-from escapelint.findings import analyze
-from escapelint.json_report import write_json_report
+from escapelint.analyze.findings import analyze
+from escapelint.read.assembler import BuildReader
+from escapelint.report.json import write_json_report
 
 from .conftest import RECORDED, read_lines
 

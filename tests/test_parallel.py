@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from escapelint import parallel
-from escapelint.pipeline import report, report_json
+from escapelint.workflows import parallel
+from escapelint.workflows.report import report, report_json
 
 from .conftest import recorded_files, toolchain_or_skip
 

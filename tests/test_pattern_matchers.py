@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from escapelint.lines import LineClassifier
-from escapelint.messages import MessageSyntaxError, build_parser, parse_message
-from escapelint.pattern_matchers import compile_pattern_matchers
+from escapelint.read.classifier import LineClassifier
+from escapelint.read.matchers import compile_pattern_matchers
+from escapelint.read.messages import MessageSyntaxError, build_parser, parse_message
 
 from .conftest import recorded_message_bodies
 

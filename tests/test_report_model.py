@@ -8,19 +8,22 @@ from datetime import datetime, timezone
 
 import pytest
 
-from escapelint.assemble import BuildReader
-from escapelint.findings import Finding, PackageFindings, SourceLocator, analyze
-from escapelint.model import EscapeEvent, EventKind, Explanation, Flow, FlowStep, PackageOutput, Position
-from escapelint.report_model import (
-    CATEGORIES,
-    MAX_CHAIN_STEPS,
-    BuildFacts,
-    go_version_from_path,
-    index_page,
-    index_row,
-    package_page,
-    page_stem,
+from escapelint.analyze.findings import Finding, PackageFindings, analyze
+from escapelint.analyze.source import SourceLocator
+from escapelint.events import (
+    EscapeEvent,
+    EventKind,
+    Explanation,
+    Flow,
+    FlowStep,
+    PackageOutput,
+    Position,
 )
+from escapelint.read.assembler import BuildReader
+from escapelint.report.categories import CATEGORIES
+from escapelint.report.facts import BuildFacts, go_version_from_path
+from escapelint.report.index import index_page, index_row
+from escapelint.report.page import MAX_CHAIN_STEPS, package_page, page_stem
 from escapelint.rules import RULES
 
 from .conftest import RECORDED, read_lines

@@ -12,7 +12,7 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from escapelint.markdown_report import md, md_code_spans
+from escapelint.report.markdown import md, md_code_spans
 
 from .conftest import RECORDED
 from .reporting import parse_page, render_fixture

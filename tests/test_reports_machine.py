@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from escapelint.annotations import escape_data, escape_property
+from escapelint.report.annotations import escape_data, escape_property
+from escapelint.report.sarif import FINGERPRINT_KEY, artifact_location
 from escapelint.rules import RULES
-from escapelint.sarif_report import FINGERPRINT_KEY, artifact_location
 
 from .conftest import RECORDED, ROOT, fixture_id, recorded_files
 from .reporting import render_fixture

@@ -9,11 +9,17 @@ from html import unescape
 
 from markdown_it import MarkdownIt
 
-from escapelint.assemble import BuildStats
-from escapelint.markdown_report import GITHUB_COMMENT_LIMIT, MarkdownSummaryWriter
-from escapelint.findings import Finding, PackageFindings
-from escapelint.model import EscapeEvent, EventKind, PackageOutput, Position
-from escapelint.report_model import BuildFacts, package_page
+from escapelint.analyze.findings import Finding, PackageFindings
+from escapelint.events import (
+    BuildStats,
+    EscapeEvent,
+    EventKind,
+    PackageOutput,
+    Position,
+)
+from escapelint.report.facts import BuildFacts
+from escapelint.report.markdown import GITHUB_COMMENT_LIMIT, MarkdownSummaryWriter
+from escapelint.report.page import package_page
 
 from .conftest import RECORDED
 from .reporting import render_fixture

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from escapelint.rule_docs import rules_markdown
 from escapelint.rules import HEADLINE, PRECEDENCE, RULES, UnknownRuleError, get_rule
+from escapelint.rules.docs import rules_markdown
 
 from .conftest import ROOT
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from escapelint.messages import MessageSyntaxError, build_parser, parse_message
-from escapelint.rule_matchers import compile_rule_matchers
+from escapelint.read.matchers import compile_rule_matchers
+from escapelint.read.messages import MessageSyntaxError, build_parser, parse_message
 
 from .conftest import recorded_message_bodies
 

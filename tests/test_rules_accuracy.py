@@ -15,8 +15,9 @@ from collections import defaultdict
 
 import pytest
 
-from escapelint.assemble import read_build_output
-from escapelint.findings import SourceLocator, analyze
+from escapelint.analyze.findings import analyze
+from escapelint.analyze.source import SourceLocator
+from escapelint.read.assembler import read_build_output
 from scripts.toolchains import VERSIONS
 
 from .conftest import FIXTURES, RECORDED, read_lines

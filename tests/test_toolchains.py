@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from escapelint.assemble import read_build_output
-from escapelint.model import EventKind
+from escapelint.events import EventKind
+from escapelint.read.assembler import read_build_output
 from scripts import compile_go_tests, record_fixtures
 from scripts.toolchains import VERSIONS
 

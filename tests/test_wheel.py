@@ -24,7 +24,7 @@ def test_wheel_ships_grammar_and_runs_outside_the_checkout(tmp_path):
     (wheel,) = dist.glob("escapelint-*.whl")
     shipped = zipfile.ZipFile(wheel).namelist()
     assert "escapelint/grammars/gc_diagnostics.lark" in shipped
-    assert "escapelint/templates/html/package.html" in shipped and "escapelint/templates/markdown/package.md" in shipped
+    assert "escapelint/report/templates/html/package.html" in shipped and "escapelint/report/templates/markdown/package.md" in shipped
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)

@@ -18,9 +18,9 @@ import inspect
 from dataclasses import dataclass
 from types import ModuleType
 
-from ..evidence import Evidence
-from ..model import FlowStep
-from . import (
+from escapelint.analyze.evidence import Evidence
+from escapelint.events import FlowStep
+from escapelint.rules import (
     channel_send,
     closure_capture,
     global_assignment,
@@ -35,7 +35,7 @@ from . import (
     uintptr_escape,
     unclassified,
 )
-from .base import Claim
+from escapelint.rules.base import Claim
 
 __all__ = ["Claim", "Rule", "Verdict", "RULES", "PRECEDENCE", "UnknownRuleError", "get_rule", "classify"]
 

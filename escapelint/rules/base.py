@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model import FlowStep
+from escapelint.events import FlowStep
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,8 @@ Sending values copies them; for large messages a pointer (or a pool of reusable 
 
 from __future__ import annotations
 
-from ..evidence import Evidence
-from .base import Claim, where
+from escapelint.analyze.evidence import Evidence
+from escapelint.rules.base import Claim, where
 
 ID = "channel-send"
 TITLE = "Sent on a channel"

@@ -36,8 +36,8 @@ closure escape; that is often the right trade-off.
 
 from __future__ import annotations
 
-from ..evidence import Evidence, ExprForm
-from .base import Claim, where
+from escapelint.analyze.evidence import Evidence, ExprForm
+from escapelint.rules.base import Claim, where
 
 ID = "closure-capture"
 TITLE = "Closure escapes or captures by reference"

@@ -34,8 +34,8 @@ leaves the site `unclassified`.
 
 from __future__ import annotations
 
-from ..evidence import Evidence, assignment_target
-from .base import Claim, where
+from escapelint.analyze.evidence import Evidence, assignment_target
+from escapelint.rules.base import Claim, where
 
 ID = "global-assignment"
 TITLE = "Stored in a package-level variable"

@@ -28,8 +28,8 @@ can.
 
 from __future__ import annotations
 
-from ..evidence import Evidence
-from .base import Claim
+from escapelint.analyze.evidence import Evidence
+from escapelint.rules.base import Claim
 
 ID = "held-by-heap-object"
 TITLE = "Held by another allocation that escapes"

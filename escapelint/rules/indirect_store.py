@@ -32,8 +32,8 @@ shows the name is package-level.
 
 from __future__ import annotations
 
-from ..evidence import Evidence, assignment_target
-from .base import Claim, where
+from escapelint.analyze.evidence import Evidence, assignment_target
+from escapelint.rules.base import Claim, where
 
 ID = "indirect-store"
 TITLE = "Stored through a pointer or into a container"

@@ -36,8 +36,8 @@ source declares a field `b` and no method `b`.
 
 from __future__ import annotations
 
-from ..evidence import Evidence, ExprForm
-from .base import Claim
+from escapelint.analyze.evidence import Evidence, ExprForm
+from escapelint.rules.base import Claim
 
 ID = "interface-boxing"
 TITLE = "Value boxed into an interface"

@@ -30,8 +30,8 @@ Interface and function-value calls are often the right design; the cost is per c
 
 from __future__ import annotations
 
-from ..evidence import Evidence
-from .base import Claim, where
+from escapelint.analyze.evidence import Evidence
+from escapelint.rules.base import Claim, where
 
 ID = "leaking-call"
 TITLE = "Passed to a leaking or unknown callee"

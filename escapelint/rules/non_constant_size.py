@@ -34,8 +34,8 @@ newer compilers.
 
 from __future__ import annotations
 
-from ..evidence import Evidence
-from .base import Claim, where
+from escapelint.analyze.evidence import Evidence
+from escapelint.rules.base import Claim, where
 
 ID = "non-constant-size"
 TITLE = "Size known only at run time"

@@ -37,8 +37,8 @@ from __future__ import annotations
 
 import re
 
-from ..evidence import Evidence
-from .base import Claim
+from escapelint.analyze.evidence import Evidence
+from escapelint.rules.base import Claim
 
 ID = "returned-pointer"
 TITLE = "Returned from its function"

@@ -40,8 +40,8 @@ memory.
 
 from __future__ import annotations
 
-from ..evidence import Evidence, ExprForm
-from .base import Claim
+from escapelint.analyze.evidence import Evidence, ExprForm
+from escapelint.rules.base import Claim
 
 ID = "slice-growth"
 TITLE = "Slice grown by append escapes"

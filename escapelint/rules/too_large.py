@@ -36,8 +36,8 @@ stack-allocated under another.
 
 from __future__ import annotations
 
-from ..evidence import Evidence
-from .base import Claim, where
+from escapelint.analyze.evidence import Evidence
+from escapelint.rules.base import Claim, where
 
 ID = "too-large"
 TITLE = "Too large for the stack"

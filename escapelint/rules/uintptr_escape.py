@@ -29,8 +29,8 @@ Only the compiler's annotation is seen; whether the callee really keeps the poin
 
 from __future__ import annotations
 
-from ..evidence import Evidence
-from .base import Claim, where
+from escapelint.analyze.evidence import Evidence
+from escapelint.rules.base import Claim, where
 
 ID = "uintptr-escape"
 TITLE = "Address passed as uintptr to a uintptrescapes call"

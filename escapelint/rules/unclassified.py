@@ -26,8 +26,8 @@ covers them.
 
 from __future__ import annotations
 
-from ..evidence import Evidence, ExprForm, assignment_target
-from .base import where
+from escapelint.analyze.evidence import Evidence, ExprForm, assignment_target
+from escapelint.rules.base import where
 
 ID = "unclassified"
 TITLE = "Unclassified"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 
-from escapelint.assemble import read_build_output
-from escapelint.evidence import Evidence
-from escapelint.findings import PackageEvidence, SourceLocator
+from escapelint.analyze.evidence import Evidence
+from escapelint.analyze.findings import PackageEvidence
+from escapelint.analyze.source import SourceLocator
+from escapelint.read.assembler import read_build_output
 
 from ..conftest import FIXTURES, RECORDED, read_lines
 

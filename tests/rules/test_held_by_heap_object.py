@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from escapelint.assemble import read_build_output
-from escapelint.findings import PackageEvidence, SourceLocator
+from escapelint.analyze.findings import PackageEvidence
+from escapelint.analyze.source import SourceLocator
+from escapelint.read.assembler import read_build_output
 from escapelint.rules import held_by_heap_object
 
 from ..conftest import FIXTURES, RECORDED, read_lines

@@ -1,0 +1,417 @@
+"""Assemble classified lines into per-package events, streaming.
+
+The compiler prints, per function batch, the `-m=2` explanations first (a header line, then flow and
+step lines carrying the header's position) and the summary lines ("moved to heap: x", "leaking param:
+p", ...) afterwards, possibly after other explanations. An explanation therefore belongs to the summary
+line with the same position and subject, not to whatever line came last: closed explanations wait in a
+table keyed by position until their summary claims them. Explanations no summary claims by the end of
+the package (the compiler suppresses summaries for wrappers and go/defer closures) are kept apart.
+
+`go build` prints each package's output as one block under a "# import/path" line, so one package is
+held in memory at a time.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+
+from escapelint.events import (
+    UNKNOWN_POSITION,
+    BuildStats,
+    CompilerError,
+    EscapeEvent,
+    EventKind,
+    Explanation,
+    Flow,
+    FlowStep,
+    LeakKind,
+    LineRole,
+    PackageOutput,
+    Position,
+    Remark,
+    UnrecognizedLine,
+)
+from escapelint.read.classifier import UNRECOGNIZED, LineClassifier
+from escapelint.read.messages import (
+    ErrorContinuation,
+    ErrorMessage,
+    EscapeHeader,
+    FlowLine,
+    LeakHeader,
+    PackageHeader,
+    RemarkMessage,
+    Summary,
+    ToolMessage,
+    TruncatedExplanation,
+)
+
+_STEP_KEYWORD = "    from "
+_FLOW_KEYWORD = "  flow: "
+_NEVER = "\n"  # a prefix no line starts with: a line's only newline is its last character
+
+
+class _OpenExplanation:
+    """An explanation still reading its flow lines.
+
+    A flow's step lines are kept as text until the flow ends: the same flow, steps and all, recurs
+    across the explanations of a package (go/types prints 904 000 flows, 62 000 distinct), so the
+    package builder makes each distinct flow once and shares it.
+    """
+
+    __slots__ = (
+        "position", "header", "flows", "flow", "flow_line", "flow_lines", "truncated", "first_line", "count",
+        "step_prefix", "flow_prefix", "body_start",
+    )  # fmt: skip
+
+    def __init__(self, position: Position, header: EscapeHeader | LeakHeader, line: int, prefix: str) -> None:
+        # The explanation's flow and step lines repeat the header's position prefix to the letter.
+        self.step_prefix = prefix + _STEP_KEYWORD
+        self.flow_prefix = prefix + _FLOW_KEYWORD
+        self.body_start = len(prefix)
+        self.position = position
+        self.header = header
+        self.flows: list[Flow] = []
+        self.flow: FlowLine | None = None  # the current flow line, parsed
+        self.flow_line = 0
+        # The current flow line and its step lines as read, after the prefix and with their line ends.
+        self.flow_lines: list[str] | None = None
+        self.truncated = False
+        self.first_line = line
+        self.count = 1  # lines of this explanation read so far, the header included
+
+    def freeze(self) -> Explanation:
+        header = self.header
+        if isinstance(header, EscapeHeader):
+            subject, sink, derefs = header.subject, None, None
+        else:
+            subject, sink, derefs = header.param, header.sink, header.derefs
+        return Explanation(
+            self.position,
+            subject,
+            header.function,
+            sink,
+            derefs,
+            tuple(self.flows),
+            self.truncated,
+            self.first_line,
+            self.count,
+        )
+
+
+class _PackageBuilder:
+    def __init__(self, header: PackageHeader | None, line: int | None, step_of: Callable[[str], object]) -> None:
+        self.step_of = step_of  # LineClassifier.step
+        self.bad_steps = 0
+        self.header = header
+        self.header_line = line
+        self.events: list[EscapeEvent] = []
+        self.remarks: list[Remark] = []
+        self.errors: list[list] = []  # [position, text, line], open for continuation lines
+        self.unrecognized: list[UnrecognizedLine] = []
+        # Closed explanations waiting for their summary line, by position.
+        self.pending: dict[Position, list[Explanation]] = {}
+        self.explanation_lines = 0
+        self.open: _OpenExplanation | None = None
+        self.flows: dict[str, Flow] = {}  # distinct flows of this package, by their text
+
+    def close_flow(self, open_: _OpenExplanation) -> None:
+        """End the open explanation's current flow: share an identical flow or build a new one."""
+        lines = open_.flow_lines
+        if lines is None:
+            return
+        open_.flow_lines = None
+        open_.count += len(lines)
+        key = "".join(lines)
+        flow = self.flows.get(key)
+        if flow is None:
+            steps = []
+            for offset, raw in enumerate(lines[1:], start=1):
+                body = raw.rstrip("\r\n")
+                step = self.step_of(body)
+                if step is UNRECOGNIZED:
+                    # Not a step after all: report the line itself, keep the rest of the flow.
+                    open_.count -= 1
+                    self.bad_steps += 1
+                    self.unrecognized.append(UnrecognizedLine(open_.flow_line + offset, self.prefix_of(open_) + body))
+                else:
+                    steps.append(step)
+            message = open_.flow
+            flow = Flow(message.sink, message.source, message.derefs, tuple(steps))
+            if len(steps) == len(lines) - 1:
+                self.flows[key] = flow
+        open_.flows.append(flow)
+
+    @staticmethod
+    def prefix_of(open_: _OpenExplanation) -> str:
+        return open_.step_prefix[: open_.body_start]
+
+    @property
+    def path(self) -> str | None:
+        return None if self.header is None else self.header.path
+
+    def close_explanation(self) -> None:
+        open_ = self.open
+        if open_ is not None:
+            self.open = None
+            self.close_flow(open_)
+            self.explanation_lines += open_.count
+            self.pending.setdefault(open_.position, []).append(open_.freeze())
+
+    def claim(self, position: Position, summary: Summary) -> tuple[Explanation, ...]:
+        """Take the waiting explanations this summary line sums up."""
+        waiting = self.pending.get(position)
+        if not waiting:
+            return ()
+        mine = [e for e in waiting if _explains(e, summary)]
+        if mine:
+            rest = [e for e in waiting if not _explains(e, summary)]
+            if rest:
+                self.pending[position] = rest
+            else:
+                del self.pending[position]
+        return tuple(mine)
+
+    def finish(self, stats: BuildStats) -> PackageOutput:
+        self.close_explanation()
+        if self.bad_steps:
+            stats.roles[LineRole.UNRECOGNIZED] += self.bad_steps
+        self.unrecognized.sort(key=lambda u: u.line)
+        unclaimed = self._attach_late_explanations()
+        unclaimed_lines = sum(e.line_count for e in unclaimed)
+        stats.roles[LineRole.UNCLAIMED] += unclaimed_lines
+        stats.roles[LineRole.EXPLANATION] += self.explanation_lines - unclaimed_lines
+        stats.packages += self.header is not None
+        return PackageOutput(
+            path=self.path,
+            test_variant=None if self.header is None else self.header.test_variant,
+            header_line=self.header_line,
+            events=tuple(self.events),
+            remarks=tuple(self.remarks),
+            errors=tuple(CompilerError(p, t, n) for p, t, n in self.errors),
+            unclaimed=unclaimed,
+            unrecognized=tuple(self.unrecognized),
+        )
+
+
+    def _attach_late_explanations(self) -> tuple[Explanation, ...]:
+        """Give each event the explanations of its own site that came after its summary line.
+
+        The compiler prints a header per leak destination, but sums a parameter up once: a leak to a
+        result that a leak to the heap dominates is explained and never summarized (Go 1.19 prints tens of
+        thousands of these in std). Wrappers re-analysed later re-explain the same parameter too. Such an
+        explanation has the position and subject of an event already read, so it belongs to that event.
+        What matches no event (generic instantiations, go/defer closures) stays unclaimed.
+        """
+        leftover = [e for waiting in self.pending.values() for e in waiting]
+        if not leftover:
+            return ()
+        by_site: dict[tuple[Position, str, bool], int] = {}
+        for index, event in enumerate(self.events):
+            if event.kind is not EventKind.NOESCAPE:
+                by_site.setdefault((event.position, event.expr, event.kind is EventKind.LEAK), index)
+        late: dict[int, list[Explanation]] = {}
+        unclaimed = []
+        for explanation in leftover:
+            index = by_site.get((explanation.position, explanation.subject, explanation.sink is not None))
+            if index is None:
+                unclaimed.append(explanation)
+            else:
+                late.setdefault(index, []).append(explanation)
+        for index, extra in late.items():
+            event = self.events[index]
+            function = event.function or next((e.function for e in extra if e.function), None)
+            self.events[index] = replace(event, explanations=event.explanations + tuple(extra), function=function)
+        return tuple(unclaimed)
+
+
+def _explains(explanation: Explanation, summary: Summary) -> bool:
+    """Whether an explanation block is one of the reasons for this summary line."""
+    kind = summary.kind
+    if kind is EventKind.LEAK:
+        if explanation.sink is None or explanation.subject != summary.expr:
+            return False
+        if summary.leak.kind is LeakKind.RESULT:
+            return explanation.sink == summary.leak.result
+        return explanation.sink == "{heap}"
+    if explanation.sink is not None:
+        return False
+    if kind is EventKind.ESCAPE and summary.expr == "append":
+        # Go 1.25+ sums up an append site as "append escapes to heap"; its header names the call.
+        return explanation.subject.startswith("append(")
+    return explanation.subject == summary.expr
+
+
+class BuildReader:
+    """Reads `go build -gcflags=-m...` output line by line and yields one PackageOutput per package."""
+
+    def __init__(self, classifier: LineClassifier | None = None) -> None:
+        self.stats = BuildStats()
+        # A classifier only memoizes, so readers of parts of one input may share one (parallel.py).
+        self._classifier = classifier or LineClassifier()
+
+    def packages(self, lines: Iterable[str], first_line: int = 0) -> Iterator[PackageOutput]:
+        """The packages of `lines`, which follow `first_line` earlier lines of the same input.
+
+        Every package header starts afresh (positions, prefixes, flows), so a run of lines that begins
+        at a header reads the same as it does within the whole input (parallel.py relies on this).
+        """
+        # Reading makes millions of small objects and no reference cycles, so the cyclic garbage collector
+        # would only walk them over and over (a tenth of the reading time on the standard library): it
+        # waits while a package is read, and runs as usual while the caller has it.
+        collecting = gc.isenabled()
+        gc.disable()
+        paused = True
+        try:
+            for output in self._read(lines, first_line):
+                paused = False
+                if collecting:
+                    gc.enable()
+                yield output
+                collecting = gc.isenabled()
+                gc.disable()
+                paused = True
+        finally:
+            if paused and collecting:
+                gc.enable()
+
+    def _read(self, lines: Iterable[str], first_line: int) -> Iterator[PackageOutput]:
+        stats = self.stats
+        roles = stats.roles
+        classifier = self._classifier
+        classify, step_of, message_of = classifier.classify, classifier.step, classifier.message
+        classifier.start_package()
+        pkg = _PackageBuilder(None, None, step_of)
+        shared_flow = pkg.flows.get
+        # Flow line bodies (after the prefix, with their line end) -> FlowLine or UNRECOGNIZED, per package.
+        flow_line_of: dict[str, object] = {}
+        line_no = first_line
+        # The open explanation's prefixes and current flow, kept in locals for the fast path below.
+        open_: _OpenExplanation | None = None
+        step_prefix = flow_prefix = _NEVER
+        cut = 0
+        flow_lines: list[str] | None = None
+        for raw in lines:
+            line_no += 1
+
+            # Fast path: the flow and step lines of the open explanation (nine lines in ten of -m=2
+            # output) carry its header's prefix, so one startswith both places and classifies them.
+            if raw.startswith(step_prefix):
+                if flow_lines is not None:
+                    flow_lines.append(raw[cut:])
+                    continue
+            elif raw.startswith(flow_prefix):
+                body = raw[cut:]
+                flow = flow_line_of.get(body)
+                if flow is None:
+                    flow = message_of(body.rstrip("\r\n"))
+                    flow = flow_line_of[body] = flow if type(flow) is FlowLine else UNRECOGNIZED
+                if flow is not UNRECOGNIZED:
+                    if flow_lines is not None:
+                        # The flow before this one ends: most are shared with earlier explanations.
+                        shared = shared_flow("".join(flow_lines))
+                        if shared is None:
+                            pkg.close_flow(open_)
+                        else:
+                            open_.count += len(flow_lines)
+                            open_.flows.append(shared)
+                    flow_lines = open_.flow_lines = [body]
+                    open_.flow, open_.flow_line = flow, line_no
+                    continue
+
+            text = raw.rstrip("\r\n")
+            position, message = classify(text)
+            kind = type(message)
+            if kind is TruncatedExplanation and open_ is not None and position == open_.position:
+                open_.truncated = True
+                open_.count += 1
+                continue
+            if kind is FlowStep or kind is FlowLine or kind is TruncatedExplanation:
+                # Explanation lines outside the explanation of their position: report them, never
+                # attach them to whatever explanation happens to be open.
+                message = UNRECOGNIZED
+                kind = type(message)
+
+            pkg.close_explanation()
+
+            if kind is EscapeHeader or kind is LeakHeader:
+                prefix = classifier.last_prefix if position is not None else _NEVER
+                pkg.open = _OpenExplanation(position or UNKNOWN_POSITION, message, line_no, prefix)
+            elif kind is Summary:
+                where = position or UNKNOWN_POSITION
+                explanations = pkg.claim(where, message)
+                function = None
+                for explanation in explanations:
+                    if explanation.function is not None:
+                        function = explanation.function
+                        break
+                pkg.events.append(
+                    EscapeEvent(
+                        message.kind,
+                        pkg.path,
+                        where,
+                        message.expr,
+                        function,
+                        explanations,
+                        message.leak,
+                        line_no,
+                        message.detail,
+                    )
+                )
+                stats.events[message.kind] += 1
+                roles[LineRole.EVENT] += 1
+            elif kind is RemarkMessage:
+                pkg.remarks.append(
+                    Remark(message.kind, position, message.function, message.subject, message.detail, line_no)
+                )
+                stats.remarks[message.kind] += 1
+                roles[LineRole.REMARK] += 1
+            elif kind is PackageHeader:
+                output = pkg.finish(stats)
+                if output.path is not None or not _is_empty(output):
+                    yield output
+                self._classifier.start_package()
+                pkg = _PackageBuilder(message, line_no, step_of)
+                shared_flow = pkg.flows.get
+                flow_line_of = {}
+                roles[LineRole.HEADER] += 1
+            elif kind is ErrorMessage or kind is ToolMessage:
+                pkg.errors.append([position, message.text, line_no])
+                roles[LineRole.ERROR] += 1
+            elif kind is ErrorContinuation and pkg.errors:
+                pkg.errors[-1][1] += "\n" + message.text
+                roles[LineRole.ERROR] += 1
+            elif message is None:
+                roles[LineRole.BLANK] += 1
+            elif position is not None and pkg.errors:
+                # The package failed to type-check, so escape analysis never ran on it: any other
+                # located line is one more error from the type checker's open-ended catalogue.
+                pkg.errors.append([position, self._classifier.body(text), line_no])
+                roles[LineRole.ERROR] += 1
+            else:
+                pkg.unrecognized.append(UnrecognizedLine(line_no, text))
+                roles[LineRole.UNRECOGNIZED] += 1
+
+            open_ = pkg.open
+            if open_ is None:
+                step_prefix = flow_prefix = _NEVER
+                flow_lines = None
+            else:
+                step_prefix, flow_prefix, cut = open_.step_prefix, open_.flow_prefix, open_.body_start
+                flow_lines = open_.flow_lines
+        stats.lines += line_no - first_line
+        output = pkg.finish(stats)
+        if output.path is not None or not _is_empty(output):
+            yield output
+
+
+def _is_empty(output: PackageOutput) -> bool:
+    return not (output.events or output.remarks or output.errors or output.unclaimed or output.unrecognized)
+
+
+def read_build_output(lines: Iterable[str]) -> tuple[list[PackageOutput], BuildStats]:
+    """Read a whole build's output at once (tests, small inputs); see BuildReader for streaming."""
+    reader = BuildReader()
+    packages = list(reader.packages(lines))
+    return packages, reader.stats

@@ -1,0 +1,218 @@
+"""Report formats by name, and the one pass that writes several of them from one read of the input.
+
+    targets = parse_format_targets(["html", "sarif:out/escapelint.sarif"], Path("report"))
+    write_reports(packages, BuildFacts.for_input(path), lambda: reader.stats, targets)
+
+`write_reports` builds each package's page model once and hands it to every requested writer, so CI
+reads (and builds) once. Pages are written as their package arrives; only the index rows are kept.
+`json` is listed here so that names are checked in one place, but the CLI writes it itself
+(escapelint.report.json streams events, not findings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from escapelint.analyze.findings import PackageFindings
+from escapelint.analyze.source import SourceLocator
+from escapelint.events import BuildStats
+from escapelint.report.facts import BuildFacts, go_version_from_path
+from escapelint.report.output import STDOUT, OutputRefusedError
+from escapelint.report.page import package_page
+from escapelint.report.writer import ReportWriter
+
+__all__ = [
+    "FORMATS",
+    "STDOUT",
+    "BuildFacts",
+    "FormatTargetError",
+    "OutputRefusedError",
+    "ReportFormat",
+    "parse_format_targets",
+    "write_reports",
+]
+
+
+def _html(path: Path, overwrite: bool) -> ReportWriter:
+    from escapelint.report.html import HtmlReportWriter
+
+    return HtmlReportWriter(path, overwrite=overwrite)
+
+
+def _markdown(path: Path, overwrite: bool) -> ReportWriter:
+    from escapelint.report.markdown import MarkdownReportWriter
+
+    return MarkdownReportWriter(path, overwrite=overwrite)
+
+
+def _markdown_summary(path: Path, overwrite: bool) -> ReportWriter:
+    from escapelint.report.markdown import MarkdownSummaryWriter
+
+    return MarkdownSummaryWriter(path, overwrite=overwrite)
+
+
+def _sarif(path: Path, overwrite: bool) -> ReportWriter:
+    from escapelint.report.sarif import SarifWriter
+
+    return SarifWriter(path, overwrite=overwrite)
+
+
+def _github(path: Path, overwrite: bool) -> ReportWriter:
+    from escapelint.report.annotations import GithubAnnotationsWriter
+
+    return GithubAnnotationsWriter(path, overwrite=overwrite)
+
+
+def _rdjsonl(path: Path, overwrite: bool) -> ReportWriter:
+    from escapelint.report.annotations import RdjsonlWriter
+
+    return RdjsonlWriter(path, overwrite=overwrite)
+
+
+@dataclass(frozen=True)
+class ReportFormat:
+    name: str
+    description: str
+    directory: bool  # writes a directory of pages (else one file, or standard output)
+    default_name: str  # its name under --output DIR when several formats share that directory
+    writer: Callable[[Path, bool], ReportWriter] | None  # None: the CLI writes it (json)
+
+
+FORMATS: dict[str, ReportFormat] = {
+    f.name: f
+    for f in (
+        ReportFormat("json", "the escapelint.report/1 JSON document (docs/json-report.md)", False, "escapelint.json", None),
+        ReportFormat("html", "static site: index, one page per package, categories", True, "html", _html),
+        ReportFormat("md", "GitHub-flavoured Markdown: README.md index and one page per package", True, "md", _markdown),
+        ReportFormat("md-summary", "one Markdown file sized for a PR comment (< 65,536 characters)", False,
+                     "summary.md", _markdown_summary),
+        ReportFormat("sarif", "SARIF 2.1.0 for code scanning", False, "escapelint.sarif", _sarif),
+        ReportFormat("github", "GitHub Actions workflow-command annotations", False, "annotations.txt", _github),
+        ReportFormat("rdjsonl", "reviewdog diagnostics, one JSON object per line", False, "escapelint.rdjsonl", _rdjsonl),
+    )
+}  # fmt: skip
+#: Formats the CLI writes itself rather than through write_reports.
+CLI_FORMATS = frozenset(name for name, f in FORMATS.items() if f.writer is None)
+
+
+class FormatTargetError(ValueError):
+    """A --format value that names no format, or a target that cannot be written."""
+
+
+def parse_format_targets(values: list[str], output: Path | None) -> list[tuple[str, Path]]:
+    """Turn --format values into (format, path) pairs.
+
+    A value is FORMAT or FORMAT:PATH ("html", "sarif:out.sarif", "md:reports/md"; "-" is standard
+    output). A bare FORMAT writes to `output`: when it is the only bare one, to `output` itself;
+    when there are several, each to its default name inside the directory `output`. Without
+    `output`, a bare file format goes to standard output; a directory format needs a path. At most
+    one target may be standard output, and no two may share a path.
+    """
+    explicit: list[tuple[int, str, Path]] = []
+    bare: list[tuple[int, str]] = []
+    for order, value in enumerate(values):
+        name, colon, path = value.partition(":")
+        name = name.strip()
+        if name not in FORMATS:
+            known = ", ".join(FORMATS)
+            raise FormatTargetError(f"unknown report format {name!r} in --format {value!r}; known: {known}")
+        if colon:
+            if not path:
+                raise FormatTargetError(f"--format {value!r} names no path; write {name}:PATH")
+            explicit.append((order, name, Path(path)))
+        else:
+            bare.append((order, name))
+    resolved = list(explicit)
+    for order, name in bare:
+        if output is None:
+            if FORMATS[name].directory:
+                raise FormatTargetError(f"--format {name} writes a directory: give --output DIR or {name}:DIR")
+            resolved.append((order, name, STDOUT))
+        elif len(bare) == 1:
+            resolved.append((order, name, output))
+        else:
+            if output == STDOUT:
+                raise FormatTargetError("several formats cannot all go to standard output; give --output DIR")
+            resolved.append((order, name, output / FORMATS[name].default_name))
+    resolved.sort()
+    targets = [(name, path) for _, name, path in resolved]
+    seen: dict[Path, str] = {}
+    for name, path in targets:
+        if path == STDOUT and FORMATS[name].directory:
+            raise FormatTargetError(f"--format {name} writes a directory, not standard output")
+        if path in seen:
+            where = "standard output" if path == STDOUT else str(path)
+            raise FormatTargetError(f"--format {seen[path]} and --format {name} would both write {where}")
+        seen[path] = name
+    return targets
+
+
+def write_reports(
+    packages: Iterable[PackageFindings],
+    facts: BuildFacts,
+    stats_provider: Callable[[], BuildStats],
+    targets: list[tuple[str, Path]],
+    *,
+    overwrite: bool = False,
+    sources: SourceLocator | None = None,
+) -> None:
+    """Write every target in one pass over `packages`.
+
+    Every target is checked before anything is written: an existing file, or a directory escapelint
+    did not make, raises OutputRefusedError unless `overwrite`. `stats_provider` is called once the
+    packages are exhausted (the reader's line accounting is complete only then). `sources` finds the
+    Go files for source lines (relative paths under its root; absolute ones as they are). When
+    `facts.go_version` is None it is inferred from GOROOT paths in the output.
+    """
+    writers: list[ReportWriter] = []
+    for name, path in targets:
+        spec = FORMATS.get(name)
+        if spec is None:
+            raise FormatTargetError(f"unknown report format {name!r}; known: {', '.join(FORMATS)}")
+        if spec.writer is None:
+            raise FormatTargetError(f"--format {name} is written by the CLI (escapelint.report.json), not write_reports")
+        writers.append(spec.writer(path, overwrite))
+    for writer in writers:
+        writer.check()
+    try:
+        for writer in writers:
+            writer.begin(facts)
+        stems: set[str] = set()
+        go_version = facts.go_version
+        for package in packages:
+            if go_version is None:
+                go_version = _go_version(package)
+            page = package_page(package, sources)
+            if page.stem in stems:  # the same package twice in one input
+                page = replace(page, stem=_unique(page.stem, stems))
+            stems.add(page.stem)
+            for writer in writers:
+                writer.package(page)
+        final = replace(facts, go_version=go_version)
+        stats = stats_provider()
+        for writer in writers:
+            writer.end(final, stats)
+    finally:
+        for writer in writers:
+            writer.close()
+
+
+def _unique(stem: str, taken: set[str]) -> str:
+    n = 2
+    while f"{stem}_{n}" in taken:
+        n += 1
+    return f"{stem}_{n}"
+
+
+def _go_version(package: PackageFindings) -> str | None:
+    output = package.output
+    files = {e.position.file for e in output.events}
+    files.update(r.position.file for r in output.remarks if r.position is not None)
+    for file in files:
+        if file.startswith("/") or file[1:3] in (":\\", ":/"):
+            version = go_version_from_path(file)
+            if version is not None:
+                return version
+    return None

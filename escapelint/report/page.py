@@ -1,0 +1,414 @@
+"""The report model: exactly what one report page needs, as small frozen dataclasses.
+
+Data flows one way: `PackageFindings` (escapelint.analyze.findings) -> `PackagePage` (here) -> the writers (HTML and
+Markdown templates, SARIF, annotations) -> files. Templates and writers never see parser or event
+objects, only the plain strings and numbers below. One `PackagePage` is built per package and shared by
+every requested format, then dropped; only its `IndexRow` is kept for the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from escapelint.analyze.findings import Finding, PackageFindings
+from escapelint.analyze.source import SourceLocator
+from escapelint.events import (
+    EscapeEvent,
+    EventKind,
+    Explanation,
+    LeakKind,
+    PackageOutput,
+    Position,
+)
+from escapelint.report.categories import CategoryCount, category_counts
+
+#: Steps drawn per explanation chain; the rest are counted. Most chains have 2-10 steps; a few in
+#: the standard library run to hundreds, which no reader follows and every page pays for.
+MAX_CHAIN_STEPS = 40
+#: Characters of a source line shown; longer lines (generated tables) are cut with an ellipsis.
+MAX_SOURCE_CHARS = 240
+
+# --- Page names ------------------------------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9]+")
+
+
+def page_stem(path: str | None, test_variant: str | None = None) -> str:
+    """A file name stem for a package's page: a readable slug plus a hash of the import path.
+
+    As in coverage.py's per-file pages: the hash keeps names unique and the slug keeps them readable;
+    only [A-Za-z0-9_] survive, so no import path can reach outside the report directory.
+    """
+    key = f"{path or ''}\0{test_variant or ''}"
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    slug = _UNSAFE.sub("_", path or "no_package").strip("_")[-60:].lstrip("_") or "package"
+    if test_variant:
+        slug += "_test"
+    return f"{slug}_{digest}"
+
+
+def _anchor(prefix: str, text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    slug = _UNSAFE.sub("-", text).strip("-")[:40]
+    return f"{prefix}-{slug}-{digest}" if slug else f"{prefix}-{digest}"
+
+
+# --- Page content ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A source position, printable: `text` in full, `short` without the site's own file."""
+
+    file: str | None  # None for "<unknown line number>"
+    line: int
+    column: int | None
+    text: str
+    short: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainStep:
+    """One "from EXPR (REASON) at POS" step of the compiler's explanation."""
+
+    expr: str
+    reason: str
+    at: Place
+    decisive: bool  # the step the category was decided by
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHop:
+    """One flow: the value moves from `source` to `sink`, for the reasons in `steps`."""
+
+    source: str  # with "&" for an address, "*" per dereference
+    sink: str
+    steps: tuple[ChainStep, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """One explanation: a path from the allocation (first hop's source) to the final sink."""
+
+    header: str  # what the compiler explains, e.g. "x escapes to heap" or "parameter p leaks to {heap}"
+    hops: tuple[ChainHop, ...]
+    truncated: bool  # the compiler cut it ("truncated explanation due to assignment cycle")
+    omitted_steps: int  # steps beyond MAX_CHAIN_STEPS, not drawn
+    sink: str | None  # where the last flow ends; None for an explanation without flows
+
+    @property
+    def step_count(self) -> int:
+        return sum(len(hop.steps) for hop in self.hops) + self.omitted_steps
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLine:
+    """The source line of a site; `marker` is the whitespace before the column (tabs kept)."""
+
+    number: int
+    text: str
+    marker: str | None  # None when the compiler printed no column
+    cut: bool  # text was longer than MAX_SOURCE_CHARS
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """One heap allocation (an `escape` or `moved` event) with its verdict and the compiler's why."""
+
+    anchor: str
+    category: str
+    kind: str  # "escape" | "moved"
+    expr: str
+    at: Place
+    function: str | None  # as the compiler names it (closures such as F.func1 included)
+    inlined_from: str | None
+    reason: str
+    shown_reason: str  # the reason with the package's (absolute) directory left out, for pages
+    message: str  # one line for annotations: "EXPR escapes to heap: REASON"
+    fingerprint: str
+    source: SourceLine | None
+    chains: tuple[Chain, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LeakingParam:
+    """A `leaking param` event: callers pay for it; `sinks` are where its explanations say it goes."""
+
+    name: str
+    kind: str  # "leaks", "content leaks", "leaks to result ~r0 (level 0)"
+    at: Place
+    sinks: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InlinedGroup:
+    """Sites that are copies of an inlined callee's allocations, grouped under the callee."""
+
+    callee: str
+    sites: tuple[Site, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSection:
+    name: str
+    anchor: str
+    sites: tuple[Site, ...]  # the function's own allocations
+    inlined: tuple[InlinedGroup, ...]
+    leaks: tuple[LeakingParam, ...]
+    stack_values: int  # "does not escape" verdicts: values the compiler kept on the stack
+    counts: tuple[CategoryCount, ...]  # nonzero only, in category order
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class CompilerMessage:
+    at: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class PackagePage:
+    path: str  # the import path, "(no package)" for output before any "# pkg" header
+    test_variant: str | None
+    stem: str  # page file name without extension
+    directory: str | None  # where most of its sites are; positions there are shown without it
+    functions: tuple[FunctionSection, ...]
+    counts: tuple[CategoryCount, ...]  # nonzero only, in category order
+    total: int  # heap sites
+    leaking_params: int
+    stack_values: int
+    errors: tuple[CompilerMessage, ...]
+    unclaimed: int  # explanations no summary line claimed
+    unrecognized: int  # input lines escapelint did not understand
+    source_files: int
+
+    @property
+    def sites(self) -> list[Site]:
+        """Every site, in page order."""
+        return [s for f in self.functions for s in (*f.sites, *(s for g in f.inlined for s in g.sites))]
+
+    @property
+    def title(self) -> str:
+        return f"{self.path} [{self.test_variant}]" if self.test_variant else self.path
+
+
+# --- Building a page -------------------------------------------------------------------------------
+
+UNKNOWN_FUNCTION = "(package level or unknown function)"
+
+
+class _SourceCache:
+    """The lines of the source files one package's sites are in, read once each."""
+
+    def __init__(self, locator: SourceLocator) -> None:
+        self._locator = locator
+        self._lines: dict[str, list[str] | None] = {}
+
+    def line(self, file: str, number: int) -> str | None:
+        if file not in self._lines:
+            path = self._locator.path(file)
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace") if path is not None else None
+            except OSError:
+                text = None
+            self._lines[file] = None if text is None else text.splitlines()
+        lines = self._lines[file]
+        if lines is None or not 1 <= number <= len(lines):
+            return None
+        return lines[number - 1]
+
+
+def _split(file: str) -> tuple[str, str]:
+    """(directory, base name) of a printed file name, "/" or "\\" separated."""
+    cut = max(file.rfind("/"), file.rfind("\\"))
+    return (file[:cut], file[cut + 1 :]) if cut >= 0 else ("", file)
+
+
+def _place(position: Position, home: str | None, directory: str | None) -> Place:
+    """`short` drops what the page already says: the site's own file (for its steps), else the
+    package's directory (the page names it once)."""
+    if position.line == 0 and position.file.startswith("<unknown"):
+        return Place(None, 0, None, "unknown position", "unknown position")
+    text = str(position)
+    line = f"{position.line}" if position.column is None else f"{position.line}:{position.column}"
+    if position.file == home:
+        short = line
+    elif directory is not None and _split(position.file)[0] == directory:
+        short = f"{_split(position.file)[1]}:{line}"
+    else:
+        short = text
+    return Place(position.file, position.line, position.column, text, short)
+
+
+def package_directory(output: PackageOutput) -> str | None:
+    """The directory most of a package's event positions are in: its source directory."""
+    directories = Counter(_split(e.position.file)[0] for e in output.events if not e.position.file.startswith("<"))
+    return directories.most_common(1)[0][0] if directories else None
+
+
+def _source_line(cache: _SourceCache, position: Position) -> SourceLine | None:
+    text = cache.line(position.file, position.line)
+    if text is None:
+        return None
+    text = text.rstrip("\r")
+    marker = None
+    if position.column is not None:
+        # Columns are 1-based byte offsets; the marker repeats the line's tabs so it lines up.
+        prefix = text.encode("utf-8")[: position.column - 1].decode("utf-8", "ignore")
+        marker = "".join(c if c == "\t" else " " for c in prefix)
+    cut = len(text) > MAX_SOURCE_CHARS
+    if cut:
+        text = text[:MAX_SOURCE_CHARS]
+        if marker is not None and len(marker) >= MAX_SOURCE_CHARS:
+            marker = None
+    return SourceLine(position.line, text, marker, cut)
+
+
+def _source_text(source: str, derefs: int) -> str:
+    if derefs < 0:
+        return "&" + source
+    return "*" * derefs + source
+
+
+def _chain(explanation: Explanation, home: str | None, directory: str | None, decisive: object) -> Chain:
+    budget = MAX_CHAIN_STEPS
+    omitted = 0
+    hops = []
+    for flow in explanation.flows:
+        steps = []
+        for step in flow.steps:
+            if budget == 0:
+                omitted += 1
+                continue
+            budget -= 1
+            steps.append(ChainStep(step.expr, step.reason, _place(step.at, home, directory), step == decisive))
+        if steps or not omitted:  # hops past the budget are counted, not drawn
+            hops.append(ChainHop(_source_text(flow.source, flow.derefs), flow.sink, tuple(steps)))
+    if explanation.sink is not None:
+        header = f"parameter {explanation.subject} leaks to {explanation.sink}"
+        if explanation.derefs:
+            header += f" with derefs={explanation.derefs}"
+    else:
+        header = f"{explanation.subject} escapes to heap"
+    if explanation.function:
+        header += f" in {explanation.function}"
+    sink = explanation.flows[-1].sink if explanation.flows else None
+    return Chain(header, tuple(hops), explanation.truncated, omitted, sink)
+
+
+def _message(event: EscapeEvent, reason: str) -> str:
+    verb = "is moved to heap" if event.kind is EventKind.MOVED else "escapes to heap"
+    return f"{event.expr} {verb}: {reason}"
+
+
+def _leak_kind(event: EscapeEvent) -> str:
+    leak = event.leak
+    if leak is None or leak.kind is LeakKind.HEAP:
+        return "leaks"
+    if leak.kind is LeakKind.CONTENT:
+        return "content leaks"
+    level = "" if leak.level is None else f" (level {leak.level})"
+    return f"leaks to result {leak.result}{level}"
+
+
+def _without_directory(text: str, directory: str | None) -> str:
+    if not directory or not (directory.startswith("/") or directory[1:3] in (":\\", ":/")):
+        return text  # a relative directory ("kv") could also be part of an expression
+    return text.replace(directory + ("\\" if "\\" in directory else "/"), "")
+
+
+def _site(finding: Finding, cache: _SourceCache, directory: str | None) -> Site:
+    event = finding.event
+    home = event.position.file
+    category = finding.category or "unclassified"
+    reason = finding.reason or ""
+    return Site(
+        anchor=f"s-{finding.fingerprint}",
+        category=category,
+        kind=event.kind.value,
+        expr=event.expr,
+        at=_place(event.position, None, directory),
+        function=finding.function,
+        inlined_from=finding.inlined_from,
+        reason=reason,
+        shown_reason=_without_directory(reason, directory),
+        message=_message(event, reason),
+        fingerprint=finding.fingerprint,
+        source=_source_line(cache, event.position),
+        chains=tuple(_chain(e, home, directory, finding.step) for e in event.explanations),
+    )
+
+
+class _FunctionBuilder:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sites: list[Site] = []
+        self.inlined: dict[str, list[Site]] = {}
+        self.leaks: list[LeakingParam] = []
+        self.stack_values = 0
+        self.counts: dict[str, int] = {}
+
+    def build(self) -> FunctionSection:
+        return FunctionSection(
+            name=self.name,
+            anchor=_anchor("f", self.name),
+            sites=tuple(self.sites),
+            inlined=tuple(InlinedGroup(callee, tuple(sites)) for callee, sites in self.inlined.items()),
+            leaks=tuple(self.leaks),
+            stack_values=self.stack_values,
+            counts=category_counts(self.counts),
+            total=sum(self.counts.values()),
+        )
+
+
+def package_page(package: PackageFindings, sources: SourceLocator | None = None, stem: str | None = None) -> PackagePage:
+    """The page of one package: its functions in order of first appearance, each with its sites,
+    inlined copies grouped by callee, leaking parameters and the count of values kept on the stack."""
+    output = package.output
+    cache = _SourceCache(sources or SourceLocator())
+    directory = package_directory(output)
+    functions: dict[str, _FunctionBuilder] = {}
+    counts: dict[str, int] = {}
+    leaking = stack = 0
+    for finding in package.findings:
+        event = finding.event
+        name = finding.declared_in or UNKNOWN_FUNCTION
+        function = functions.get(name)
+        if function is None:
+            function = functions[name] = _FunctionBuilder(name)
+        if event.kind is EventKind.NOESCAPE:
+            function.stack_values += 1
+            stack += 1
+        elif event.kind is EventKind.LEAK:
+            sinks = tuple(dict.fromkeys(e.sink for e in event.explanations if e.sink))
+            at = _place(event.position, None, directory)
+            function.leaks.append(LeakingParam(event.expr, _leak_kind(event), at, sinks))
+            leaking += 1
+        else:
+            site = _site(finding, cache, directory)
+            if site.inlined_from:
+                function.inlined.setdefault(site.inlined_from, []).append(site)
+            else:
+                function.sites.append(site)
+            function.counts[site.category] = function.counts.get(site.category, 0) + 1
+            counts[site.category] = counts.get(site.category, 0) + 1
+    path = output.path if output.path is not None else "(no package)"
+    sections = tuple(f.build() for f in functions.values() if f.sites or f.inlined or f.leaks)
+    return PackagePage(
+        path=path,
+        test_variant=output.test_variant,
+        stem=stem or page_stem(output.path, output.test_variant),
+        directory=directory,
+        functions=sections,
+        counts=category_counts(counts),
+        total=sum(counts.values()),
+        leaking_params=leaking,
+        stack_values=stack,
+        errors=tuple(CompilerMessage(None if e.position is None else str(e.position), e.message) for e in output.errors),
+        unclaimed=len(output.unclaimed),
+        unrecognized=len(output.unrecognized),
+        source_files=package.source_files,
+    )

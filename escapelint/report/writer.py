@@ -1,0 +1,49 @@
+"""The interface every report format implements, and the base of the one-stream formats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TextIO
+
+from escapelint.events import BuildStats
+from escapelint.report.facts import BuildFacts
+from escapelint.report.output import ReportFile
+from escapelint.report.page import PackagePage
+
+
+class ReportWriter:
+    """One output format. `write_reports` calls `check()` on every writer first, then `begin`,
+    `package` once per package (in input order) and `end`; `close()` always, even after an error."""
+
+    def check(self) -> None:
+        raise NotImplementedError
+
+    def begin(self, facts: BuildFacts) -> None:
+        raise NotImplementedError
+
+    def package(self, page: PackagePage) -> None:
+        raise NotImplementedError
+
+    def end(self, facts: BuildFacts, stats: BuildStats) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class StreamReportWriter(ReportWriter):
+    """A writer whose output is one text stream (a file or standard output)."""
+
+    def __init__(self, path: Path, *, overwrite: bool) -> None:
+        self.target = ReportFile(path, overwrite=overwrite)
+        self.out: TextIO | None = None
+
+    def check(self) -> None:
+        self.target.check()
+
+    def begin(self, facts: BuildFacts) -> None:
+        self.out = self.target.open()
+
+    def close(self) -> None:
+        self.out = None
+        self.target.close()

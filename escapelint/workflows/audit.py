@@ -1,0 +1,100 @@
+"""The three ways escapelint meets its users: audit a module, gate a commit, compare a pull request.
+
+Each runs the real Go toolchain (gobuild.py), streams its output through the reader (escapelint.read) and
+the rule engine (escapelint.analyze.findings), then decides: `audit` writes reports, `check` fails on new escapes,
+`diff` compares two revisions by fingerprint. The CLI (cli.py) only parses options and prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from escapelint.analyze.findings import Finding, PackageFindings, analyze
+from escapelint.analyze.source import SourceLocator
+from escapelint.events import BuildStats, CompilerError
+from escapelint.read.assembler import BuildReader
+from escapelint.workflows.gobuild import (
+    BuildCommand,
+    GoCommandError,
+    GoToolchain,
+    RunningBuild,
+)
+
+#: Progress callback: (packages done, packages expected or None, current package path).
+Progress = Callable[[int, "int | None", "str | None"], None]
+
+
+class BuildFailedError(Exception):
+    """The Go build failed: the compiler's errors, never "no escapes"."""
+
+    def __init__(self, command: BuildCommand, returncode: int, errors: list[tuple[str | None, CompilerError]]):
+        self.command = command
+        self.returncode = returncode
+        self.errors = errors
+        super().__init__(f"{command.display()} failed with exit status {returncode}")
+
+
+@dataclass
+class BuildResult:
+    command: BuildCommand
+    go_version: str | None
+    packages: list[PackageFindings]
+    stats: BuildStats
+
+    def heap_findings(self) -> Iterator[Finding]:
+        for package in self.packages:
+            for finding in package.findings:
+                if finding.category is not None:
+                    yield finding
+
+
+def build_and_analyze(
+    go: GoToolchain,
+    patterns: list[str],
+    root: Path,
+    *,
+    tests: bool = False,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Build `patterns` in module `root` with -m=2 and analyze every package as its output arrives."""
+    command = BuildCommand.for_packages(go, patterns, root, tests=tests)
+    expected = None
+    if progress is not None:
+        with contextlib.suppress(GoCommandError):
+            expected = len(go.list_packages(patterns, root, tests=tests))
+        progress(0, expected, None)
+    go_version = go.version(root)
+    reader = BuildReader()
+    sources = SourceLocator(root)
+    packages: list[PackageFindings] = []
+    build = RunningBuild.start(command)
+    try:
+        for output in reader.packages(build.lines()):
+            packages.append(analyze(output, sources))
+            if progress is not None and output.path is not None:
+                progress(sum(1 for p in packages if p.output.path is not None), expected, output.path)
+    finally:
+        build.stop()
+    if build.returncode != 0:
+        errors = [(p.output.path, e) for p in packages for e in p.output.errors]
+        raise BuildFailedError(command, build.returncode or 0, errors)
+    if tests:
+        # A package with tests is compiled twice, alone and in its test variant "pkg [pkg.test]",
+        # which holds every site of the former: keep the test variant only.
+        tested = {p.output.path for p in packages if p.output.test_variant}
+        packages = [p for p in packages if p.output.test_variant or p.output.path not in tested]
+    return BuildResult(command, go_version, packages, reader.stats)
+
+
+# --- check ---------------------------------------------------------------------------------------
+
+
+# --- git -----------------------------------------------------------------------------------------
+
+
+# --- diff ----------------------------------------------------------------------------------------
+
+

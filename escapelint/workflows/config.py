@@ -1,0 +1,102 @@
+"""Project configuration: `[tool.escapelint]` in pyproject.toml, or `.escapelint.toml`.
+
+    [tool.escapelint]
+    fail-on = ["returned-pointer", "global-assignment"]   # categories that fail `check`; default: all but unclassified
+    exclude = ["internal/gen/**", "**/*_generated.go"]    # sites in these files are ignored
+    baseline = ".escapelint-baseline.json"               # where `baseline` writes and `check` reads
+    max-new = 0                                           # `diff` fails when more new escapes than this
+
+`.escapelint.toml` takes the same keys at its top level. An unknown key or category is an error that
+names it: a typo must not silently turn a gate off.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from escapelint.rules import RULES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DEFAULT_BASELINE = ".escapelint-baseline.json"
+KNOWN_KEYS = ("fail-on", "exclude", "baseline", "max-new")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    fail_on: frozenset[str] = field(default_factory=lambda: frozenset(RULES) - {"unclassified"})
+    exclude: tuple[str, ...] = ()
+    baseline: str = DEFAULT_BASELINE
+    max_new: int = 0
+    origin: Path | None = None  # the file it was read from
+
+    def excluded(self, file: str) -> bool:
+        """Whether a site in `file` (as the compiler prints it) is excluded."""
+        path = file[2:] if file.startswith("./") else file
+        return any(fnmatch.fnmatch(path, pattern) for pattern in self.exclude)
+
+
+def load_config(root: Path) -> Config:
+    """The configuration of the module at `root`: .escapelint.toml wins over pyproject.toml."""
+    dedicated = root / ".escapelint.toml"
+    if dedicated.is_file():
+        return _from_table(_read(dedicated), dedicated)
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        table = _read(pyproject).get("tool", {}).get("escapelint")
+        if table is not None:
+            return _from_table(table, pyproject)
+    return Config()
+
+
+def _read(path: Path) -> dict:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _from_table(table: dict, origin: Path) -> Config:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{origin}: [tool.escapelint] must be a table")
+    unknown = sorted(set(table) - set(KNOWN_KEYS))
+    if unknown:
+        raise ConfigError(f"{origin}: unknown key {unknown[0]!r}; known keys: {', '.join(KNOWN_KEYS)}")
+    config = Config(origin=origin)
+    values = {}
+    if "fail-on" in table:
+        categories = _strings(table["fail-on"], "fail-on", origin)
+        for category in categories:
+            if category not in RULES:
+                raise ConfigError(f"{origin}: fail-on: unknown category {category!r}; known: {', '.join(RULES)}")
+        values["fail_on"] = frozenset(categories)
+    if "exclude" in table:
+        values["exclude"] = tuple(_strings(table["exclude"], "exclude", origin))
+    if "baseline" in table:
+        if not isinstance(table["baseline"], str) or not table["baseline"]:
+            raise ConfigError(f"{origin}: baseline must be a path")
+        values["baseline"] = table["baseline"]
+    if "max-new" in table:
+        if not isinstance(table["max-new"], int) or isinstance(table["max-new"], bool) or table["max-new"] < 0:
+            raise ConfigError(f"{origin}: max-new must be a whole number >= 0")
+        values["max_new"] = table["max-new"]
+    return Config(**{**config.__dict__, **values})
+
+
+def _strings(value, key: str, origin: Path) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{origin}: {key} must be a list of strings")
+    return value

@@ -1,0 +1,67 @@
+"""What escapelint asks git: changed lines since a revision, and a temporary worktree of one."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class GitError(Exception):
+    pass
+
+
+def git(args: list[str], cwd: Path) -> str:
+    try:
+        result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise GitError(f"git: cannot run: {exc.strerror}") from None
+    if result.returncode != 0:
+        raise GitError(f"git {' '.join(args)}: {result.stderr.strip() or f'exit {result.returncode}'}")
+    return result.stdout
+
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
+
+
+def changed_lines(root: Path, revision: str) -> dict[Path, set[int]]:
+    """Lines added or changed since `revision` in the working tree (and every line of untracked files)."""
+    top = Path(git(["rev-parse", "--show-toplevel"], root).strip())
+    changed: dict[Path, set[int]] = {}
+    diff = git(["diff", "--no-color", "--no-ext-diff", "-U0", revision, "--", "."], root)
+    current: Path | None = None
+    for line in diff.splitlines():
+        if line.startswith("+++ "):
+            name = line[4:]
+            current = None if name == "/dev/null" else (top / name[2:]).resolve()
+            continue
+        match = _HUNK.match(line)
+        if match and current is not None:
+            start, count = int(match.group(1)), int(match.group(2) or 1)
+            changed.setdefault(current, set()).update(range(start, start + count))
+    untracked = git(["ls-files", "--others", "--exclude-standard", "--", "."], root)
+    for name in untracked.splitlines():
+        path = (root / name).resolve()
+        if path.suffix == ".go":
+            with contextlib.suppress(OSError):
+                changed[path] = set(range(1, path.read_text(errors="replace").count("\n") + 2))
+    return changed
+
+
+@contextlib.contextmanager
+def worktree_at(root: Path, revision: str) -> Iterator[Path]:
+    """A temporary `git worktree` of `revision`, yielding the module root inside it."""
+    top = Path(git(["rev-parse", "--show-toplevel"], root).strip()).resolve()
+    inside = root.resolve().relative_to(top)
+    commit = git(["rev-parse", "--verify", f"{revision}^{{commit}}"], root).strip()
+    with tempfile.TemporaryDirectory(prefix="escapelint-base-") as parent:
+        tree = Path(parent) / "tree"
+        git(["worktree", "add", "--detach", "--quiet", str(tree), commit], root)
+        try:
+            yield tree / inside
+        finally:
+            with contextlib.suppress(GitError):
+                git(["worktree", "remove", "--force", str(tree)], root)

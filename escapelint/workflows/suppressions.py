@@ -1,0 +1,78 @@
+"""Suppression comments in Go source: `//escapelint:ignore CATEGORY reason`.
+
+A comment on the site's line, or alone on the line above it, silences findings of that category there
+(`all` silences every category). The reason is required: a suppression nobody can explain later is
+a bug. A malformed one is reported, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from escapelint.rules import RULES
+
+DIRECTIVE = "//escapelint:ignore"
+_DIRECTIVE = re.compile(r"//escapelint:ignore(?:\s+(\S+))?(?:\s+(.*\S))?\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    file: str
+    line: int  # the line of the comment
+    category: str  # a category id or "all"
+    reason: str
+    applies_to: tuple[int, ...]  # the lines it silences
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressionProblem:
+    file: str
+    line: int
+    message: str
+
+
+class Suppressions:
+    """The suppressions of the files read so far, looked up by (file, line, category)."""
+
+    def __init__(self) -> None:
+        self._by_site: dict[tuple[str, int], list[Suppression]] = {}
+        self.problems: list[SuppressionProblem] = []
+        self._read: set[str] = set()
+
+    def read(self, file: str, path: Path | None) -> None:
+        """Read the directives of `file` (as the compiler prints it) from `path`, once."""
+        if file in self._read or path is None:
+            return
+        self._read.add(file)
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return
+        if DIRECTIVE not in text:
+            return
+        for number, line in enumerate(text.splitlines(), start=1):
+            if DIRECTIVE not in line:
+                continue
+            match = _DIRECTIVE.search(line)
+            category, reason = (match.group(1), match.group(2)) if match else (None, None)
+            if not category or (category not in RULES and category != "all"):
+                self.problems.append(
+                    SuppressionProblem(file, number, f"{DIRECTIVE} needs a category ({', '.join(RULES)} or all)")
+                )
+                continue
+            if not reason:
+                self.problems.append(SuppressionProblem(file, number, f"{DIRECTIVE} {category} needs a reason"))
+                continue
+            alone = line.strip().startswith("//")
+            applies_to = (number, number + 1) if alone else (number,)
+            suppression = Suppression(file, number, category, reason, applies_to)
+            for target in applies_to:
+                self._by_site.setdefault((file, target), []).append(suppression)
+
+    def find(self, file: str, line: int, category: str | None) -> Suppression | None:
+        for suppression in self._by_site.get((file, line), ()):
+            if suppression.category in ("all", category):
+                return suppression
+        return None

@@ -339,7 +339,7 @@ def diff(
         "md": diff_report.markdown_comment,
         "json": diff_report.diff_json,
         "github": diff_report.github_annotations,
-        "sarif": _diff_sarif,
+        "sarif": diff_report.diff_sarif,
     }
     for name, target in targets:
         text = render[name](result)
@@ -355,45 +355,6 @@ def diff(
         )
     if len(result.added) > config.max_new:
         raise typer.Exit(EXIT_GATE)
-
-
-def _diff_sarif(result) -> str:
-    """SARIF of the added sites only, through the report writers."""
-    import tempfile
-
-    from escapelint.analyze.findings import PackageFindings
-    from escapelint.report.facts import BuildFacts
-    from escapelint.report.formats import write_reports
-
-    by_package: dict = {}
-    for finding in result.added:
-        by_package.setdefault(finding.event.package, []).append(finding)
-    packages = []
-    for package in by_package.values():
-        output = _package_output_of(package)
-        packages.append(PackageFindings(output, tuple(package), 0))
-    facts = BuildFacts(input_name=f"diff against {result.base}", go_version=result.go_version, command=None, generated_at=_now())
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "diff.sarif"
-        from escapelint.events import BuildStats
-
-        write_reports(packages, facts, BuildStats, [("sarif", target)], overwrite=True)
-        return target.read_text(encoding="utf-8")
-
-
-def _package_output_of(findings):
-    from escapelint.events import PackageOutput
-
-    return PackageOutput(
-        path=findings[0].event.package,
-        test_variant=None,
-        header_line=None,
-        events=tuple(f.event for f in findings),
-        remarks=(),
-        errors=(),
-        unclaimed=(),
-        unrecognized=(),
-    )
 
 
 def _now():

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from escapelint.analyze.findings import Finding
+from escapelint.report.page import site_message
 from escapelint.rules import RULES
 from escapelint.workflows.audit import BuildFailedError, BuildResult, Progress
 from escapelint.workflows.gate import CheckOutcome
@@ -79,12 +80,10 @@ def audit_summary(result: BuildResult, report_locations: list[str], out: TextIO 
 
 
 def describe(finding: Finding) -> str:
-    at = finding.event.position
-    column = f":{at.column}" if at.column is not None else ""
-    return (
-        f"{at.file}:{at.line}{column}: [{finding.category}] {finding.event.expr} escapes to the heap "
-        f"in {finding.function or '?'}: {finding.reason}"
-    )
+    """One `check` line: "FILE:LINE:COL: [CATEGORY] " and the site's message as the report model words it."""
+    event = finding.event
+    message = site_message(event.kind.value, event.expr, finding.reason or "", function=finding.function or "?")
+    return f"{event.position}: [{finding.category}] {message}"
 
 
 def print_check(outcome: CheckOutcome, out: TextIO = sys.stdout) -> None:

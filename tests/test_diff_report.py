@@ -1,4 +1,4 @@
-"""The PR comment, annotations and JSON of a diff, on recorded base/head outputs (no toolchain needed).
+"""The PR comment, annotations, SARIF and JSON of a diff, on recorded base/head outputs (no toolchain needed).
 
 Base and head are the categories module built by Go 1.24.11 and by Go 1.25.5: a toolchain upgrade is a
 real change with added sites (Go 1.25 reports append growth) and removed ones (make with a variable
@@ -9,24 +9,32 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 
 import pytest
 from markdown_it import MarkdownIt
 
-from escapelint.analyze.compare import compare
+from escapelint.analyze.compare import DiffResult, compare
 from escapelint.analyze.findings import analyze
 from escapelint.analyze.source import SourceLocator
 from escapelint.read.assembler import read_build_output
+from escapelint.report.annotations import escape_data, escape_property
 from escapelint.report.diff import (
     ANNOTATION_LIMIT,
     COMMENT_MARKER,
+    _order,
     diff_json,
+    diff_sarif,
+    diff_sites,
     github_annotations,
     markdown_comment,
 )
+from escapelint.report.markdown import comment_length, fit_comment, md, md_code_spans
+from escapelint.report.sarif import FINGERPRINT_KEY
+from escapelint.rules import RULES
 from escapelint.workflows.audit import BuildResult
 
-from .conftest import FIXTURES, RECORDED, read_lines
+from .conftest import FIXTURES, RECORDED, ROOT, read_lines
 
 
 def recorded_build(version: str) -> BuildResult:
@@ -85,3 +93,87 @@ def test_json_lists_every_site(upgrade):
     assert len(document["added"]) == len(upgrade.added)
     assert len(document["removed"]) == len(upgrade.removed)
     assert {a["fingerprint"] for a in document["added"]} == {f.fingerprint for f in upgrade.added}
+
+
+def test_an_unchanged_build_says_so(upgrade):
+    same = DiffResult("main", unchanged=upgrade.unchanged)
+    assert markdown_comment(same) == (
+        f"{COMMENT_MARKER}\n### escapelint: 0 new heap escapes, 0 removed (compared with <code>main</code>)\n\n"
+        f"No heap escapes were added or removed; {upgrade.unchanged} unchanged.\n"
+    )
+    assert github_annotations(same) == ""
+
+
+def test_the_comment_is_filled_as_far_as_the_limit_allows(upgrade):
+    """Rows are added while they fit: what is left of the limit is less than one more row (and the
+    few characters by which the note about left-out rows could shrink)."""
+    rows = re.findall(r"^\| <code>.*$", markdown_comment(upgrade), re.MULTILINE)
+    longest = max(len(row) + 1 for row in rows)
+    for limit in (1_500, 2_000, 3_000):
+        comment = markdown_comment(upgrade, limit=limit)
+        assert limit - longest - 40 < len(comment) <= limit
+
+
+def test_comment_rows_are_the_report_models_sites(upgrade):
+    sites = diff_sites(upgrade.added)
+    assert [s.fingerprint for s in sites] == [f.fingerprint for f in sorted(upgrade.added, key=_order)]
+    comment = markdown_comment(upgrade)
+    for site in sites:
+        assert f"| `{site.category}` | <code>{md(site.expr)}</code> | {md_code_spans(site.reason)} |" in comment
+    assert "`escapelint diff --format json`" not in comment  # nothing left out, no note
+
+
+def test_annotations_word_sites_as_the_report_does(upgrade):
+    sites = diff_sites(upgrade.added)
+    lines = github_annotations(upgrade).splitlines()
+    for site, line in zip(sites[:ANNOTATION_LIMIT], lines[:ANNOTATION_LIMIT], strict=True):
+        assert line.startswith(f"::warning file={escape_property(site.at.file)},line={site.at.line}")
+        assert line.endswith("::" + escape_data(f"{site.message}\nFix: {RULES[site.category].fix}"))
+
+
+def test_annotations_point_at_the_repository_relative_file(upgrade, tmp_path):
+    module = tmp_path / "repo" / "sub"
+    relocated = DiffResult(upgrade.base, list(upgrade.added), [], repo_root=tmp_path / "repo", head_root=module)
+    finding = next(f for f in relocated.added if f.event.position.file.startswith("generics/"))
+    expected = f"file=sub/{finding.event.position.file},line={finding.event.position.line}"
+    assert any(line.startswith(f"::warning {expected}") for line in github_annotations(relocated, limit=100).splitlines())
+    assert f"<code>sub/{finding.event.position.file}:{finding.event.position.line}</code>" in markdown_comment(relocated)
+
+
+def test_sarif_lists_the_added_sites_and_validates(upgrade):
+    schema_path = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+    date = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    document = json.loads(diff_sarif(upgrade, generated_at=date))
+    (run,) = document["runs"]
+    results = run["results"]
+    assert [r["partialFingerprints"][FINGERPRINT_KEY] for r in results] == [s.fingerprint for s in diff_sites(upgrade.added)]
+    assert [r["message"]["text"] for r in results] == [s.message for s in diff_sites(upgrade.added)]
+    assert run["properties"]["input"] == "diff against go1.24"
+    assert run["invocations"][0]["endTimeUtc"] == "2026-01-02T03:04:05Z"
+    assert {r["properties"]["package"] for r in results} == {f.event.package for f in upgrade.added}
+    if schema_path.is_file():
+        import jsonschema
+
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+        validator = jsonschema.validators.validator_for(schema)(schema)
+        assert not list(validator.iter_errors(document))
+
+
+def test_sarif_of_a_diff_without_new_sites_has_no_results():
+    document = json.loads(diff_sarif(DiffResult("main")))
+    assert document["runs"][0]["results"] == []
+
+
+@pytest.mark.parametrize("most, fits", [(0, 0), (10, 0), (10, 4), (10, 10), (1000, 333)])
+def test_fit_comment_finds_the_most_rows_that_fit(most, fits):
+    def render(n: int) -> str:
+        return "h" * 10 + "r" * 3 * n
+
+    budget = 10 + 3 * fits
+    assert fit_comment(render, most, budget) == (min(most, fits), render(min(most, fits)))
+
+
+def test_fit_comment_counts_utf16_units_and_hands_back_what_does_not_fit():
+    assert comment_length("😀") == 2
+    assert fit_comment(lambda n: "😀" * (n + 1), 10, 5) == (1, "😀😀")
+    assert fit_comment(lambda n: "x" * (100 + n), 10, 50) == (0, "x" * 100)

@@ -1,13 +1,35 @@
-"""What a pull request changed: the sticky Markdown comment, GitHub annotations and JSON of a DiffResult."""
+"""What a pull request changed: the sticky Markdown comment, GitHub annotations, SARIF and JSON of a DiffResult.
+
+The added and removed findings become the report model's `Site`s (escapelint.report.page), and the
+report's own renderers write them: the annotation line (report.annotations), the SARIF writer
+(report.sarif), the Markdown environment and its `md` escaping (report.markdown). Only the JSON
+document, which lists findings with their fingerprints, is written here from the findings themselves.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from itertools import groupby
 
 from escapelint.analyze.compare import DiffResult, repo_relative
 from escapelint.analyze.findings import Finding
-from escapelint.report.markdown import GITHUB_COMMENT_LIMIT, md, md_code_spans
+from escapelint.events import BuildStats
+from escapelint.report.annotations import github_annotation, workflow_command
+from escapelint.report.facts import BuildFacts
+from escapelint.report.markdown import (
+    GITHUB_COMMENT_LIMIT,
+    comment_length,
+    environment,
+    fit_comment,
+)
+from escapelint.report.output import STDOUT
+from escapelint.report.page import Site, heap_site
+from escapelint.report.sarif import SarifWriter
 from escapelint.rules import RULES
 
 #: The hidden marker a bot looks for to update its previous comment instead of adding one.
@@ -17,79 +39,7 @@ ANNOTATION_LIMIT = 10
 DIFF_SCHEMA = "escapelint.diff/1"
 
 
-def _code(text: str) -> str:
-    """A build-derived string as code, safe in a table cell (see markdown_report.md)."""
-    return f"<code>{md(text)}</code>"
-
-
-def _summary_rows(result: DiffResult) -> list[str]:
-    added = Counter(f.category for f in result.added)
-    removed = Counter(f.category for f in result.removed)
-    rows = ["| category | added | removed |", "| --- | ---: | ---: |"]
-    for category in RULES:
-        if added[category] or removed[category]:
-            rows.append(f"| `{category}` | {added[category]} | {removed[category]} |")
-    return rows
-
-
-def _site_row(result: DiffResult, finding: Finding) -> str:
-    at = finding.event.position
-    where = f"{repo_relative(result, at.file)}:{at.line}"
-    return (
-        f"| {_code(where)} | {_code(finding.function or '?')} | `{finding.category}` | "
-        f"{_code(finding.event.expr)} | {md_code_spans(finding.reason or '')} |"
-    )
-
-
-def markdown_comment(result: DiffResult, *, limit: int = GITHUB_COMMENT_LIMIT, report_hint: str | None = None) -> str:
-    """The PR comment: a summary table, the new sites, the removed ones; always under `limit` characters."""
-    added, removed = len(result.added), len(result.removed)
-    head = [
-        COMMENT_MARKER,
-        f"### escapelint: {added} new heap escape{'s' * (added != 1)}, {removed} removed "
-        f"(compared with {_code(result.base)})",
-        "",
-    ]
-    if not added and not removed:
-        head.append(f"No heap escapes were added or removed; {result.unchanged} unchanged.")
-        return "\n".join(head) + "\n"
-    head += _summary_rows(result) + ["", f"{result.unchanged} heap escapes unchanged.", ""]
-    table_head = ["| site | function | category | expression | why |", "| --- | --- | --- | --- | --- |"]
-    sections = [
-        ("New heap escapes", sorted(result.added, key=_order), True),
-        ("Removed heap escapes", sorted(result.removed, key=_order), False),
-    ]
-    parts = list(head)
-    size = sum(len(p) + 1 for p in parts)
-    omitted = {}
-    closing_reserve = 600  # room for the closing tags and the note about what was left out
-    for title, findings, is_open in sections:
-        if not findings:
-            continue
-        block = [f"<details{' open' if is_open else ''}><summary>{title} ({len(findings)})</summary>", "", *table_head]
-        block_size = sum(len(p) + 1 for p in block) + len("</details>") + 2
-        if size + block_size + closing_reserve > limit:
-            omitted[title] = len(findings)
-            continue
-        shown = 0
-        for finding in findings:
-            row = _site_row(result, finding)
-            if size + block_size + len(row) + 1 + closing_reserve > limit:
-                break
-            block.append(row)
-            block_size += len(row) + 1
-            shown += 1
-        if shown < len(findings):
-            omitted[title] = len(findings) - shown
-        parts += block + ["", "</details>", ""]
-        size += block_size
-    if omitted:
-        left_out = "; ".join(f"{count} more {title.lower()}" for title, count in omitted.items())
-        hint = f" See {report_hint}." if report_hint else " Run `escapelint diff --format json` for the full list."
-        parts.append(f"_Not shown to stay within GitHub's comment size: {left_out}.{hint}_")
-    text = "\n".join(parts).rstrip() + "\n"
-    assert len(text) <= limit, "the comment must fit GitHub's limit"
-    return text
+# --- The model: the diff's sites, as the report model shows them ---------------------------------
 
 
 def _order(finding: Finding) -> tuple:
@@ -97,34 +47,155 @@ def _order(finding: Finding) -> tuple:
     return (finding.event.package or "", at.file, at.line, at.column or 0, finding.fingerprint)
 
 
-def _annotation_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+def diff_sites(findings: Iterable[Finding]) -> list[Site]:
+    """The report model's Sites of a diff's added or removed findings, in file order per package."""
+    return [heap_site(f) for f in sorted(findings, key=_order)]
 
 
-def _annotation_property(text: str) -> str:
-    return _annotation_data(text).replace(":", "%3A").replace(",", "%2C")
+def _file(result: DiffResult, site: Site) -> str | None:
+    """The site's file relative to the repository root (as annotations and the comment show it)."""
+    return None if site.at.file is None else repo_relative(result, site.at.file)
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryChange:
+    category: str
+    added: int
+    removed: int
+
+
+@dataclass(frozen=True, slots=True)
+class DiffRow:
+    where: str  # FILE:LINE, the file relative to the repository root
+    site: Site
+
+
+@dataclass(frozen=True, slots=True)
+class DiffSection:
+    """The new or the removed sites; the comment shows the first `shown` of `rows`."""
+
+    title: str
+    open: bool
+    rows: tuple[DiffRow, ...]
+    shown: int
+
+    @property
+    def visible(self) -> tuple[DiffRow, ...]:
+        return self.rows[: self.shown]
+
+
+@dataclass(frozen=True, slots=True)
+class DiffComment:
+    """Everything the PR comment (templates/markdown/diff_comment.md) says, counted and cut to size."""
+
+    marker: str
+    base: str
+    added: int
+    removed: int
+    unchanged: int
+    changes: tuple[CategoryChange, ...]  # categories with added or removed sites, in registry order
+    sections: tuple[DiffSection, ...]
+    hint: str | None  # where the full list is, when the comment leaves rows out
+
+    @property
+    def left_out(self) -> list[tuple[str, int]]:
+        return [(s.title, len(s.rows) - s.shown) for s in self.sections if s.shown < len(s.rows)]
+
+
+def _changes(result: DiffResult) -> tuple[CategoryChange, ...]:
+    added = Counter(f.category for f in result.added)
+    removed = Counter(f.category for f in result.removed)
+    return tuple(CategoryChange(c, added[c], removed[c]) for c in RULES if added[c] or removed[c])
+
+
+def _rows(result: DiffResult, findings: list[Finding]) -> tuple[DiffRow, ...]:
+    rows = []
+    for site in diff_sites(findings):
+        file = _file(result, site)
+        rows.append(DiffRow(site.at.text if file is None else f"{file}:{site.at.line}", site))
+    return tuple(rows)
+
+
+# --- The PR comment ------------------------------------------------------------------------------
+
+
+def markdown_comment(result: DiffResult, *, limit: int = GITHUB_COMMENT_LIMIT, report_hint: str | None = None) -> str:
+    """The PR comment: a summary table, the new sites, the removed ones; always under `limit` characters.
+
+    As many new sites as fit are listed, then as many removed ones (`fit_comment`); the comment says
+    how many it left out and where the full list is.
+    """
+    template = environment().get_template("diff_comment.md")
+    new = DiffSection("New heap escapes", True, _rows(result, result.added), 0)
+    removed = DiffSection("Removed heap escapes", False, _rows(result, result.removed), 0)
+    comment = DiffComment(
+        COMMENT_MARKER, result.base, len(result.added), len(result.removed), result.unchanged,
+        _changes(result), (new, removed), report_hint,
+    )  # fmt: skip
+
+    def render(n_new: int, n_removed: int) -> str:
+        sections = (replace(new, shown=n_new), replace(removed, shown=n_removed))
+        return template.render(comment=replace(comment, sections=sections))
+
+    n_new, _ = fit_comment(lambda n: render(n, 0), len(new.rows), limit)
+    _, text = fit_comment(lambda n: render(n_new, n), len(removed.rows), limit)
+    assert comment_length(text) <= limit, "the comment must fit GitHub's limit"
+    return text
+
+
+# --- Annotations and SARIF of the added sites ----------------------------------------------------
 
 
 def github_annotations(result: DiffResult, *, limit: int = ANNOTATION_LIMIT) -> str:
     """Workflow commands that annotate each new site (GitHub shows at most `limit` per step)."""
-    lines = []
-    added = sorted(result.added, key=_order)
-    for finding in added[:limit]:
-        at = finding.event.position
-        properties = [f"file={_annotation_property(repo_relative(result, at.file))}", f"line={at.line}"]
-        if at.column is not None:
-            properties.append(f"col={at.column}")
-        properties.append(f"title={_annotation_property(f'escapelint: {finding.category}')}")
-        message = f"{finding.event.expr} escapes to the heap in {finding.function or '?'}: {finding.reason}"
-        hint = RULES[finding.category].fix if finding.category in RULES else ""
-        lines.append(f"::warning {','.join(properties)}::{_annotation_data(message + (' Fix: ' + hint if hint else ''))}")
+    added = diff_sites(result.added)
+    lines = [
+        github_annotation(site, command="warning", title=f"escapelint: {site.category}", file=_file(result, site))
+        for site in added[:limit]
+    ]
     if len(added) > limit:
         more = len(added) - limit
-        lines.append(
-            f"::notice title=escapelint::{more} more new heap escape{'s' * (more != 1)} not annotated "
-            f"(GitHub shows {limit} warnings per step); see the PR comment or `escapelint diff --format json`"
+        message = (
+            f"{more} more new heap escape{'s' * (more != 1)} not annotated (GitHub shows {limit} warnings per step); "
+            "see the PR comment or `escapelint diff --format json`"
         )
-    return "\n".join(lines) + ("\n" if lines else "")
+        lines.append(workflow_command("notice", message, {"title": "escapelint"}))
+    return "".join(lines)
+
+
+class _TextTarget:
+    """A stream writer's target in memory: the diff hands its SARIF back as text."""
+
+    def __init__(self) -> None:
+        self.text = io.StringIO()
+
+    def check(self) -> None:
+        pass
+
+    def open(self) -> io.StringIO:
+        return self.text
+
+    def close(self) -> None:
+        pass
+
+
+def diff_sarif(result: DiffResult, *, generated_at: datetime | None = None) -> str:
+    """SARIF of the added sites only, written by the report's SARIF writer, one package at a time."""
+    facts = BuildFacts(f"diff against {result.base}", result.go_version, None, generated_at or datetime.now(timezone.utc))
+    writer = SarifWriter(STDOUT, overwrite=True)
+    writer.target = target = _TextTarget()
+    try:
+        writer.begin(facts)
+        for package, findings in groupby(sorted(result.added, key=_order), key=lambda f: f.event.package):
+            path = package if package is not None else "(no package)"
+            writer.sites(diff_sites(findings), package=path, title=path)
+        writer.end(facts, BuildStats())
+    finally:
+        writer.close()
+    return target.text.getvalue()
+
+
+# --- JSON ----------------------------------------------------------------------------------------
 
 
 def _finding_json(result: DiffResult, finding: Finding) -> dict:
@@ -144,13 +215,11 @@ def _finding_json(result: DiffResult, finding: Finding) -> dict:
 
 
 def diff_json(result: DiffResult) -> str:
-    added = Counter(f.category for f in result.added)
-    removed = Counter(f.category for f in result.removed)
     document = {
         "schema": DIFF_SCHEMA,
         "base": result.base,
         "go_version": result.go_version,
-        "summary": {c: {"added": added[c], "removed": removed[c]} for c in RULES if added[c] or removed[c]},
+        "summary": {c.category: {"added": c.added, "removed": c.removed} for c in _changes(result)},
         "unchanged": result.unchanged,
         "added": [_finding_json(result, f) for f in sorted(result.added, key=_order)],
         "removed": [_finding_json(result, f) for f in sorted(result.removed, key=_order)],

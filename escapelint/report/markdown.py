@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,17 +186,10 @@ class MarkdownSummaryWriter(StreamReportWriter):
         # Packages first (at most 50, halved until they fit without sites), then as many sites as
         # fit, by bisection: a dozen renders of a small template.
         n_rows = min(len(rows), 50)
-        while n_rows and _length(attempt(n_rows, 0)) > SUMMARY_BUDGET:
+        while n_rows and comment_length(attempt(n_rows, 0)) > SUMMARY_BUDGET:
             n_rows //= 2
-        low, high = 0, len(self.sites)
-        while low < high:
-            middle = (low + high + 1) // 2
-            if _length(attempt(n_rows, middle)) <= SUMMARY_BUDGET:
-                low = middle
-            else:
-                high = middle - 1
-        text = attempt(n_rows, low)
-        if _length(text) > SUMMARY_BUDGET:  # cannot happen with clipped facts; never exceed the limit
+        _, text = fit_comment(lambda n: attempt(n_rows, n), len(self.sites), SUMMARY_BUDGET)
+        if comment_length(text) > SUMMARY_BUDGET:  # cannot happen with clipped facts; never exceed the limit
             text = text[: SUMMARY_BUDGET - 80] + "\n\n_(cut here to stay under GitHub's comment limit)_\n"
         return text
 
@@ -204,6 +198,21 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _length(text: str) -> int:
+def comment_length(text: str) -> int:
     """The longer of code points and UTF-16 units, so that either way of counting stays under the limit."""
     return max(len(text), len(text.encode("utf-16-le")) // 2)
+
+
+def fit_comment(render: Callable[[int], str], most: int, budget: int) -> tuple[int, str]:
+    """The largest n <= `most` whose `render(n)` is at most `budget` long (by `comment_length`), and
+    that text: how a comment for GitHub (at most GITHUB_COMMENT_LIMIT) is filled with as many rows as
+    fit. Found by bisection, a dozen renders; `render(n)` should grow with n. When not even
+    `render(0)` fits, that is returned, over budget: the caller decides what to cut."""
+    low, high = 0, most
+    while low < high:
+        middle = (low + high + 1) // 2
+        if comment_length(render(middle)) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low, render(low)

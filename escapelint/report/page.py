@@ -127,7 +127,7 @@ class Site:
     inlined_from: str | None
     reason: str
     shown_reason: str  # the reason with the package's (absolute) directory left out, for pages
-    message: str  # one line for annotations: "EXPR escapes to heap: REASON"
+    message: str  # one line for annotations and SARIF, worded by `site_message`
     fingerprint: str
     source: SourceLine | None
     chains: tuple[Chain, ...]
@@ -299,9 +299,18 @@ def _chain(explanation: Explanation, home: str | None, directory: str | None, de
     return Chain(header, tuple(hops), explanation.truncated, omitted, sink)
 
 
-def _message(event: EscapeEvent, reason: str) -> str:
-    verb = "is moved to heap" if event.kind is EventKind.MOVED else "escapes to heap"
-    return f"{event.expr} {verb}: {reason}"
+def site_message(kind: str, expr: str, reason: str, *, function: str | None = None) -> str:
+    """How every output words a heap site, the one home of that wording.
+
+    "EXPR escapes to heap: REASON" ("EXPR is moved to heap: REASON" for a moved variable), as the
+    report's annotations and SARIF say it. With `function`, the form for a line read on its own in a
+    terminal: "EXPR escapes to the heap in FUNCTION: REASON", for moved variables too (`check` prints
+    it; its users and tests read it that way).
+    """
+    if function is not None:
+        return f"{expr} escapes to the heap in {function}: {reason}"
+    verb = "is moved to heap" if kind == EventKind.MOVED.value else "escapes to heap"
+    return f"{expr} {verb}: {reason}"
 
 
 def _leak_kind(event: EscapeEvent) -> str:
@@ -320,7 +329,13 @@ def _without_directory(text: str, directory: str | None) -> str:
     return text.replace(directory + ("\\" if "\\" in directory else "/"), "")
 
 
-def _site(finding: Finding, cache: _SourceCache, directory: str | None) -> Site:
+def heap_site(finding: Finding, sources: SourceLocator | None = None) -> Site:
+    """The Site of one heap finding (an `escape` or `moved` event) outside any page, as a diff lists
+    them: positions in full (no package directory to leave out), and no source line unless `sources`."""
+    return _site(finding, None if sources is None else _SourceCache(sources), None)
+
+
+def _site(finding: Finding, cache: _SourceCache | None, directory: str | None) -> Site:
     event = finding.event
     home = event.position.file
     category = finding.category or "unclassified"
@@ -335,9 +350,9 @@ def _site(finding: Finding, cache: _SourceCache, directory: str | None) -> Site:
         inlined_from=finding.inlined_from,
         reason=reason,
         shown_reason=_without_directory(reason, directory),
-        message=_message(event, reason),
+        message=site_message(event.kind.value, event.expr, reason),
         fingerprint=finding.fingerprint,
-        source=_source_line(cache, event.position),
+        source=None if cache is None else _source_line(cache, event.position),
         chains=tuple(_chain(e, home, directory, finding.step) for e in event.explanations),
     )
 

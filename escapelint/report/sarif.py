@@ -10,6 +10,7 @@ arrives; the document is closed in `end`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import quote
 
@@ -103,14 +104,19 @@ class SarifWriter(StreamReportWriter):
         self.out.write(json.dumps(head)[:-1] + ', "runs": [{"tool": {"driver": ' + json.dumps(driver) + '},\n"results": [')
 
     def package(self, page: PackagePage) -> None:
+        self.sites(page.sites, package=page.path, title=page.title)
+
+    def sites(self, sites: Iterable[Site], *, package: str, title: str) -> None:
+        """One result per site, for sites of the package with import path `package` (shown as `title`):
+        a report's page, or the sites a diff added."""
         write = self.out.write
-        for site in page.sites:
+        for site in sites:
             write("\n" if self._first else ",\n")
             self._first = False
-            write(json.dumps(self.result(site, page), ensure_ascii=False))
+            write(json.dumps(self.result(site, package=package, title=title), ensure_ascii=False))
             self.results += 1
 
-    def result(self, site: Site, page: PackagePage) -> dict:
+    def result(self, site: Site, *, package: str, title: str) -> dict:
         category = next(c for c in CATEGORIES if c.id == site.category)
         location: dict = {}
         physical = _physical(site.at)
@@ -118,7 +124,7 @@ class SarifWriter(StreamReportWriter):
             location["physicalLocation"] = physical
         if site.function:
             location["logicalLocations"] = [
-                {"name": site.function, "fullyQualifiedName": f"{page.path}.{site.function}", "kind": "function"}
+                {"name": site.function, "fullyQualifiedName": f"{package}.{site.function}", "kind": "function"}
             ]
         result: dict = {
             "ruleId": site.category,
@@ -126,7 +132,7 @@ class SarifWriter(StreamReportWriter):
             "level": level(category),
             "message": {"text": site.message},
             "partialFingerprints": {FINGERPRINT_KEY: site.fingerprint},
-            "properties": {"package": page.title, "kind": site.kind, "expression": site.expr},
+            "properties": {"package": title, "kind": site.kind, "expression": site.expr},
         }
         if location:
             result["locations"] = [location]

@@ -236,3 +236,14 @@ def test_stream_formats_replace_their_files_run_after_run(tmp_path):
     render_fixture(EXAMPLE, targets)  # no overwrite needed: the files were asked for
     assert {name: path.read_bytes() for name, path in targets} == first
     assert names(tmp_path) == sorted(path.name for _, path in targets)
+
+
+def test_a_run_inside_an_exception_handler_still_puts_its_files_in_place(tmp_path):
+    """The stream writers tell a failed run by an exception on its way out, not by one a caller handles."""
+    target = tmp_path / "r.sarif"
+    target.write_text("previous")
+    try:
+        raise LookupError("the caller's own, handled")
+    except LookupError:
+        render_fixture(EXAMPLE, [("sarif", target)])
+    assert json.loads(target.read_text())["version"] == "2.1.0"

@@ -1,8 +1,10 @@
 """Command line: a thin typer layer over the workflows (escapelint.workflows) and the rule registry.
 
 Exit codes: 0 success; 1 new heap escapes that fail a gate (`check`, `diff`); 2 usage error,
-unreadable input or configuration, no `go`, or an output that exists without --force; 3 the Go build
-itself failed (its errors are printed, never reported as "no escapes").
+unreadable input or configuration, no `go`, or an output escapelint will not write (an OutputError: a
+report directory or baseline file it did not write, without --force; two outputs naming one file; an
+output that is the input); 3 the Go build itself failed (its errors are printed, never reported as "no
+escapes"). Every output is checked before the input is read or a build runs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import typer
 
 from escapelint import __version__
 from escapelint.read.input import InputError
-from escapelint.report.output import OutputExistsError
+from escapelint.report.output import OutputError
 from escapelint.workflows.report import report as run_report
 
 EXIT_OK = 0
@@ -56,7 +58,9 @@ def report(
         Optional[Path],
         typer.Option("--source-root", help="Directory the output's relative paths are relative to (default: here)."),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace outputs that exist.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a directory escapelint did not write (named files are always replaced).")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
     jobs: Annotated[
         Optional[int],
@@ -75,16 +79,12 @@ def report(
     understand are listed under "unrecognized", never dropped.
     """
     from escapelint.events import LineRole
-    from escapelint.report.formats import FormatTargetError, parse_format_targets
-    from escapelint.report.output import OutputRefusedError
+    from escapelint.report.formats import parse_format_targets
 
     try:
         targets = parse_format_targets(format or ["json"], output)
-    except FormatTargetError as exc:
-        raise _fail(str(exc)) from None
-    try:
         stats = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs)
-    except (InputError, OutputExistsError, OutputRefusedError, FormatTargetError) as exc:
+    except (InputError, OutputError) as exc:
         raise _fail(str(exc)) from None
     if not quiet:
         events = ", ".join(f"{n} {k.value}" for k, n in sorted(stats.events.items())) or "no events"
@@ -146,7 +146,9 @@ def audit(
     output: Annotated[
         Optional[Path], typer.Option("--output", "-o", help="Report directory (default escapelint-report).")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace existing reports that escapelint did not write.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a directory escapelint did not write (named files are always replaced).")
+    ] = False,
     go: GoOption = None,
     directory: DirOption = None,
     quiet: QuietOption = False,
@@ -157,19 +159,19 @@ def audit(
     """
     from escapelint.report.facts import BuildFacts
     from escapelint.report.formats import (
-        FormatTargetError,
+        check_format_targets,
         parse_format_targets,
         write_reports,
     )
-    from escapelint.report.output import OutputRefusedError
     from escapelint.terminal import audit_summary
 
-    toolchain, root, _ = _module(go, directory)
-    patterns = packages or ["./..."]
     try:
         targets = parse_format_targets(format or ["html"], output or Path("escapelint-report"))
-    except FormatTargetError as exc:
+        check_format_targets(targets, overwrite=force)  # before the build, which takes minutes
+    except OutputError as exc:
         raise _fail(str(exc)) from None
+    toolchain, root, _ = _module(go, directory)
+    patterns = packages or ["./..."]
     result = _build(toolchain, patterns, root, tests=tests, quiet=quiet)
     facts = BuildFacts(
         input_name=str(root), go_version=result.go_version, command=result.command.display(), generated_at=_now()
@@ -178,7 +180,7 @@ def audit(
 
     try:
         write_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force, sources=SourceLocator(root))
-    except (OutputRefusedError, FormatTargetError) as exc:
+    except OutputError as exc:
         raise _fail(str(exc)) from None
     if not quiet:
         audit_summary(result, [f"{name}: {path}" for name, path in targets])
@@ -197,18 +199,22 @@ def baseline(
 ) -> None:
     """Record the module's current heap escapes, so that `check` fails only on new ones."""
     from escapelint.workflows.baseline import (
-        BaselineError,
         baseline_document,
+        check_baseline_target,
         write_baseline,
     )
 
     toolchain, root, config = _module(go, directory)
-    result = _build(toolchain, packages or ["./..."], root, quiet=quiet)
     path = output if output is not None else root / config.baseline
+    try:
+        check_baseline_target(path, overwrite=force)  # before the build
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
+    result = _build(toolchain, packages or ["./..."], root, quiet=quiet)
     findings = list(result.heap_findings())
     try:
         write_baseline(path, baseline_document(findings, result.go_version, result.command.display()), overwrite=force)
-    except BaselineError as exc:
+    except OutputError as exc:
         raise _fail(str(exc)) from None
     if not quiet:
         typer.echo(f"escapelint: baseline of {len(findings)} heap escapes written to {path}", err=True)
@@ -274,25 +280,6 @@ def check(
         raise typer.Exit(EXIT_GATE)
 
 
-DIFF_FORMATS = ("md", "json", "github", "sarif")
-
-
-def _diff_targets(values: list[str], output: Optional[Path]) -> list[tuple[str, Optional[Path]]]:
-    """FORMAT or FORMAT:PATH pairs for `diff`; None is standard output (at most once)."""
-    targets: list[tuple[str, Optional[Path]]] = []
-    for value in values:
-        name, colon, path = value.partition(":")
-        if name not in DIFF_FORMATS:
-            raise _fail(f"unknown diff format {name!r} in --format {value!r}; known: {', '.join(DIFF_FORMATS)}")
-        if colon and not path:
-            raise _fail(f"--format {value!r} names no path; write {name}:PATH")
-        target = Path(path) if colon and path != "-" else (output if not colon else None)
-        targets.append((name, target))
-    if sum(1 for _, target in targets if target is None) > 1:
-        raise _fail("only one --format can go to standard output; give the others a :PATH")
-    return targets
-
-
 @app.command()
 def diff(
     base: Annotated[str, typer.Option("--base", help="The git revision to compare with (e.g. origin/main).")],
@@ -303,8 +290,13 @@ def diff(
             "--format", "-f", help="md (PR comment), json, github (annotations) or sarif; FORMAT:PATH; repeatable."
         ),
     ] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where a bare --format writes (default stdout).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace output files that exist.")] = False,
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", help="Where a bare --format writes (default stdout; a directory for several)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Accepted for scripts; output files are always replaced whole.")
+    ] = False,
     go: GoOption = None,
     directory: DirOption = None,
     quiet: QuietOption = False,
@@ -315,16 +307,23 @@ def diff(
     the configured `max-new` (default 0).
     """
     from escapelint.report import diff as diff_report
+    from escapelint.report.formats import (
+        DIFF_FORMATS,
+        check_format_targets,
+        parse_format_targets,
+    )
+    from escapelint.report.output import open_report_output
     from escapelint.terminal import print_build_failure
     from escapelint.workflows.audit import BuildFailedError
     from escapelint.workflows.diff import run_diff
     from escapelint.workflows.git import GitError
     from escapelint.workflows.gobuild import GoNotFoundError
 
-    targets = _diff_targets(format or ["md"], output)
-    for _, target in targets:
-        if target is not None and target.exists() and not force:
-            raise _fail(f"{target} exists; pass --force to replace it")
+    try:
+        targets = parse_format_targets(format or ["md"], output, DIFF_FORMATS, kind="diff")
+        check_format_targets(targets, overwrite=force, formats=DIFF_FORMATS)  # before both builds
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
     toolchain, root, config = _module(go, directory)
     try:
         result = run_diff(toolchain, packages or ["./..."], root, base)
@@ -341,12 +340,13 @@ def diff(
         "github": diff_report.github_annotations,
         "sarif": diff_report.diff_sarif,
     }
-    for name, target in targets:
-        text = render[name](result)
-        if target is None:
-            typer.echo(text, nl=False)
-        else:
-            target.write_text(text, encoding="utf-8")
+    try:
+        for name, target in targets:
+            text = render[name](result)
+            with open_report_output(target) as out:
+                out.write(text)
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
     if not quiet:
         typer.echo(
             f"escapelint diff: {len(result.added)} added, {len(result.removed)} removed, "

@@ -47,15 +47,89 @@ def test_directory_input_exits_2(tmp_path):
     assert b"is a directory" in result.stderr
 
 
-def test_existing_output_is_not_overwritten_without_force(tmp_path):
-    target = tmp_path / "report.json"
-    target.write_text("mine")
-    result = run("report", str(EXAMPLE), "--output", str(target))
+@pytest.mark.parametrize("target", ["r.json", "json:r.json", "sarif:r.sarif", "md-summary:r.md", "github:r.txt"])
+def test_the_same_report_twice_replaces_its_file(tmp_path, target):
+    """Issue 11 (changed behaviour): naming an output file asks for it, so a second run needs no --force."""
+    args = ["--output", target] if ":" not in target else ["--format", target]
+    path = tmp_path / target.rpartition(":")[2]
+    path.write_text("an older report")
+    first = run("report", str(EXAMPLE), *args, "-q", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    content = path.read_bytes()
+    assert content != b"an older report"
+    second = run("report", str(EXAMPLE), *args, "-q", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert path.read_bytes().splitlines()[0] == content.splitlines()[0]  # SARIF's timestamp varies
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_two_targets_naming_one_file_are_refused_before_anything_is_written(tmp_path):
+    result = run("report", str(EXAMPLE), "-f", "sarif:same.out", "-f", f"github:{tmp_path}/same.out", cwd=tmp_path)
     assert result.returncode == 2
-    assert b"--force" in result.stderr
-    assert target.read_text() == "mine"
-    assert run("report", str(EXAMPLE), "--output", str(target), "--force", "-q").returncode == 0
-    assert json.loads(target.read_text())["stats"]["balanced"]
+    assert result.stderr.decode().splitlines() == [
+        "escapelint: error: --format sarif and --format github would both write same.out"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_that_is_the_input_is_refused(tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_bytes(EXAMPLE.read_bytes())
+    for args in (["-f", "sarif:in.txt"], ["-o", str(source)]):
+        result = run("report", "in.txt", *args, cwd=tmp_path)
+        assert result.returncode == 2
+        assert b"would write over the input in.txt" in result.stderr
+        assert source.read_bytes() == EXAMPLE.read_bytes()
+
+
+def test_targets_are_checked_before_the_input_is_read(tmp_path):
+    (tmp_path / "r.sarif").mkdir()
+    result = run("report", str(tmp_path / "nope.txt"), "-f", f"sarif:{tmp_path / 'r.sarif'}")
+    assert result.returncode == 2
+    assert b"r.sarif is a directory" in result.stderr
+
+
+def test_a_pipe_as_output(tmp_path):
+    """As `--output /dev/null` does, without touching the real one."""
+    import os
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    result = run("report", str(EXAMPLE), "--output", str(pipe), "-q")
+    reader.join(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(received[0])["stats"]["balanced"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_audit_checks_its_targets_before_looking_for_go(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "notes.txt").write_text("mine")
+    result = run("audit", "--go", str(tmp_path / "no-go"), "-f", f"html:{site}", cwd=tmp_path)
+    assert result.returncode == 2
+    assert b"holds files escapelint did not write" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "formats, message",
+    [
+        (["-f", "yaml"], "unknown diff format 'yaml' in --format 'yaml'; known: md, json, github, sarif"),
+        (["-f", "md:a", "-f", "json:a"], "--format md and --format json would both write a"),
+        (["-f", "md", "-f", "json"], "--format md and --format json would both write standard output"),
+        (["-f", "md:adir"], "adir is a directory; this format writes one file"),
+    ],
+)
+def test_diff_checks_its_targets_before_building(tmp_path, formats, message):
+    (tmp_path / "adir").mkdir()
+    result = run("diff", "--base", "HEAD", "--go", str(tmp_path / "no-go"), *formats, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [f"escapelint: error: {message}"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir"]
 
 
 def test_a_failed_report_leaves_the_previous_one_and_no_partial_file(tmp_path):

@@ -12,8 +12,10 @@ from escapelint.analyze.source import SourceLocator
 from escapelint.read.assembler import BuildReader
 from escapelint.report.facts import BuildFacts
 from escapelint.report.formats import (
+    DIFF_FORMATS,
     FORMATS,
     FormatTargetError,
+    check_format_targets,
     parse_format_targets,
     write_reports,
 )
@@ -160,15 +162,59 @@ def test_a_report_directory_is_replaced_with_its_stale_pages_removed(tmp_path):
     assert set(marker["files"]) == names - {MARKER, "notes.txt"}
 
 
-def test_existing_files_are_refused_before_anything_is_written(tmp_path):
+def test_a_refused_target_stops_the_run_before_anything_is_written(tmp_path):
     (tmp_path / "x.sarif").write_text("keep")
-    targets = [("html", tmp_path / "site"), ("sarif", tmp_path / "x.sarif")]
-    with pytest.raises(OutputRefusedError, match="x.sarif exists; pass --force to replace it"):
-        render_fixture(EXAMPLE, targets)
-    assert not (tmp_path / "site").exists()  # checked first: no partial output
-    assert (tmp_path / "x.sarif").read_text() == "keep"
-    render_fixture(EXAMPLE, targets, overwrite=True)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "notes.txt").write_text("mine")
+    with pytest.raises(OutputRefusedError, match="holds files escapelint did not write"):
+        render_fixture(EXAMPLE, [("sarif", tmp_path / "x.sarif"), ("html", site)])
+    assert (tmp_path / "x.sarif").read_text() == "keep"  # checked first: no partial output
+    assert sorted(p.name for p in site.iterdir()) == ["notes.txt"]
+
+
+def test_an_existing_report_file_is_replaced_without_overwrite(tmp_path):
+    """Issue 11: a file named as a target is asked for; only directories keep the marker rule."""
+    (tmp_path / "x.sarif").write_text("previous")
+    render_fixture(EXAMPLE, [("sarif", tmp_path / "x.sarif")])
     assert json.loads((tmp_path / "x.sarif").read_text())["version"] == "2.1.0"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.sarif"]
+
+
+def test_targets_naming_one_file_are_refused_however_spelled(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FormatTargetError, match="--format sarif and --format github would both write same.out"):
+        parse_format_targets(["sarif:same.out", f"github:{tmp_path}/same.out"], None)
+    with pytest.raises(FormatTargetError, match="--format json and --format sarif would both write x"):
+        parse_format_targets(["json:x", f"sarif:{tmp_path / 'x'}"], None)
+    (tmp_path / "link").symlink_to(tmp_path / "x")
+    with pytest.raises(FormatTargetError, match="would both write"):
+        parse_format_targets(["json:x", "sarif:link"], None)
+    with pytest.raises(FormatTargetError, match="would both write"):  # library callers are checked too
+        check_format_targets([("sarif", Path("x")), ("github", tmp_path / "x")], overwrite=True)
+    assert list(tmp_path.iterdir()) == [tmp_path / "link"]
+
+
+def test_an_output_that_is_the_input_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.txt").write_text("input")
+    with pytest.raises(FormatTargetError, match="--format sarif would write over the input in.txt"):
+        check_format_targets([("sarif", tmp_path / "in.txt")], overwrite=True, input="in.txt")
+    check_format_targets([("sarif", STDOUT)], overwrite=False, input="-")  # standard input is no file
+
+
+def test_diff_formats_go_through_the_same_parser():
+    assert list(DIFF_FORMATS) == ["md", "json", "github", "sarif"]
+    assert parse_format_targets(["md", "json:d.json"], None, DIFF_FORMATS, kind="diff") == [
+        ("md", STDOUT), ("json", Path("d.json")),
+    ]  # fmt: skip
+    assert parse_format_targets(["md", "json"], Path("out"), DIFF_FORMATS, kind="diff") == [
+        ("md", Path("out/escapelint-comment.md")), ("json", Path("out/escapelint-diff.json")),
+    ]  # fmt: skip
+    with pytest.raises(FormatTargetError, match=r"unknown diff format 'html' in --format 'html'; known: md, json, github, sarif"):
+        parse_format_targets(["html"], None, DIFF_FORMATS, kind="diff")
+    with pytest.raises(FormatTargetError, match="--format md and --format json would both write standard output"):
+        parse_format_targets(["md", "json"], None, DIFF_FORMATS, kind="diff")
 
 
 def test_the_same_package_twice_gets_two_pages(tmp_path):

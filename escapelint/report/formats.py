@@ -1,17 +1,20 @@
-"""Report formats by name, and the one pass that writes several of them from one read of the input.
+"""Report formats by name, the one parser of --format values, and the one pass that writes several
+formats from one read of the input.
 
     targets = parse_format_targets(["html", "sarif:out/escapelint.sarif"], Path("report"))
+    check_format_targets(targets, overwrite=False, input=path)  # before the input is read
     write_reports(packages, BuildFacts.for_input(path), lambda: reader.stats, targets)
 
 `write_reports` builds each package's page model once and hands it to every requested writer, so CI
 reads (and builds) once. Pages are written as their package arrives; only the index rows are kept.
-`json` is listed here so that names are checked in one place, but the CLI writes it itself
-(escapelint.report.json streams events, not findings).
+`json` is listed here so that names are checked in one place, but escapelint.workflows.report writes it
+(escapelint.report.json streams events, not findings). `DIFF_FORMATS` are the outputs of `escapelint
+diff`, parsed and checked by the same functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,17 +22,27 @@ from escapelint.analyze.findings import PackageFindings
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats
 from escapelint.report.facts import BuildFacts, go_version_from_path
-from escapelint.report.output import STDOUT, OutputRefusedError
+from escapelint.report.output import (
+    STDOUT,
+    OutputError,
+    OutputRefusedError,
+    ReportDirectory,
+    ReportFile,
+    file_key,
+)
 from escapelint.report.page import package_page
 from escapelint.report.writer import ReportWriter
 
 __all__ = [
+    "DIFF_FORMATS",
     "FORMATS",
     "STDOUT",
     "BuildFacts",
     "FormatTargetError",
+    "OutputError",
     "OutputRefusedError",
     "ReportFormat",
+    "check_format_targets",
     "parse_format_targets",
     "write_reports",
 ]
@@ -77,7 +90,7 @@ class ReportFormat:
     description: str
     directory: bool  # writes a directory of pages (else one file, or standard output)
     default_name: str  # its name under --output DIR when several formats share that directory
-    writer: Callable[[Path, bool], ReportWriter] | None  # None: the CLI writes it (json)
+    writer: Callable[[Path, bool], ReportWriter] | None  # None: written by its workflow, not write_reports
 
 
 FORMATS: dict[str, ReportFormat] = {
@@ -93,31 +106,43 @@ FORMATS: dict[str, ReportFormat] = {
         ReportFormat("rdjsonl", "reviewdog diagnostics, one JSON object per line", False, "escapelint.rdjsonl", _rdjsonl),
     )
 }  # fmt: skip
-#: Formats the CLI writes itself rather than through write_reports.
-CLI_FORMATS = frozenset(name for name, f in FORMATS.items() if f.writer is None)
+
+#: The outputs of `escapelint diff` (escapelint.report.diff): one file each.
+DIFF_FORMATS: dict[str, ReportFormat] = {
+    f.name: f
+    for f in (
+        ReportFormat("md", "a Markdown PR comment of the added and removed sites", False, "escapelint-comment.md", None),
+        ReportFormat("json", "the escapelint.diff JSON document", False, "escapelint-diff.json", None),
+        ReportFormat("github", "GitHub Actions annotations of the added sites", False, "annotations.txt", None),
+        ReportFormat("sarif", "SARIF 2.1.0 of the added sites", False, "escapelint-diff.sarif", None),
+    )
+}  # fmt: skip
 
 
-class FormatTargetError(ValueError):
-    """A --format value that names no format, or a target that cannot be written."""
+class FormatTargetError(OutputError, ValueError):
+    """A --format value that names no format, or targets that would write one file twice or the input."""
 
 
-def parse_format_targets(values: list[str], output: Path | None) -> list[tuple[str, Path]]:
-    """Turn --format values into (format, path) pairs.
+def parse_format_targets(
+    values: list[str], output: Path | None, formats: Mapping[str, ReportFormat] = FORMATS, *, kind: str = "report"
+) -> list[tuple[str, Path]]:
+    """Turn --format values into (format, path) pairs; `formats` are the names allowed (`kind` names them).
 
     A value is FORMAT or FORMAT:PATH ("html", "sarif:out.sarif", "md:reports/md"; "-" is standard
     output). A bare FORMAT writes to `output`: when it is the only bare one, to `output` itself;
     when there are several, each to its default name inside the directory `output`. Without
     `output`, a bare file format goes to standard output; a directory format needs a path. At most
-    one target may be standard output, and no two may share a path.
+    one target may be standard output, and no two may name one file (`output.file_key`: "x" and
+    "$PWD/x" are one file).
     """
     explicit: list[tuple[int, str, Path]] = []
     bare: list[tuple[int, str]] = []
     for order, value in enumerate(values):
         name, colon, path = value.partition(":")
         name = name.strip()
-        if name not in FORMATS:
-            known = ", ".join(FORMATS)
-            raise FormatTargetError(f"unknown report format {name!r} in --format {value!r}; known: {known}")
+        if name not in formats:
+            known = ", ".join(formats)
+            raise FormatTargetError(f"unknown {kind} format {name!r} in --format {value!r}; known: {known}")
         if colon:
             if not path:
                 raise FormatTargetError(f"--format {value!r} names no path; write {name}:PATH")
@@ -127,7 +152,7 @@ def parse_format_targets(values: list[str], output: Path | None) -> list[tuple[s
     resolved = list(explicit)
     for order, name in bare:
         if output is None:
-            if FORMATS[name].directory:
+            if formats[name].directory:
                 raise FormatTargetError(f"--format {name} writes a directory: give --output DIR or {name}:DIR")
             resolved.append((order, name, STDOUT))
         elif len(bare) == 1:
@@ -135,18 +160,54 @@ def parse_format_targets(values: list[str], output: Path | None) -> list[tuple[s
         else:
             if output == STDOUT:
                 raise FormatTargetError("several formats cannot all go to standard output; give --output DIR")
-            resolved.append((order, name, output / FORMATS[name].default_name))
+            resolved.append((order, name, output / formats[name].default_name))
     resolved.sort()
     targets = [(name, path) for _, name, path in resolved]
-    seen: dict[Path, str] = {}
     for name, path in targets:
-        if path == STDOUT and FORMATS[name].directory:
+        if path == STDOUT and formats[name].directory:
             raise FormatTargetError(f"--format {name} writes a directory, not standard output")
-        if path in seen:
-            where = "standard output" if path == STDOUT else str(path)
-            raise FormatTargetError(f"--format {seen[path]} and --format {name} would both write {where}")
-        seen[path] = name
+    _refuse_shared_files(targets)
     return targets
+
+
+def check_format_targets(
+    targets: list[tuple[str, Path]],
+    *,
+    overwrite: bool,
+    input: str | None = None,
+    formats: Mapping[str, ReportFormat] = FORMATS,
+) -> None:
+    """Refuse, before the input is read or a build runs, every target that could not be written.
+
+    Two targets naming one file, a target that is the `input` file ("-" is standard input, no file),
+    and what escapelint.report.output refuses (a directory escapelint did not write without
+    `overwrite`, a directory where a file goes, ...) raise an OutputError.
+    """
+    _refuse_shared_files(targets)
+    if input is not None and input != "-":
+        source = file_key(Path(input))
+        for name, path in targets:
+            if path != STDOUT and file_key(path) == source:
+                raise FormatTargetError(f"--format {name} would write over the input {input}")
+    for name, path in targets:
+        spec = formats.get(name)
+        if spec is None:
+            raise FormatTargetError(f"unknown format {name!r}; known: {', '.join(formats)}")
+        if spec.directory:
+            ReportDirectory(path, overwrite=overwrite, format_name=name).check()
+        else:
+            ReportFile(path, overwrite=overwrite).check()
+
+
+def _refuse_shared_files(targets: list[tuple[str, Path]]) -> None:
+    seen: dict[Path, tuple[str, Path]] = {}
+    for name, path in targets:
+        key = file_key(path)
+        if key in seen:
+            first, given = seen[key]
+            where = "standard output" if path == STDOUT else str(given)
+            raise FormatTargetError(f"--format {first} and --format {name} would both write {where}")
+        seen[key] = (name, path)
 
 
 def write_reports(

@@ -1,15 +1,25 @@
-"""Where reports go, safely: a directory escapelint owns, a new file, or standard output.
+"""Where output goes, safely: one layer for every file escapelint writes and every report directory.
 
-escapelint never overwrites what it did not write unless told to (`overwrite=True`, the CLI's
-`--force`):
+**A file** (a JSON, SARIF, github, rdjsonl or md-summary report, a diff output, a baseline) named as a
+target is asked for, so it is replaced, and replaced whole (`ReportFile`, `open_report_output`):
 
-* a report directory that exists, is not empty and has no marker file is refused; the marker
-  (`.escapelint-report`) lists the files escapelint wrote there, so a second run replaces its own
-  pages and removes the ones no longer produced, and never touches anything else;
-* a report file that exists is refused;
-* file names inside a directory are checked to be plain names (no separators, no "..").
+* it is written under a hidden name beside it and moved into place only when complete, so a failed or
+  interrupted run leaves the previous file as it was, never half a new one; the old file's
+  permissions are kept;
+* a symlink is written through (its target is replaced, the link kept); a device or a pipe
+  (`--output /dev/null`, `>(gzip)`) is written as it is, in place;
+* a directory, or a path below something that is not a directory, is refused;
+* a file that is often a default path rather than one the user typed (the baseline) has an
+  `Ownership`: an existing file that is not escapelint's own is refused unless `overwrite` (`--force`).
 
-Every writer is checked before any of them writes, so a refused target leaves no partial output.
+**A report directory** (`ReportDirectory`, html and md) is escapelint's only if it says so: one that
+exists, is not empty and has no marker file (`.escapelint-report`) is refused unless `overwrite`; the
+marker lists the files escapelint wrote there, so a second run replaces its own pages and removes the
+ones no longer produced, and never touches anything else. File names inside it are plain names.
+
+`file_key` says which file a path writes (relative paths and links resolved), so that two targets, or
+a target and the input, that name one file can be refused. Every target is checked before anything
+is written or read. Every problem is an `OutputError`.
 """
 
 from __future__ import annotations
@@ -19,8 +29,9 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -32,8 +43,31 @@ STDOUT = Path("-")
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class OutputRefusedError(Exception):
-    """The report's target exists and holds something escapelint did not write; pass overwrite."""
+class OutputError(Exception):
+    """An output escapelint will not or cannot write; the CLI exits 2 with the message."""
+
+
+class OutputRefusedError(OutputError):
+    """The target holds something escapelint did not write (pass overwrite), or cannot be written."""
+
+
+class OutputExistsError(OutputRefusedError):
+    """An existing file is not escapelint's own (see `Ownership`) and the caller did not allow replacing it."""
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """How to tell that an existing file is escapelint's own, e.g. "an escapelint baseline"."""
+
+    description: str
+    test: Callable[[Path], bool]
+
+
+def file_key(path: Path) -> Path:
+    """The file `path` writes: absolute, links resolved; `STDOUT` for standard output."""
+    if path == STDOUT:
+        return STDOUT
+    return Path(os.path.realpath(path))
 
 
 class ReportDirectory:
@@ -99,16 +133,24 @@ class ReportDirectory:
                     pass
         marker = {"generator": "escapelint", "version": __version__, "format": self.format_name,
                   "files": sorted(written)}  # fmt: skip
-        (self.path / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
+        with open_report_output(self.path / MARKER) as out:  # a torn marker would disown the directory
+            out.write(json.dumps(marker, indent=1) + "\n")
 
 
 class ReportFile:
-    """One report file, or standard output for `STDOUT`."""
+    """One output file, replaced whole (see the module docstring), or standard output for `STDOUT`.
 
-    def __init__(self, path: Path, *, overwrite: bool) -> None:
-        self.path = path
+    `check()` before anything is written; `open()`, then `commit()` to put the finished file in
+    place or `discard()` to leave the previous one. `overwrite` matters only with an `ownership`.
+    """
+
+    def __init__(self, path: Path, *, overwrite: bool = False, ownership: Ownership | None = None) -> None:
+        self.path = Path(path)
         self.overwrite = overwrite
+        self.ownership = ownership
         self._handle: TextIO | None = None
+        self._partial: Path | None = None
+        self._real: Path | None = None
 
     @property
     def is_stdout(self) -> bool:
@@ -117,68 +159,94 @@ class ReportFile:
     def check(self) -> None:
         if self.is_stdout:
             return
-        if self.path.is_dir():
+        real = file_key(self.path)
+        if real.is_dir():
             raise OutputRefusedError(f"{self.path} is a directory; this format writes one file")
-        if self.path.exists() and not self.overwrite:
-            raise OutputRefusedError(f"{self.path} exists; pass --force to replace it")
+        if real.is_file() and self.ownership is not None and not self.overwrite and not self._ours(real):
+            raise OutputExistsError(
+                f"{self.path} exists and is not {self.ownership.description}; pass --force to replace it"
+            )
+        parent = real.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise OutputRefusedError(f"cannot write {self.path}: {parent} is not a directory")
+
+    def _ours(self, path: Path) -> bool:
+        assert self.ownership is not None
+        try:
+            return self.ownership.test(path)
+        except (OSError, ValueError):
+            return False
 
     def open(self) -> TextIO:
+        self.check()
         if self.is_stdout:
             self._handle = sys.stdout
-        else:
-            if self.path.parent != Path(""):
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("w", encoding="utf-8", newline="\n")
+            return self._handle
+        real = file_key(self.path)
+        try:
+            if real.exists() and not real.is_file():  # a device or a pipe: nothing to rename over
+                self._handle = real.open("w", encoding="utf-8", newline="\n")
+                return self._handle
+            real.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputRefusedError(f"{self.path}: cannot write: {exc.strerror}") from None
+        self._real = real
+        self._partial, descriptor = _create_partial(real, self.path)
+        self._handle = os.fdopen(descriptor, "w", encoding="utf-8", newline="\n")
         return self._handle
 
-    def close(self) -> None:
+    def commit(self) -> None:
+        """Finish the file: flush standard output, or move the complete file into place."""
         handle, self._handle = self._handle, None
         if handle is None:
             return
         if handle is sys.stdout:
             handle.flush()
-        else:
+            return
+        partial, self._partial = self._partial, None
+        try:
             handle.close()
+            if partial is not None:
+                assert self._real is not None
+                _move_into_place(partial, self._real)
+        except BaseException:
+            if partial is not None:
+                partial.unlink(missing_ok=True)
+            raise
 
-
-class OutputExistsError(OutputRefusedError):
-    """The output file exists and the caller did not allow replacing it."""
+    def discard(self) -> None:
+        """Give up: the previous file stays as it was (a device or pipe keeps what it was sent)."""
+        handle, self._handle = self._handle, None
+        partial, self._partial = self._partial, None
+        if handle is None or handle is sys.stdout:
+            return
+        try:
+            handle.close()
+        except OSError:
+            pass
+        if partial is not None:
+            partial.unlink(missing_ok=True)
 
 
 @contextmanager
-def open_report_output(target: str | None, *, overwrite: bool) -> Iterator[TextIO]:
-    """Standard output for None or "-", else a file (one that exists only with `overwrite`).
-
-    A regular file is written under a temporary name beside it and moved into place once complete:
-    a failed or interrupted run leaves the previous report as it was, and never half a new one.
-    Anything else that exists (a symlink, a device, a pipe) is written through as it is.
-    """
-    if target is None or target == str(STDOUT):
-        yield sys.stdout
-        return
-    path = Path(target)
-    exists = path.exists() or path.is_symlink()
-    if exists and not overwrite:
-        raise OutputExistsError(f"{target} exists; pass --force to replace it")
-    if exists and (path.is_symlink() or not path.is_file()):
-        try:
-            handle = path.open("w", encoding="utf-8", newline="\n")
-        except OSError as exc:
-            raise OutputRefusedError(f"{target}: cannot write: {exc.strerror}") from None
-        with handle:
-            yield handle
-        return
-    partial, descriptor = _create_partial(path, target)
+def open_report_output(
+    target: Path | str | None, *, overwrite: bool = False, ownership: Ownership | None = None
+) -> Iterator[TextIO]:
+    """Write one file (standard output for None or "-") as `ReportFile` does: in place once the block
+    completes, the previous file kept if it raises."""
+    output = ReportFile(STDOUT if target is None else Path(target), overwrite=overwrite, ownership=ownership)
+    handle = output.open()
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
-            yield handle
-        _move_into_place(partial, path)
+        yield handle
     except BaseException:
-        partial.unlink(missing_ok=True)
+        output.discard()
         raise
+    output.commit()
 
 
-def _create_partial(path: Path, target: str) -> tuple[Path, int]:
+def _create_partial(path: Path, target: Path) -> tuple[Path, int]:
     """A new hidden file beside `path` (mode 0666 less the umask, as a plain open would give)."""
     for attempt in range(100):
         partial = path.with_name(f".{path.name}.{os.getpid()}-{attempt}.partial")

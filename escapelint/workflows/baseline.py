@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from escapelint.analyze.findings import Finding
+from escapelint.report.output import Ownership, ReportFile, open_report_output
 
 SCHEMA = "escapelint.workflows.baseline/1"
 
@@ -51,16 +52,26 @@ def baseline_document(findings: Iterable[Finding], go_version: str | None, comma
     return {"schema": SCHEMA, "go_version": go_version, "command": command, "findings": rows}
 
 
+def _is_baseline(path: Path) -> bool:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return isinstance(document, dict) and document.get("schema") == SCHEMA
+
+
+#: The baseline is usually the configured default path, not one the user typed: another file there is kept.
+BASELINE_FILE = Ownership("an escapelint baseline", _is_baseline)
+
+
+def check_baseline_target(path: Path, *, overwrite: bool) -> None:
+    """Refuse, before the build, a `path` that exists and is not a baseline (unless `overwrite`):
+    escapelint.report.output.OutputExistsError."""
+    ReportFile(path, overwrite=overwrite, ownership=BASELINE_FILE).check()
+
+
 def write_baseline(path: Path, document: dict, *, overwrite: bool) -> None:
-    """Write the baseline; an existing file is replaced only if it is a baseline or `overwrite` says so."""
-    if path.exists() and not overwrite:
-        try:
-            is_baseline = json.loads(path.read_text(encoding="utf-8")).get("schema") == SCHEMA
-        except (OSError, ValueError, AttributeError):
-            is_baseline = False
-        if not is_baseline:
-            raise BaselineError(f"{path} exists and is not an escapelint baseline; pass --force to replace it")
-    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    """Write the baseline, replaced whole (escapelint.report.output); an existing file is replaced only
+    if it is a baseline or `overwrite` says so, else OutputExistsError."""
+    with open_report_output(path, overwrite=overwrite, ownership=BASELINE_FILE) as out:
+        out.write(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
 
 
 def read_baseline(path: Path) -> Baseline:

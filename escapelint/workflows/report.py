@@ -39,13 +39,15 @@ def report(
     Each package is read, analysed (escapelint.analyze.findings) and handed to every writer while the rest of the
     input is still unread. `json` is written here (escapelint.report.json); the other formats by escapelint.report.formats.
     A large input file is read by `jobs` processes (default: one per CPU, at most 4), with the same
-    result as one (parallel.py beside this). Every target is checked before the input is read: nothing a user
-    wrote is replaced unless `overwrite`.
+    result as one (parallel.py beside this). Every target is checked before the input is read
+    (escapelint.report.formats.check_format_targets; an OutputError): a file named as a target is
+    replaced whole, a report directory escapelint did not write is refused unless `overwrite`, and no
+    target may be the input or share a file with another.
     """
     from escapelint.report.facts import BuildFacts
-    from escapelint.report.formats import write_reports
-    from escapelint.report.output import STDOUT
+    from escapelint.report.formats import check_format_targets, write_reports
 
+    check_format_targets(targets, overwrite=overwrite, input=source)
     json_targets = [path for name, path in targets if name == "json"]
     others = [(name, path) for name, path in targets if name != "json"]
     name = "<stdin>" if source == STDIN else source
@@ -54,9 +56,7 @@ def report(
         stack.enter_context(_garbage_collector_paused())
         json_writers = []
         for path in json_targets:
-            out = stack.enter_context(
-                open_report_output(None if path == STDOUT else str(path), overwrite=overwrite)
-            )
+            out = stack.enter_context(open_report_output(path))
             json_writers.append(JsonReportWriter(out, name))
         windows = parallel_windows(source, jobs)  # reads the input: only once the outputs are known writable
         if windows is None:

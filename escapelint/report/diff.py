@@ -175,7 +175,10 @@ class _TextTarget:
     def open(self) -> io.StringIO:
         return self.text
 
-    def close(self) -> None:
+    def commit(self) -> None:
+        pass
+
+    def discard(self) -> None:
         pass
 
 

@@ -23,7 +23,7 @@ from escapelint.report.facts import BuildFacts
 from escapelint.report.index import IndexPage
 from escapelint.report.jinja import template_environment
 from escapelint.report.output import ReportDirectory
-from escapelint.report.page import PackagePage
+from escapelint.report.page import PackagePage, tally
 from escapelint.report.writer import ReportWriter, StreamReportWriter
 from escapelint.rules.docs import rules_markdown
 
@@ -164,16 +164,18 @@ class MarkdownSummaryWriter(StreamReportWriter):
             facts.command and _clip(facts.command, 300), facts.generated_at,
         )  # fmt: skip
         index = replace(index, facts=facts)
-        rows = sorted(index.rows, key=lambda r: -r.total)
+        rows = index.rows_by_heap
         template = environment().get_template("summary.md")
 
-        def attempt(n_rows: int, n_sites: int) -> str:
+        def attempt(n_rows: int, n_sites: int) -> str:  # n_sites <= len(self.sites)
             return template.render(
                 index=index,
                 rows=rows[:n_rows],
-                rows_left=len(rows) - n_rows,
+                rows_left=tally(len(rows) - n_rows, "package"),
                 sites=self.sites[:n_sites],
-                sites_left=self.headline_sites - n_sites,
+                sites_shown=n_sites,
+                sites_left=tally(self.headline_sites - n_sites, "headline site"),
+                headline_sites=self.headline_sites,
                 limit=GITHUB_COMMENT_LIMIT,
             )
 

@@ -109,6 +109,7 @@ class ChartBar:
 
     @property
     def bar_top(self) -> int:
+        """y of the bar's top edge."""
         return self._top + CHART_BAR_TOP
 
     @property
@@ -167,6 +168,7 @@ class IndexPage:
 
     @property
     def chart_height(self) -> int:
+        """The chart's height: a row per bar and a margin above and below."""
         return len(self.chart) * CHART_ROW_HEIGHT + 2 * CHART_MARGIN
 
     @property

@@ -444,6 +444,8 @@ def _site(finding: Finding, cache: _SourceCache, directory: str | None) -> Site:
 
 
 class _FunctionBuilder:
+    """One function's section while its package's findings are read, in order of first appearance."""
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.sites: list[Site] = []

@@ -20,10 +20,29 @@ from escapelint.events import (
     Position,
 )
 from escapelint.read.assembler import BuildReader
+from escapelint.report import formats
 from escapelint.report.categories import CATEGORIES
 from escapelint.report.facts import BuildFacts, go_version_from_path
-from escapelint.report.index import index_page, index_row
-from escapelint.report.page import MAX_CHAIN_STEPS, package_page, page_stem
+from escapelint.report.index import (
+    CHART_BAR_LEFT,
+    CHART_BAR_MIN_LENGTH,
+    CHART_BAR_SPAN,
+    CHART_ROW_HEIGHT,
+    CHART_VALUE_GAP,
+    HEAP_BAR_WIDTH,
+    IndexPage,
+    IndexRow,
+    index_page,
+    index_row,
+)
+from escapelint.report.page import (
+    MAX_CHAIN_STEPS,
+    Tally,
+    package_page,
+    page_stem,
+    tally,
+)
+from escapelint.report.writer import ReportWriter
 from escapelint.rules import RULES
 
 from .conftest import RECORDED, read_lines
@@ -147,3 +166,135 @@ def test_index_totals_and_chart():
 def test_every_category_has_a_distinct_colour():
     assert [c.id for c in CATEGORIES] == list(RULES)
     assert len({c.colour for c in CATEGORIES}) == len(CATEGORIES)
+
+
+# --- The finished model: what the templates lay out without computing ------------------------------
+
+
+def test_tallies_agree_with_their_count():
+    assert tally(1, "site") == Tally(1, "site")
+    assert tally(0, "site") == Tally(0, "sites")
+    assert tally(1_234, "heap allocation").noun == "heap allocations"
+    assert tally(2, "child", "children").noun == "children" and tally(1, "child", "children").noun == "child"
+
+
+def _row(path: str, counts: dict[str, int], errors: int = 0) -> IndexRow:
+    values = tuple(counts.get(c.id, 0) for c in CATEGORIES)
+    return IndexRow(path, None, path.replace("/", "_"), values, sum(values), 0, None, None, 0, errors, 0)
+
+
+_FACTS = BuildFacts("in.txt", None, None, datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+
+def test_index_rows_by_heap_are_most_first_and_keep_input_order_on_ties():
+    rows = [_row("a", {"leaking-call": 1}), _row("b", {"leaking-call": 3}), _row("c", {"too-large": 1}), _row("d", {})]
+    index = index_page(_FACTS, rows, 10, 0)
+    assert [r.path for r in index.rows_by_heap] == ["b", "a", "c", "d"]
+    assert [r.path for r in index.rows] == ["a", "b", "c", "d"]  # the model keeps input order
+
+
+def test_index_tallies():
+    index = index_page(_FACTS, [_row("a", {"leaking-call": 1}, errors=1)], 10, 0)
+    assert index.package_tally == Tally(1, "package")
+    assert index.heap_allocation_tally == Tally(1, "heap allocation")
+    assert index.leaking_parameter_tally == Tally(0, "leaking parameters")
+    assert index.compiler_error_tally == Tally(1, "compiler error")
+    assert index.rows[0].error_tally == Tally(1, "error")
+    empty = index_page(_FACTS, [], 0, 0)
+    assert empty.package_tally == Tally(0, "packages") and empty.chart == () and empty.chart_height == 4
+
+
+def test_chart_geometry_stacks_rows_and_keeps_tiny_bars_visible():
+    index = index_page(_FACTS, [_row("a", {"leaking-call": 1_000, "too-large": 500, "channel-send": 1})], 10, 0)
+    big, half, tiny = index.chart
+    assert [b.row for b in index.chart] == [0, 1, 2]
+    assert index.chart_height == 3 * CHART_ROW_HEIGHT + 4
+    assert [b.bar_top for b in index.chart] == [5, 31, 57] and [b.text_baseline for b in index.chart] == [18, 44, 70]
+    assert big.bar_length == CHART_BAR_SPAN and half.bar_length == CHART_BAR_SPAN / 2
+    assert tiny.bar_length == CHART_BAR_MIN_LENGTH and isinstance(tiny.bar_length, float)
+    for bar in index.chart:
+        assert bar.value_left == round(CHART_BAR_LEFT + CHART_VALUE_GAP + bar.bar_length, 1)
+        assert bar.bar_left == CHART_BAR_LEFT < bar.value_left <= index.chart_width
+
+
+def test_heap_bar_segments_follow_the_columns_and_fill_the_bar():
+    rows = [_row("a", {"returned-pointer": 1, "leaking-call": 2}), _row("b", {"interface-boxing": 3}), _row("c", {})]
+    index = index_page(_FACTS, rows, 10, 0)
+    bar = index.heap_bar(rows[0])
+    assert [s.category.id for s in bar.segments] == [c.id for c in index.columns if c.id in ("returned-pointer", "leaking-call")]
+    first, second = bar.segments
+    assert (first.left, first.length) == (0.0, round(HEAP_BAR_WIDTH / 3, 1))
+    assert second.left == first.length and second.left + second.length == bar.width
+    assert index.heap_bar(rows[1]).segments[0].length == HEAP_BAR_WIDTH
+    assert index.heap_bar(rows[2]).segments == ()
+
+
+def test_package_page_tallies_and_what_it_shows():
+    kv = next(p for p in _example_pages() if p.path.endswith("/kv"))
+    assert kv.heap_allocation_tally == tally(kv.total, "heap allocation")
+    assert kv.allocating_function_tally == Tally(5, "functions")  # of 7: Get and Delete only leak parameters
+    assert kv.leaking_parameter_tally.count == kv.leaking_params
+    assert kv.source_file_tally == tally(kv.source_files, "source file")
+    assert kv.shown_directory == "kv" and kv.has_several_functions
+    parse = next(f for f in kv.functions if f.name == "Parse")
+    assert parse.site_tally == Tally(9, "sites") and parse.explained_sites == "each of the 9 sites"
+    assert parse.leak_tally == Tally(1, "leak") and parse.leaking_param_tally == Tally(1, "leaking param")
+    assert parse.inlined[0].site_tally == Tally(3, "sites")
+    site = next(s for s in kv.sites if s.expr == "&Command{...}")
+    assert site.explanation_count == len(site.chains) == 1
+    assert site.chains[0].step_tally == tally(site.chains[0].step_count, "step")
+
+
+def test_a_page_in_the_current_directory_names_no_directory():
+    at = Position("./x.go", 3, 4)
+    event = EscapeEvent(EventKind.ESCAPE, "p", at, "v", "F", (), None, 1)
+    page = package_page(PackageFindings(PackageOutput("p", None, 1, (event,), (), (), (), ()), (_finding(event),), 0))
+    assert page.directory == "." and page.shown_directory is None
+    assert not page.has_several_functions
+    (function,) = page.functions
+    assert function.explained_sites == "this site" and function.site_tally == Tally(1, "site")
+
+
+class _RecordingWriter(ReportWriter):
+    def __init__(self) -> None:
+        self.ends: list[IndexPage] = []
+
+    def check(self) -> None:
+        pass
+
+    def begin(self, facts: BuildFacts) -> None:
+        pass
+
+    def package(self, page) -> None:
+        pass
+
+    def end(self, index: IndexPage) -> None:
+        self.ends.append(index)
+
+    def close(self) -> None:
+        pass
+
+
+def test_write_reports_hands_every_writer_the_same_finished_index(monkeypatch, tmp_path):
+    from dataclasses import replace
+
+    from escapelint.events import BuildStats, LineRole
+
+    writers = []
+
+    def recording(path, overwrite):
+        writers.append(_RecordingWriter())
+        return writers[-1]
+
+    for name in ("github", "rdjsonl"):
+        monkeypatch.setitem(formats.FORMATS, name, replace(formats.FORMATS[name], writer=recording))
+    at = Position("/usr/local/go1.22.10/src/fmt/print.go", 3, 4)  # the Go version comes from the output
+    event = EscapeEvent(EventKind.ESCAPE, "p", at, "v", "F", (), None, 1)
+    package = PackageFindings(PackageOutput("p", None, 1, (event,), (), (), (), ()), (_finding(event),), 0)
+    stats = BuildStats(lines=12, packages=1)
+    stats.roles[LineRole.UNRECOGNIZED] = 2
+    formats.write_reports([package], _FACTS, lambda: stats, [("github", tmp_path / "a"), ("rdjsonl", tmp_path / "b")])
+    (first,), (second,) = (w.ends for w in writers)
+    assert first is second
+    assert first.facts.go_version == "1.22.10" and (first.lines, first.unrecognized) == (12, 2)
+    assert [r.path for r in first.rows] == ["p"] and first.total == 1

@@ -18,6 +18,7 @@ from escapelint.events import (
     Position,
 )
 from escapelint.report.facts import BuildFacts
+from escapelint.report.index import index_page, index_row
 from escapelint.report.markdown import GITHUB_COMMENT_LIMIT, MarkdownSummaryWriter
 from escapelint.report.page import package_page
 
@@ -74,15 +75,18 @@ def _site_event(i: int) -> EscapeEvent:
 
 def test_summary_stays_under_the_comment_limit_and_says_what_it_left_out(tmp_path):
     writer = MarkdownSummaryWriter(tmp_path / "summary.md", overwrite=False)
+    rows = []
     for p in range(300):
         events = tuple(_site_event(p * 40 + i) for i in range(40))
         findings = tuple(Finding(e, e.function, e.function, "returned-pointer", "it reaches `~r0`", None, None,
                                  f"{p:08x}{i:012x}") for i, e in enumerate(events))  # fmt: skip
         output = PackageOutput(f"example.com/{'deep/' * 10}pkg{p}", None, 1, events, (), (), (), ())
-        writer.package(package_page(PackageFindings(output, findings, 0)))
+        page = package_page(PackageFindings(output, findings, 0))
+        writer.package(page)
+        rows.append(index_row(page))
     stats = BuildStats(lines=12_000, packages=300)
     facts = BuildFacts("in.txt", "1.27.3", "go build " + "-x " * 1000, datetime(2026, 1, 1, tzinfo=timezone.utc))
-    text = writer.render(facts, stats)
+    text = writer.render(index_page(facts, rows, stats.lines, 0))
     assert len(text) < GITHUB_COMMENT_LIMIT and len(text.encode("utf-16-le")) // 2 < GITHUB_COMMENT_LIMIT
     assert "### escapelint: 12,000 heap allocations" in text
     left = re.search(r"_([\d,]+) more headline sites not listed: this summary is cut to fit a pull-request comment", text)

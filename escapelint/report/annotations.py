@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 
-from escapelint.events import BuildStats
 from escapelint.report.categories import CATEGORY_BY_ID
-from escapelint.report.facts import BuildFacts
+from escapelint.report.index import IndexPage
 from escapelint.report.page import PackagePage, Site
 from escapelint.report.writer import StreamReportWriter
 
@@ -67,7 +66,7 @@ class GithubAnnotationsWriter(StreamReportWriter):
         for site in page.sites:
             self.out.write(github_annotation(site))
 
-    def end(self, facts: BuildFacts, stats: BuildStats) -> None:
+    def end(self, index: IndexPage) -> None:
         self.out.flush()
 
 
@@ -96,5 +95,5 @@ class RdjsonlWriter(StreamReportWriter):
             if diagnostic is not None:
                 self.out.write(json.dumps(diagnostic, ensure_ascii=False) + "\n")
 
-    def end(self, facts: BuildFacts, stats: BuildStats) -> None:
+    def end(self, index: IndexPage) -> None:
         self.out.flush()

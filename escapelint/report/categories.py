@@ -52,12 +52,14 @@ CATEGORIES: tuple[Category, ...] = tuple(
 CATEGORY_BY_ID: dict[str, Category] = {c.id: c for c in CATEGORIES}
 
 
-
 @dataclass(frozen=True, slots=True)
 class CategoryCount:
+    """How many heap sites of one category a function, a package or the whole build has."""
+
     category: Category
     count: int
 
 
 def category_counts(counts: dict[str, int]) -> tuple[CategoryCount, ...]:
+    """The nonzero counts of `counts` (category id -> sites), in category order."""
     return tuple(CategoryCount(c, counts[c.id]) for c in CATEGORIES if counts.get(c.id))

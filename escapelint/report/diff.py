@@ -18,9 +18,9 @@ from itertools import groupby
 
 from escapelint.analyze.compare import DiffResult, repo_relative
 from escapelint.analyze.findings import Finding
-from escapelint.events import BuildStats
 from escapelint.report.annotations import github_annotation, workflow_command
 from escapelint.report.facts import BuildFacts
+from escapelint.report.index import index_page
 from escapelint.report.markdown import (
     GITHUB_COMMENT_LIMIT,
     comment_length,
@@ -192,7 +192,7 @@ def diff_sarif(result: DiffResult, *, generated_at: datetime | None = None) -> s
         for package, findings in groupby(sorted(result.added, key=_order), key=lambda f: f.event.package):
             path = package if package is not None else "(no package)"
             writer.sites(diff_sites(findings), package=path, title=path)
-        writer.end(facts, BuildStats())
+        writer.end(index_page(facts, [], lines=0, unrecognized=0))
     finally:
         writer.close()
     return target.text.getvalue()

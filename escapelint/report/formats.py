@@ -6,7 +6,8 @@ formats from one read of the input.
     write_reports(packages, BuildFacts.for_input(path), lambda: reader.stats, targets)
 
 `write_reports` builds each package's page model once and hands it to every requested writer, so CI
-reads (and builds) once. Pages are written as their package arrives; only the index rows are kept.
+reads (and builds) once. Pages are written as their package arrives; only the index rows are kept,
+once for all writers, and the finished index (escapelint.report.index) is handed to every writer's `end`.
 `json` is listed here so that names are checked in one place, but escapelint.workflows.report writes it
 (escapelint.report.json streams events, not findings). `DIFF_FORMATS` are the outputs of `escapelint
 diff`, parsed and checked by the same functions.
@@ -20,8 +21,9 @@ from pathlib import Path
 
 from escapelint.analyze.findings import PackageFindings
 from escapelint.analyze.source import SourceLocator
-from escapelint.events import BuildStats
+from escapelint.events import BuildStats, LineRole
 from escapelint.report.facts import BuildFacts, go_version_from_path
+from escapelint.report.index import IndexRow, index_page, index_row
 from escapelint.report.output import (
     STDOUT,
     OutputError,
@@ -223,7 +225,8 @@ def write_reports(
 
     Every target is checked before anything is written: an existing file, or a directory escapelint
     did not make, raises OutputRefusedError unless `overwrite`. `stats_provider` is called once the
-    packages are exhausted (the reader's line accounting is complete only then). `sources` finds the
+    packages are exhausted (the reader's line accounting is complete only then) and goes into the
+    index model that every writer's `end` receives. `sources` finds the
     Go files for source lines (relative paths under its root; absolute ones as they are). When
     `facts.go_version` is None it is inferred from GOROOT paths in the output.
     """
@@ -241,6 +244,7 @@ def write_reports(
         for writer in writers:
             writer.begin(facts)
         stems: set[str] = set()
+        rows: list[IndexRow] = []
         go_version = facts.go_version
         for package in packages:
             if go_version is None:
@@ -251,10 +255,12 @@ def write_reports(
             stems.add(page.stem)
             for writer in writers:
                 writer.package(page)
-        final = replace(facts, go_version=go_version)
+            rows.append(index_row(page))
         stats = stats_provider()
+        index = index_page(replace(facts, go_version=go_version), rows, stats.lines,
+                           stats.roles.get(LineRole.UNRECOGNIZED, 0))  # fmt: skip
         for writer in writers:
-            writer.end(final, stats)
+            writer.end(index)
     finally:
         for writer in writers:
             writer.close()

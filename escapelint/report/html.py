@@ -20,9 +20,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers.go import GoLexer
 from pygments.token import STANDARD_TYPES
 
-from escapelint.events import BuildStats, LineRole
 from escapelint.report.facts import BuildFacts
-from escapelint.report.index import IndexRow, index_page, index_row
+from escapelint.report.index import IndexPage
 from escapelint.report.jinja import template_environment
 from escapelint.report.output import ReportDirectory
 from escapelint.report.page import PackagePage, SourceLine
@@ -126,7 +125,6 @@ class HtmlReportWriter(ReportWriter):
 
     def __init__(self, path: Path, *, overwrite: bool) -> None:
         self.directory = ReportDirectory(path, overwrite=overwrite, format_name="html")
-        self.rows: list[IndexRow] = []
         self.assets: dict[str, str] = {}
 
     def check(self) -> None:
@@ -142,10 +140,8 @@ class HtmlReportWriter(ReportWriter):
     def package(self, page: PackagePage) -> None:
         html = environment().get_template("package.html").render(page=page, assets=self.assets)
         self.directory.write(f"{page.stem}.html", html)
-        self.rows.append(index_row(page))
 
-    def end(self, facts: BuildFacts, stats: BuildStats) -> None:
-        index = index_page(facts, self.rows, stats.lines, stats.roles.get(LineRole.UNRECOGNIZED, 0))
+    def end(self, index: IndexPage) -> None:
         env = environment()
         self.directory.write(INDEX, env.get_template("index.html").render(index=index, assets=self.assets))
         self.directory.write(CATEGORIES_PAGE, env.get_template("categories.html").render(assets=self.assets))

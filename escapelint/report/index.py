@@ -1,4 +1,9 @@
-"""The index page's model: one row kept per package once its page is written, and the totals."""
+"""The index page's model: one row kept per package once its page is written, the totals, and the chart.
+
+`write_reports` builds the `IndexPage` once, after the last package, and hands it to every writer's
+`end`. It is finished: orderings, counts with their nouns and the HTML charts' geometry (SVG user
+units) are properties here, so the templates only lay them out.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,25 @@ from escapelint.report.categories import (
     category_counts,
 )
 from escapelint.report.facts import BuildFacts
-from escapelint.report.page import PackagePage
+from escapelint.report.page import PackagePage, Tally, tally
+
+#: The index's chart, in SVG user units: one row per category, the category's name right-aligned
+#: before its bar and the count just after the bar's end. The longest bar is CHART_BAR_SPAN long,
+#: and none shorter than CHART_BAR_MIN_LENGTH, so that a count of 1 among thousands stays visible.
+CHART_WIDTH = 720
+CHART_ROW_HEIGHT = 26
+CHART_MARGIN = 2  # above the first row and below the last
+CHART_LABEL_RIGHT = 200
+CHART_BAR_LEFT = 210
+CHART_BAR_SPAN = 430
+CHART_BAR_MIN_LENGTH = 2
+CHART_BAR_TOP = 3  # from the top of its row
+CHART_BAR_HEIGHT = 18
+CHART_TEXT_BASELINE = 16  # from the top of its row
+CHART_VALUE_GAP = 6  # between a bar's end and its count
+#: The small stacked bar of a package's heap sites by category, in the index table's Heap column.
+HEAP_BAR_WIDTH = 80
+HEAP_BAR_HEIGHT = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +62,14 @@ class IndexRow:
         """Heap sites in the headline categories (rules.HEADLINE)."""
         return sum(n for n, c in zip(self.counts, CATEGORIES) if c.headline)
 
+    @property
+    def error_tally(self) -> Tally:
+        """The package's compiler errors: "1 error"."""
+        return tally(self.errors, "error")
+
 
 def index_row(page: PackagePage) -> IndexRow:
+    """The row the index keeps of `page`; the function with the most heap sites is its worst."""
     counts = {c.category.id: c.count for c in page.counts}
     worst = max(page.functions, key=lambda f: f.total, default=None)
     if worst is not None and worst.total == 0:
@@ -60,43 +89,138 @@ def index_row(page: PackagePage) -> IndexRow:
     )
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class ChartBar:
+    """One category's bar in the index's chart, longest first, with its place in the HTML chart."""
+
     category: Category
     count: int
     share: float  # of the longest bar, 0..1
+    row: int  # from the top, 0-based
+
+    label_right = CHART_LABEL_RIGHT  # x where the category's name ends
+    bar_left = CHART_BAR_LEFT
+    bar_height = CHART_BAR_HEIGHT
+
+    @property
+    def text_baseline(self) -> int:
+        """y of the baseline of the category's name and count."""
+        return self._top + CHART_TEXT_BASELINE
+
+    @property
+    def bar_top(self) -> int:
+        """y of the bar's top edge."""
+        return self._top + CHART_BAR_TOP
+
+    @property
+    def bar_length(self) -> float:
+        """`share` of CHART_BAR_SPAN, at least CHART_BAR_MIN_LENGTH, to 0.1 unit."""
+        return round(self._length, 1)
+
+    @property
+    def value_left(self) -> float:
+        """x where the count begins, just after the bar's end."""
+        return round(CHART_BAR_LEFT + CHART_VALUE_GAP + self._length, 1)
+
+    @property
+    def _top(self) -> int:
+        return self.row * CHART_ROW_HEIGHT + CHART_MARGIN
+
+    @property
+    def _length(self) -> float:
+        return float(max(self.share * CHART_BAR_SPAN, CHART_BAR_MIN_LENGTH))
+
+
+@dataclass(frozen=True, slots=True)
+class HeapBarSegment:
+    """One category's part of a package's stacked heap bar, to 0.1 unit."""
+
+    category: Category
+    left: float
+    length: float
+
+
+@dataclass(frozen=True, slots=True)
+class HeapBar:
+    """A package's heap sites as one stacked bar, a segment per category it has, in column order."""
+
+    segments: tuple[HeapBarSegment, ...]
+    width: int = HEAP_BAR_WIDTH
+    height: int = HEAP_BAR_HEIGHT
 
 
 @dataclass(frozen=True, slots=True)
 class IndexPage:
-    facts: BuildFacts
+    """Everything the index shows: the build facts, one row per package, and the totals and chart."""
+
+    facts: BuildFacts  # final: the Go version inferred from the output if the input did not say
     rows: tuple[IndexRow, ...]  # in input order
     totals: tuple[CategoryCount, ...]  # nonzero only, in category order
     columns: tuple[Category, ...]  # the categories any package has, for the table's columns
-    chart: tuple[ChartBar, ...]
+    chart: tuple[ChartBar, ...]  # nonzero categories, most sites first
     total: int
     leaking_params: int
-    lines: int
-    unrecognized: int
+    lines: int  # of input read
+    unrecognized: int  # input lines escapelint did not understand
     errors: int
 
+    chart_width = CHART_WIDTH
+
+    @property
+    def chart_height(self) -> int:
+        """The chart's height: a row per bar and a margin above and below."""
+        return len(self.chart) * CHART_ROW_HEIGHT + 2 * CHART_MARGIN
+
+    @property
+    def rows_by_heap(self) -> list[IndexRow]:
+        """The rows, most heap sites first; rows with as many keep their input order."""
+        return sorted(self.rows, key=lambda r: r.total, reverse=True)
+
+    @property
+    def package_tally(self) -> Tally:
+        return tally(len(self.rows), "package")
+
+    @property
+    def heap_allocation_tally(self) -> Tally:
+        return tally(self.total, "heap allocation")
+
+    @property
+    def leaking_parameter_tally(self) -> Tally:
+        return tally(self.leaking_params, "leaking parameter")
+
+    @property
+    def compiler_error_tally(self) -> Tally:
+        return tally(self.errors, "compiler error")
+
     def column_counts(self, row: IndexRow) -> list[int]:
+        """The row's heap sites per category, one per column of the table."""
         positions = {c.id: i for i, c in enumerate(CATEGORIES)}
         return [row.counts[positions[c.id]] for c in self.columns]
 
+    def heap_bar(self, row: IndexRow) -> HeapBar:
+        """The row's heap sites as a stacked bar, its categories in column order; no segments for none."""
+        segments = []
+        left = 0.0
+        for n, category in zip(self.column_counts(row), self.columns):
+            if n:
+                length = HEAP_BAR_WIDTH * n / row.total
+                segments.append(HeapBarSegment(category, round(left, 1), round(length, 1)))
+                left += length
+        return HeapBar(tuple(segments))
+
 
 def index_page(facts: BuildFacts, rows: list[IndexRow], lines: int, unrecognized: int) -> IndexPage:
+    """The index of `rows` (in input order), with the reader's line accounting."""
     sums = [sum(column) for column in zip(*(r.counts for r in rows))] if rows else [0] * len(CATEGORIES)
     totals = category_counts({c.id: n for c, n in zip(CATEGORIES, sums)})
     longest = max((t.count for t in totals), default=0) or 1
+    by_count = sorted(totals, key=lambda t: -t.count)
     return IndexPage(
         facts=facts,
         rows=tuple(rows),
         totals=totals,
         columns=tuple(t.category for t in totals),
-        chart=tuple(ChartBar(t.category, t.count, t.count / longest) for t in sorted(totals, key=lambda t: -t.count)),
+        chart=tuple(ChartBar(t.category, t.count, t.count / longest, i) for i, t in enumerate(by_count)),
         total=sum(sums),
         leaking_params=sum(r.leaking_params for r in rows),
         lines=lines,

@@ -14,18 +14,17 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import jinja2
 
-from escapelint.events import BuildStats, LineRole
 from escapelint.report.categories import CATEGORY_BY_ID, Category
 from escapelint.report.facts import BuildFacts
-from escapelint.report.index import IndexRow, index_page, index_row
+from escapelint.report.index import IndexPage
 from escapelint.report.jinja import template_environment
 from escapelint.report.output import ReportDirectory
-from escapelint.report.page import PackagePage
+from escapelint.report.page import PackagePage, tally
 from escapelint.report.writer import ReportWriter, StreamReportWriter
 from escapelint.rules.docs import rules_markdown
 
@@ -98,7 +97,6 @@ class MarkdownReportWriter(ReportWriter):
 
     def __init__(self, path: Path, *, overwrite: bool) -> None:
         self.directory = ReportDirectory(path, overwrite=overwrite, format_name="md")
-        self.rows: list[IndexRow] = []
 
     def check(self) -> None:
         self.directory.check()
@@ -108,10 +106,8 @@ class MarkdownReportWriter(ReportWriter):
 
     def package(self, page: PackagePage) -> None:
         self.directory.write(f"{page.stem}.md", environment().get_template("package.md").render(page=page))
-        self.rows.append(index_row(page))
 
-    def end(self, facts: BuildFacts, stats: BuildStats) -> None:
-        index = index_page(facts, self.rows, stats.lines, stats.roles.get(LineRole.UNRECOGNIZED, 0))
+    def end(self, index: IndexPage) -> None:
         self.directory.write(INDEX, environment().get_template("index.md").render(index=index))
         self.directory.write(CATEGORIES_PAGE, rules_markdown())
 
@@ -134,8 +130,8 @@ class MarkdownSummaryWriter(StreamReportWriter):
     """One Markdown document for a PR comment, guaranteed under GitHub's 65,536-character limit.
 
     Totals per category always fit; the package table and the list of headline sites are cut to fit
-    SUMMARY_BUDGET, and the document says how many rows it left out. Memory stays bounded: one row
-    per package and at most MAX_SITES headline sites are kept.
+    SUMMARY_BUDGET, and the document says how many rows it left out. Memory stays bounded: at most
+    MAX_SITES headline sites are kept (the package rows come with the index).
     """
 
     MAX_SITES = 400
@@ -143,12 +139,10 @@ class MarkdownSummaryWriter(StreamReportWriter):
 
     def __init__(self, path: Path, *, overwrite: bool) -> None:
         super().__init__(path, overwrite=overwrite)
-        self.rows: list[IndexRow] = []
         self.sites: list[SummarySite] = []
         self.headline_sites = 0
 
     def package(self, page: PackagePage) -> None:
-        self.rows.append(index_row(page))
         for site in page.sites:
             category = CATEGORY_BY_ID[site.category]
             if not category.headline:
@@ -160,26 +154,28 @@ class MarkdownSummaryWriter(StreamReportWriter):
                                 None if site.function is None else _clip(site.function, self.MAX_TEXT), page.title)
                 )  # fmt: skip
 
-    def end(self, facts: BuildFacts, stats: BuildStats) -> None:
+    def end(self, index: IndexPage) -> None:
         assert self.out is not None
-        self.out.write(self.render(facts, stats))
+        self.out.write(self.render(index))
 
-    def render(self, facts: BuildFacts, stats: BuildStats) -> str:
-        facts = BuildFacts(
+    def render(self, index: IndexPage) -> str:
+        facts = index.facts  # clipped: no fact can push the summary past the limit
+        index = replace(index, facts=BuildFacts(
             _clip(facts.input_name, 300), facts.go_version and _clip(facts.go_version, 40),
             facts.command and _clip(facts.command, 300), facts.generated_at,
-        )  # fmt: skip
-        index = index_page(facts, self.rows, stats.lines, stats.roles.get(LineRole.UNRECOGNIZED, 0))
-        rows = sorted(self.rows, key=lambda r: -r.total)
+        ))  # fmt: skip
+        rows = index.rows_by_heap
         template = environment().get_template("summary.md")
 
-        def attempt(n_rows: int, n_sites: int) -> str:
+        def attempt(n_rows: int, n_sites: int) -> str:  # n_sites <= len(self.sites)
             return template.render(
                 index=index,
                 rows=rows[:n_rows],
-                rows_left=len(rows) - n_rows,
+                rows_left=tally(len(rows) - n_rows, "package"),
                 sites=self.sites[:n_sites],
-                sites_left=self.headline_sites - n_sites,
+                sites_shown=n_sites,
+                sites_left=tally(self.headline_sites - n_sites, "headline site"),
+                headline_sites=self.headline_sites,
                 limit=GITHUB_COMMENT_LIMIT,
             )
 

@@ -4,6 +4,9 @@ Data flows one way: `PackageFindings` (escapelint.analyze.findings) -> `PackageP
 Markdown templates, SARIF, annotations) -> files. Templates and writers never see parser or event
 objects, only the plain strings and numbers below. One `PackagePage` is built per package and shared by
 every requested format, then dropped; only its `IndexRow` is kept for the index.
+
+The model is finished: counts, the nouns that agree with them (`Tally`), orderings and geometry are
+properties here, so that the templates only lay them out.
 """
 
 from __future__ import annotations
@@ -60,6 +63,19 @@ def _anchor(prefix: str, text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Tally:
+    """A count with the noun that agrees with it: the templates print `{{ t.count|thousands }} {{ t.noun }}`."""
+
+    count: int
+    noun: str  # singular for a count of 1, else plural
+
+
+def tally(count: int, singular: str, plural: str | None = None) -> Tally:
+    """`count` with `singular`, or with `plural` (default: `singular` + "s") for any other count, 0 included."""
+    return Tally(count, singular if count == 1 else plural or singular + "s")
+
+
+@dataclass(frozen=True, slots=True)
 class Place:
     """A source position, printable: `text` in full, `short` without the site's own file."""
 
@@ -103,6 +119,11 @@ class Chain:
     def step_count(self) -> int:
         return sum(len(hop.steps) for hop in self.hops) + self.omitted_steps
 
+    @property
+    def step_tally(self) -> Tally:
+        """Its steps, drawn and omitted: "1 step", "12 steps"."""
+        return tally(self.step_count, "step")
+
 
 @dataclass(frozen=True, slots=True)
 class SourceLine:
@@ -132,6 +153,11 @@ class Site:
     source: SourceLine | None
     chains: tuple[Chain, ...]
 
+    @property
+    def explanation_count(self) -> int:
+        """How many explanations the compiler gave (pages number them when there are several)."""
+        return len(self.chains)
+
 
 @dataclass(frozen=True, slots=True)
 class LeakingParam:
@@ -150,9 +176,16 @@ class InlinedGroup:
     callee: str
     sites: tuple[Site, ...]
 
+    @property
+    def site_tally(self) -> Tally:
+        return tally(len(self.sites), "site")
+
 
 @dataclass(frozen=True, slots=True)
 class FunctionSection:
+    """One function's part of a package page: its own sites, the copies of inlined callees' sites,
+    its leaking parameters and the values it keeps on the stack."""
+
     name: str
     anchor: str
     sites: tuple[Site, ...]  # the function's own allocations
@@ -160,17 +193,45 @@ class FunctionSection:
     leaks: tuple[LeakingParam, ...]
     stack_values: int  # "does not escape" verdicts: values the compiler kept on the stack
     counts: tuple[CategoryCount, ...]  # nonzero only, in category order
-    total: int
+    total: int  # heap sites, inlined copies included
+
+    @property
+    def site_tally(self) -> Tally:
+        """Its heap sites, inlined copies included."""
+        return tally(self.total, "site")
+
+    @property
+    def leak_tally(self) -> Tally:
+        """Its leaking parameters, short: "1 leak"."""
+        return tally(len(self.leaks), "leak")
+
+    @property
+    def leaking_param_tally(self) -> Tally:
+        """Its leaking parameters: "2 leaking params"."""
+        return tally(len(self.leaks), "leaking param")
+
+    @property
+    def stack_value_tally(self) -> Tally:
+        return tally(self.stack_values, "value")
+
+    @property
+    def explained_sites(self) -> str:
+        """Which sites the explanations below are for: "this site", or "each of the 12 sites"."""
+        return f"each of the {self.total:,} sites" if self.total > 1 else "this site"
 
 
 @dataclass(frozen=True, slots=True)
 class CompilerMessage:
+    """A compiler error of the package, with its position when the compiler printed one."""
+
     at: str | None
     message: str
 
 
 @dataclass(frozen=True, slots=True)
 class PackagePage:
+    """Everything one package's page shows, in page order; built once and shared by every format."""
+
     path: str  # the import path, "(no package)" for output before any "# pkg" header
     test_variant: str | None
     stem: str  # page file name without extension
@@ -193,6 +254,46 @@ class PackagePage:
     @property
     def title(self) -> str:
         return f"{self.path} [{self.test_variant}]" if self.test_variant else self.path
+
+    @property
+    def shown_directory(self) -> str | None:
+        """The directory the page names once (its positions are shown without it); None for none or "."."""
+        return self.directory if self.directory and self.directory != "." else None
+
+    @property
+    def has_several_functions(self) -> bool:
+        """Whether there is more than one function section (then the HTML page lists them first)."""
+        return len(self.functions) > 1
+
+    @property
+    def heap_allocation_tally(self) -> Tally:
+        return tally(self.total, "heap allocation")
+
+    @property
+    def allocating_function_tally(self) -> Tally:
+        """The functions with at least one heap site."""
+        return tally(sum(1 for f in self.functions if f.total), "function")
+
+    @property
+    def leaking_parameter_tally(self) -> Tally:
+        return tally(self.leaking_params, "leaking parameter")
+
+    @property
+    def stack_value_tally(self) -> Tally:
+        return tally(self.stack_values, "value")
+
+    @property
+    def source_file_tally(self) -> Tally:
+        """The Go files read for source lines."""
+        return tally(self.source_files, "source file")
+
+    @property
+    def unrecognized_line_tally(self) -> Tally:
+        return tally(self.unrecognized, "input line")
+
+    @property
+    def unclaimed_explanation_tally(self) -> Tally:
+        return tally(self.unclaimed, "explanation")
 
 
 # --- Building a page -------------------------------------------------------------------------------
@@ -358,6 +459,8 @@ def _site(finding: Finding, cache: _SourceCache | None, directory: str | None) -
 
 
 class _FunctionBuilder:
+    """One function's section while its package's findings are read, in order of first appearance."""
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.sites: list[Site] = []

@@ -15,9 +15,9 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import quote
 
 from escapelint import __version__
-from escapelint.events import BuildStats, LineRole
 from escapelint.report.categories import CATEGORIES, Category
 from escapelint.report.facts import BuildFacts
+from escapelint.report.index import IndexPage
 from escapelint.report.page import Chain, PackagePage, Place, Site
 from escapelint.report.writer import StreamReportWriter
 
@@ -143,8 +143,8 @@ class SarifWriter(StreamReportWriter):
             result["codeFlows"] = flows
         return result
 
-    def end(self, facts: BuildFacts, stats: BuildStats) -> None:
-        unrecognized = stats.roles.get(LineRole.UNRECOGNIZED, 0)
+    def end(self, index: IndexPage) -> None:
+        facts, unrecognized = index.facts, index.unrecognized
         invocation = {
             "executionSuccessful": True,
             "endTimeUtc": facts.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -157,7 +157,7 @@ class SarifWriter(StreamReportWriter):
             "input": facts.input_name,
             "goVersion": facts.go_version,
             "buildCommand": facts.command,
-            "lines": stats.lines,
+            "lines": index.lines,
             "unrecognizedLines": unrecognized,
         }
         self.out.write(

@@ -6,30 +6,39 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from escapelint.events import BuildStats
 from escapelint.report.facts import BuildFacts
+from escapelint.report.index import IndexPage
 from escapelint.report.output import ReportFile
 from escapelint.report.page import PackagePage
 
 
 class ReportWriter:
     """One output format. `write_reports` calls `check()` on every writer first, then `begin`,
-    `package` once per package (in input order) and `end`; `close()` always, even after an error
-    (then, called while the exception is on its way out, it leaves the previous output as it was)."""
+    `package` once per package (in input order) and `end`; `close()` always, even after an error.
+
+    Writers only write: `write_reports` builds each page model once and the index model once, and
+    hands the same objects to every writer.
+    """
 
     def check(self) -> None:
+        """Refuse, before anything is written, a target that may not be written (OutputRefusedError)."""
         raise NotImplementedError
 
     def begin(self, facts: BuildFacts) -> None:
+        """Open the output. `facts.go_version` may still be None here; `end` gets the final facts."""
         raise NotImplementedError
 
     def package(self, page: PackagePage) -> None:
+        """Write, or keep what the end needs of, one package's page."""
         raise NotImplementedError
 
-    def end(self, facts: BuildFacts, stats: BuildStats) -> None:
+    def end(self, index: IndexPage) -> None:
+        """Finish the output from the finished index: every package's row, the totals, the final
+        build facts (`index.facts`) and the reader's line accounting."""
         raise NotImplementedError
 
     def close(self) -> None:
+        """Release the output (a directory also records what it wrote); called after an error too."""
         raise NotImplementedError
 
 

@@ -247,3 +247,87 @@ def test_a_run_inside_an_exception_handler_still_puts_its_files_in_place(tmp_pat
     except LookupError:
         render_fixture(EXAMPLE, [("sarif", target)])
     assert json.loads(target.read_text())["version"] == "2.1.0"
+
+
+# --- report directories: staged, published only when every writer succeeded ---------------------------
+
+
+def _report_files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file() and not p.is_symlink()}
+
+
+@pytest.mark.parametrize("name", ["html", "md"])
+def test_a_failed_run_leaves_the_previous_report_directory(tmp_path, name):
+    """The stale-page cleanup used to run in a `finally`: a crash, a full disk or Ctrl-C deleted the previous
+    run's pages (the index included) and left a 0-byte page. Now pages are staged and switched over at the end."""
+    from escapelint.report.facts import BuildFacts
+
+    from .reporting import FIXED_DATE
+
+    report = tmp_path / name
+    render_fixture(EXAMPLE, [(name, report)])
+    previous = _report_files(report)
+
+    def packages_then_failure():
+        yield from ()
+        raise KeyboardInterrupt  # Ctrl-C half-way through a run
+
+    with pytest.raises(KeyboardInterrupt):
+        write_reports(packages_then_failure(), BuildFacts("x", None, None, FIXED_DATE), lambda: None, [(name, report)])
+    assert _report_files(report) == previous
+    assert names(report) == sorted(previous)  # no staging directory left behind
+
+
+def test_a_second_unwritable_target_leaves_the_html_report(tmp_path):
+    """`-f html:prev -f sarif:ro/x.sarif`: the second target fails; the first keeps its previous pages."""
+    report = tmp_path / "prev"
+    render_fixture(EXAMPLE, [("html", report)])
+    previous = _report_files(report)
+    blocker = tmp_path / "ro"
+    blocker.write_text("a file where a directory is needed")
+    with pytest.raises(OutputError):
+        render_fixture(EXAMPLE, [("html", report), ("sarif", blocker / "x.sarif")])
+    assert _report_files(report) == previous
+
+
+def test_a_symlink_in_the_report_directory_is_replaced_not_followed(tmp_path):
+    report = tmp_path / "rep"
+    render_fixture(EXAMPLE, [("html", report)])
+    notes = tmp_path / "mynotes.txt"
+    notes.write_text("my notes")
+    (report / "index.html").unlink()
+    (report / "index.html").symlink_to(notes)
+    render_fixture(EXAMPLE, [("html", report)])
+    assert notes.read_text() == "my notes"
+    assert not (report / "index.html").is_symlink() and "<html" in (report / "index.html").read_text()
+
+
+def test_a_symlinked_marker_does_not_make_a_directory_escapelints(tmp_path):
+    """A `.escapelint-report` link to ../bashrc made a directory of user files look like escapelint's."""
+    bashrc = tmp_path / "bashrc"
+    bashrc.write_text("export PATH")
+    users = tmp_path / "users"
+    users.mkdir()
+    (users / "notes.txt").write_text("mine")
+    (users / ".escapelint-report").symlink_to(bashrc)
+    with pytest.raises(OutputRefusedError, match="did not write"):
+        render_fixture(EXAMPLE, [("html", users)])
+    assert bashrc.read_text() == "export PATH" and (users / "notes.txt").read_text() == "mine"
+
+
+def test_a_killed_runs_staging_directory_is_removed_by_the_next_run(tmp_path):
+    report = tmp_path / "rep"
+    render_fixture(EXAMPLE, [("md", report)])
+    leftover = report / ".escapelint-staging-99999"  # what SIGKILL leaves
+    leftover.mkdir()
+    (leftover / "README.md").write_text("half a page")
+    render_fixture(EXAMPLE, [("md", report)])
+    assert not leftover.exists()
+    assert ".escapelint-report" in names(report)
+
+
+def test_a_new_report_directory_holding_only_a_staging_leftover_is_not_refused(tmp_path):
+    report = tmp_path / "rep"
+    (report / ".escapelint-staging-99999").mkdir(parents=True)
+    render_fixture(EXAMPLE, [("html", report)])
+    assert (report / "index.html").is_file()

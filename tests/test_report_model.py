@@ -271,6 +271,9 @@ class _RecordingWriter(ReportWriter):
     def end(self, index: IndexPage) -> None:
         self.ends.append(index)
 
+    def publish(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 

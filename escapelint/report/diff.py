@@ -193,6 +193,7 @@ def diff_sarif(result: DiffResult, *, generated_at: datetime | None = None) -> s
             path = package if package is not None else "(no package)"
             writer.sites(diff_sites(findings), package=path, title=path)
         writer.end(index_page(facts, [], lines=0, unrecognized=0))
+        writer.publish()
     finally:
         writer.close()
     return target.text.getvalue()

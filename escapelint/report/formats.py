@@ -261,6 +261,8 @@ def write_reports(
                            stats.roles.get(LineRole.UNRECOGNIZED, 0))  # fmt: skip
         for writer in writers:
             writer.end(index)
+        for writer in writers:
+            writer.publish()
     finally:
         for writer in writers:
             writer.close()

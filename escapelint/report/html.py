@@ -146,5 +146,8 @@ class HtmlReportWriter(ReportWriter):
         self.directory.write(INDEX, env.get_template("index.html").render(index=index, assets=self.assets))
         self.directory.write(CATEGORIES_PAGE, env.get_template("categories.html").render(assets=self.assets))
 
+    def publish(self) -> None:
+        self.directory.publish()
+
     def close(self) -> None:
         self.directory.close()

@@ -111,6 +111,9 @@ class MarkdownReportWriter(ReportWriter):
         self.directory.write(INDEX, environment().get_template("index.md").render(index=index))
         self.directory.write(CATEGORIES_PAGE, rules_markdown())
 
+    def publish(self) -> None:
+        self.directory.publish()
+
     def close(self) -> None:
         self.directory.close()
 

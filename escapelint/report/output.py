@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 import sys
 from collections.abc import Callable, Iterator
@@ -41,6 +42,8 @@ MARKER = ".escapelint-report"
 #: The path that stands for standard output.
 STDOUT = Path("-")
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: Hidden directories inside a report directory where a run stages its pages until it is published.
+_STAGING_PREFIX = ".escapelint-staging-"
 
 
 class OutputError(Exception):
@@ -79,61 +82,119 @@ class ReportDirectory:
         self.format_name = format_name
         self._written: list[str] = []
         self._previous: list[str] = []
+        self._staging: Path | None = None
         self._opened = False
 
     def check(self) -> None:
         path = self.path
         if path == STDOUT:
             raise OutputRefusedError(f"{self.format_name} writes a directory of pages, not standard output")
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             return
+        if path.is_symlink() and not path.is_dir():
+            raise OutputRefusedError(f"{path} is a symlink to something that is not a directory")
         if not path.is_dir():
             raise OutputRefusedError(f"{path} exists and is not a directory; {self.format_name} writes a directory")
-        if (path / MARKER).is_file() or self.overwrite:
+        if self._has_marker() or self.overwrite:
             return
-        if any(path.iterdir()):
+        if any(name for name in os.listdir(path) if not name.startswith(_STAGING_PREFIX)):
             raise OutputRefusedError(
                 f"{path} exists and holds files escapelint did not write (no {MARKER} in it); "
                 "pass --force to write the report into it anyway"
             )
 
-    def open(self) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._opened = True
+    def _has_marker(self) -> bool:
+        """A marker is a regular file: a symlink named like one proves nothing about the directory."""
         marker = self.path / MARKER
-        if marker.is_file():
+        return marker.is_file() and not marker.is_symlink()
+
+    def open(self) -> None:
+        """Read the previous run's marker and start a hidden staging directory inside the report.
+
+        Pages are written into the staging directory; only `publish` moves them in, so a run that
+        fails or is interrupted leaves the previous report as it was. Staging directories of runs
+        that were killed (SIGKILL leaves them) are removed here: they are escapelint's by name.
+        """
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputRefusedError(f"{self.path}: cannot create: {exc.strerror}") from None
+        if self._has_marker():
             try:
-                files = json.loads(marker.read_text(encoding="utf-8")).get("files", [])
+                files = json.loads((self.path / MARKER).read_text(encoding="utf-8")).get("files", [])
             except (OSError, ValueError, AttributeError):
                 files = []
             self._previous = [f for f in files if isinstance(f, str) and _PLAIN_NAME.match(f)]
+        for name in os.listdir(self.path):
+            if name.startswith(_STAGING_PREFIX) and not (self.path / name).is_symlink():
+                shutil.rmtree(self.path / name, ignore_errors=True)
+        self._staging = self.path / f"{_STAGING_PREFIX}{os.getpid()}"
+        try:
+            self._staging.mkdir()
+        except OSError as exc:
+            raise OutputRefusedError(f"{self.path}: cannot write: {exc.strerror}") from None
+        self._opened = True
 
     def write(self, name: str, content: str | bytes) -> None:
+        """Stage one page; it appears in the report only when the whole run is published."""
         if not _PLAIN_NAME.match(name) or ".." in name:
             raise ValueError(f"not a plain file name: {name!r}")
-        target = self.path / name
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        else:
-            with target.open("w", encoding="utf-8", newline="\n") as handle:
-                handle.write(content)
+        assert self._staging is not None, "write() before open()"
+        target = self._staging / name
+        try:
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                with target.open("w", encoding="utf-8", newline="\n") as handle:
+                    handle.write(content)
+        except OSError as exc:
+            raise OutputRefusedError(f"{self.path / name}: cannot write: {exc.strerror}") from None
         self._written.append(name)
 
+    def publish(self) -> None:
+        """Move every staged page in, then record them in the marker and remove the previous run's
+        pages that this run did not write.
+
+        A rename replaces a name in the directory and never follows a symlink that stands there, so
+        no page is written outside the report. The marker first lists the old and new pages together,
+        so that a run stopped half-way still owns every file it moved in.
+        """
+        if not self._opened:
+            return
+        assert self._staging is not None
+        written = sorted(set(self._written))
+        try:
+            self._write_marker(sorted(set(written) | set(self._previous)))
+            for name in written:
+                os.replace(self._staging / name, self.path / name)
+            for stale in self._previous:
+                if stale not in written:
+                    try:
+                        (self.path / stale).unlink()
+                    except FileNotFoundError:
+                        pass
+            self._write_marker(written)
+        except OSError as exc:
+            raise OutputRefusedError(f"{self.path}: cannot write: {exc.strerror}") from None
+        self._previous = written
+        self.close()
+
     def close(self) -> None:
-        """Write the marker and remove the pages of a previous run that this run did not write."""
+        """Remove the staging directory: after `publish` it is empty; after a failure it holds the
+        pages of a run that did not complete, and the previous report is left as it was."""
         if not self._opened:
             return
         self._opened = False
-        written = set(self._written)
-        for stale in self._previous:
-            if stale not in written:
-                try:
-                    (self.path / stale).unlink()
-                except OSError:
-                    pass
-        marker = {"generator": "escapelint", "version": __version__, "format": self.format_name,
-                  "files": sorted(written)}  # fmt: skip
-        with open_report_output(self.path / MARKER) as out:  # a torn marker would disown the directory
+        staging, self._staging = self._staging, None
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _write_marker(self, files: list[str]) -> None:
+        marker = {"generator": "escapelint", "version": __version__, "format": self.format_name, "files": files}
+        path = self.path / MARKER
+        if path.is_symlink():  # never write through a link named like the marker
+            path.unlink()
+        with open_report_output(path) as out:  # a torn marker would disown the directory
             out.write(json.dumps(marker, indent=1) + "\n")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -37,8 +36,13 @@ class ReportWriter:
         build facts (`index.facts`) and the reader's line accounting."""
         raise NotImplementedError
 
+    def publish(self) -> None:
+        """Put the finished output in place; `write_reports` calls it only once every writer's `end`
+        has succeeded, so a failed run publishes nothing and the previous reports stay as they were."""
+        raise NotImplementedError
+
     def close(self) -> None:
-        """Release the output (a directory also records what it wrote); called after an error too."""
+        """Release the output, discarding whatever was not published; called after an error too."""
         raise NotImplementedError
 
 
@@ -49,21 +53,18 @@ class StreamReportWriter(ReportWriter):
     def __init__(self, path: Path, *, overwrite: bool) -> None:
         self.target = ReportFile(path, overwrite=overwrite)
         self.out: TextIO | None = None
-        self._handled_at_begin: BaseException | None = None
 
     def check(self) -> None:
         self.target.check()
 
     def begin(self, facts: BuildFacts) -> None:
-        self._handled_at_begin = sys.exc_info()[1]  # what a caller may be handling already: not our failure
         self.out = self.target.open()
 
-    def close(self) -> None:
-        """Put the finished file in place; when the run failed (write_reports calls this in its `finally`,
-        an exception on its way out), discard it and leave the previous file."""
+    def publish(self) -> None:
         self.out = None
-        failure = sys.exc_info()[1]
-        if failure is not None and failure is not self._handled_at_begin:
-            self.target.discard()
-        else:
-            self.target.commit()
+        self.target.commit()
+
+    def close(self) -> None:
+        """After `publish` nothing is left to do; after a failure the previous file stays as it was."""
+        self.out = None
+        self.target.discard()

@@ -160,6 +160,7 @@ def test_line_ends_counted_as_the_reader_counts_them(tmp_path, monkeypatch, piec
                     assert parallel.count_line_ends(source, start, end) == len(text.readlines()), (start, end)
 
 
+@pytest.mark.toolchain
 def test_real_build_of_many_packages(tmp_path, monkeypatch):
     """A real multi-package build, cut into windows of 64 KiB or more, reads the same."""
     toolchain = toolchain_or_skip("1.27.3")

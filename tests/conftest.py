@@ -85,9 +85,13 @@ def analysed(version: str, module: str, level: str = "m2") -> AnalysedRecording:
     return analysed_file(recording_path(version, module, level))
 
 
-@functools.lru_cache(maxsize=None)
 def analysed_file(path: Path) -> AnalysedRecording:
     """A recorded file (fixtures/recorded/go<v>/<module>.<level>.txt) read and analysed, once per run."""
+    return _analysed(Path(path).resolve())
+
+
+@functools.lru_cache(maxsize=None)
+def _analysed(path: Path) -> AnalysedRecording:
     from escapelint.analyze.findings import analyze
     from escapelint.analyze.source import SourceLocator
     from escapelint.read.assembler import read_build_output

@@ -1,17 +1,30 @@
-"""Shared test helpers: where the recorded compiler output lives and how to read it."""
+"""Shared test helpers: where the recorded compiler output lives, how to read it and analyse it."""
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:  # escapelint itself is imported where it is used, as the helpers below do
+    from escapelint.analyze.findings import Finding, PackageFindings
+    from escapelint.analyze.source import SourceLocator
+    from escapelint.events import BuildStats
+    from escapelint.workflows.audit import BuildResult
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 RECORDED = FIXTURES / "recorded"
 GOLDEN = Path(__file__).resolve().parent / "golden"
+MODULES = FIXTURES / "modules"
+#: The OASIS SARIF 2.1.0 schema, kept with the tests (tests/schemas/README.md says where it comes from).
+SARIF_SCHEMA = Path(__file__).resolve().parent / "schemas" / "sarif-schema-2.1.0.json"
 
 sys.path.insert(0, str(ROOT))  # for scripts.toolchains and friends
 
@@ -30,6 +43,75 @@ def fixture_id(path: Path) -> str:
 def read_lines(path: Path) -> list[str]:
     with path.open(encoding="utf-8", errors="replace", newline="") as handle:
         return handle.readlines()
+
+
+def module_of(recording: Path) -> Path:
+    """fixtures/modules/<module> for fixtures/recorded/go<v>/<module>.m2.txt."""
+    return MODULES / recording.name.split(".")[0]
+
+
+@dataclass(frozen=True)
+class AnalysedRecording:
+    """One recorded build read and analysed as `escapelint report` does it, with its module's sources.
+
+    Shared between tests (cached): treat it as read-only. `build_result()` makes a fresh BuildResult.
+    """
+
+    path: Path
+    go_version: str  # "go1.27.3", the recording's directory
+    module: Path  # fixtures/modules/<module>, the root its relative paths are under
+    sources: SourceLocator  # of `module`
+    packages: tuple[PackageFindings, ...]  # in input order
+    stats: BuildStats  # of the whole input
+
+    def build_result(self) -> BuildResult:
+        """A BuildResult (escapelint.workflows.audit) as if the build had just been run."""
+        from escapelint.workflows.audit import BuildResult
+
+        return BuildResult(command=None, go_version=self.go_version, packages=list(self.packages), stats=self.stats)
+
+    def findings(self) -> list[Finding]:
+        return [finding for package in self.packages for finding in package.findings]
+
+
+def recording_path(version: str, module: str, level: str = "m2") -> Path:
+    """fixtures/recorded/go<version>/<module>.<level>.txt; `version` with or without its "go"."""
+    version = version if version.startswith("go") else f"go{version}"
+    return RECORDED / version / f"{module}.{level}.txt"
+
+
+def analysed(version: str, module: str, level: str = "m2") -> AnalysedRecording:
+    """The recorded build of fixtures/modules/<module> by Go <version>, read and analysed once per run."""
+    return analysed_file(recording_path(version, module, level))
+
+
+def analysed_file(path: Path) -> AnalysedRecording:
+    """A recorded file (fixtures/recorded/go<v>/<module>.<level>.txt) read and analysed, once per run."""
+    return _analysed(Path(path).resolve())
+
+
+@functools.lru_cache(maxsize=None)
+def _analysed(path: Path) -> AnalysedRecording:
+    from escapelint.analyze.findings import analyze
+    from escapelint.analyze.source import SourceLocator
+    from escapelint.read.assembler import read_build_output
+
+    module = module_of(path)
+    sources = SourceLocator(module)
+    outputs, stats = read_build_output(read_lines(path))
+    packages = tuple(analyze(output, sources) for output in outputs)
+    return AnalysedRecording(path, path.parent.name, module, sources, packages, stats)
+
+
+@pytest.fixture(scope="session")
+def sarif_validator():
+    """A jsonschema validator for SARIF 2.1.0, from the copy of the schema under tests/schemas/."""
+    import jsonschema
+
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
 
 
 def recorded_message_bodies() -> list[str]:

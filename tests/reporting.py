@@ -8,30 +8,23 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from escapelint import __version__
-from escapelint.analyze.findings import analyze
-from escapelint.analyze.source import SourceLocator
-from escapelint.read.assembler import BuildReader
 from escapelint.report.facts import BuildFacts
 from escapelint.report.formats import write_reports
 
-from .conftest import FIXTURES, RECORDED, read_lines
+from .conftest import RECORDED, analysed_file, module_of
+
+__all__ = ["FIXED_DATE", "PageLinks", "broken_links", "module_of", "parse_page", "render_fixture", "scrub"]
 
 #: A fixed date, so that only the scrubbed parts of a report vary between runs.
 FIXED_DATE = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
 
-def module_of(recording: Path) -> Path:
-    """fixtures/modules/<module> for fixtures/recorded/go<v>/<module>.m2.txt."""
-    return FIXTURES / "modules" / recording.name.split(".")[0]
-
-
 def render_fixture(recording: Path, targets: list[tuple[str, Path]], *, overwrite: bool = False) -> BuildFacts:
-    reader = BuildReader()
-    sources = SourceLocator(module_of(recording))
+    """Write `targets` for a recorded build (analysed once per run, see conftest.analysed_file)."""
+    build = analysed_file(recording)
     facts = BuildFacts.for_input(str(recording), now=FIXED_DATE)
     facts = BuildFacts(recording.relative_to(RECORDED).as_posix(), facts.go_version, facts.command, FIXED_DATE)
-    packages = (analyze(output, sources) for output in reader.packages(read_lines(recording)))
-    write_reports(packages, facts, lambda: reader.stats, targets, overwrite=overwrite, sources=sources)
+    write_reports(iter(build.packages), facts, lambda: build.stats, targets, overwrite=overwrite, sources=build.sources)
     return facts
 
 

@@ -12,21 +12,16 @@ import json
 import pytest
 
 from escapelint import __version__
-from escapelint.analyze.findings import analyze
-from escapelint.analyze.source import SourceLocator
-from escapelint.read.assembler import BuildReader
 from escapelint.report.json import write_json_report
 
-from .conftest import FIXTURES, GOLDEN, RECORDED, fixture_id, read_lines, recorded_files
+from .conftest import GOLDEN, RECORDED, analysed_file, fixture_id, recorded_files
 
 
 def render(path) -> str:
-    reader = BuildReader()
     out = io.StringIO()
-    # The recorded module's sources answer the questions only source can (globals, named results, ...).
-    sources = SourceLocator(FIXTURES / "modules" / path.name.split(".")[0])
-    packages = (analyze(output, sources) for output in reader.packages(read_lines(path)))
-    write_json_report(packages, reader.stats, out, path.relative_to(RECORDED).as_posix())
+    # Analysed with the recorded module's sources, which answer what only source can (globals, named results, ...).
+    build = analysed_file(path)
+    write_json_report(iter(build.packages), build.stats, out, path.relative_to(RECORDED).as_posix())
     # The generator version is the only volatile part of the document.
     return out.getvalue().replace(json.dumps(__version__), '"VERSION"', 1)
 

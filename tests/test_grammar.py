@@ -32,6 +32,7 @@ def _first(lines: list[str], needle: str) -> str:
     return next(line for line in lines if needle in line)
 
 
+@pytest.mark.slow  # Lark's debug analyses of the whole grammar take a minute on a slow machine
 def test_grammar_has_no_conflicts_or_collisions(caplog):
     """No LALR conflicts and no terminals Lark's analysis finds colliding.
 

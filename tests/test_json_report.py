@@ -8,32 +8,24 @@ import json
 
 import pytest
 
-from escapelint.analyze.findings import analyze
-from escapelint.read.assembler import BuildReader
 from escapelint.report.json import write_json_report
 
-from .conftest import RECORDED, read_lines
-
-EXAMPLE = RECORDED / "go1.27.3" / "categories.m2.txt"
-
-
-def analysed(reader):
-    return (analyze(output) for output in reader.packages(read_lines(EXAMPLE)))
+from .conftest import analysed
 
 
 def test_the_collector_is_on_again_after_the_report():
-    reader = BuildReader()
+    build = analysed("1.27.3", "categories")
     out = io.StringIO()
-    write_json_report(analysed(reader), reader.stats, out, "example")
+    write_json_report(iter(build.packages), build.stats, out, "example")
     assert json.loads(out.getvalue())["stats"]["balanced"]
     assert gc.isenabled()
 
 
 def test_a_collector_the_caller_disabled_stays_disabled():
-    reader = BuildReader()
+    build = analysed("1.27.3", "categories")
     gc.disable()
     try:
-        write_json_report(analysed(reader), reader.stats, io.StringIO(), "example")
+        write_json_report(iter(build.packages), build.stats, io.StringIO(), "example")
         assert not gc.isenabled()
     finally:
         gc.enable()
@@ -44,7 +36,7 @@ def test_a_failing_write_leaves_the_collector_on():
         def write(self, text):
             raise OSError("no space left on device")
 
-    reader = BuildReader()
+    build = analysed("1.27.3", "categories")
     with pytest.raises(OSError):
-        write_json_report(analysed(reader), reader.stats, Full(), "example")
+        write_json_report(iter(build.packages), build.stats, Full(), "example")
     assert gc.isenabled()

@@ -160,6 +160,7 @@ def test_line_ends_counted_as_the_reader_counts_them(tmp_path, monkeypatch, piec
                     assert parallel.count_line_ends(source, start, end) == len(text.readlines()), (start, end)
 
 
+@pytest.mark.toolchain
 def test_real_build_of_many_packages(tmp_path, monkeypatch):
     """A real multi-package build, cut into windows of 64 KiB or more, reads the same."""
     toolchain = toolchain_or_skip("1.27.3")
@@ -210,6 +211,7 @@ def test_a_failing_worker_fails_the_report_and_leaves_no_fragments(tmp_path, sma
 
 def test_ctrl_c_stops_every_process_and_leaves_nothing_behind(tmp_path):
     """Ctrl-C goes to the whole process group; the parent alone handles it (exit 130, no tracebacks)."""
+    import contextlib
     import signal
     import sys
     import time
@@ -223,15 +225,55 @@ def test_ctrl_c_stops_every_process_and_leaves_nothing_behind(tmp_path):
     scratch.mkdir()
     env = dict(os.environ, TMPDIR=str(scratch))
     args = [sys.executable, "-m", "escapelint", "report", str(source), "-o", str(tmp_path / "r.json"), "--jobs", "2"]
-    child = subprocess.Popen(args, start_new_session=True, stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(0.5)  # started, not finished: the whole run takes seconds
-    os.killpg(child.pid, signal.SIGINT)
-    _, stderr = child.communicate(timeout=60)
+    log = tmp_path / "stderr.txt"  # a file, not a pipe: nobody reads a pipe while the test waits
+    with log.open("w", encoding="utf-8") as err:
+        # As from a terminal: a run started in the background by a shell without job control (a CI
+        # script's `&`) inherits SIGINT ignored, and Python then never turns it into KeyboardInterrupt.
+        child = subprocess.Popen(
+            args,
+            start_new_session=True,
+            stderr=err,
+            env=env,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+    try:
+        # Interrupt it once it is reading, not during its imports: a worker has opened its first
+        # fragment (parallel.fragment_directory makes "escapelint-*" under TMPDIR).
+        deadline = time.monotonic() + 60
+        while not any(scratch.glob("escapelint-*/window-*.json")) and child.poll() is None:
+            assert time.monotonic() < deadline, "the report did not start reading within 60 s"
+            time.sleep(0.01)
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGINT)
+        child.wait(timeout=60)
+    finally:
+        workers_left = _wait_for_group_to_end(child.pid, timeout=10)
+        if child.poll() is None or workers_left:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    stderr = log.read_text(encoding="utf-8", errors="replace")
     if child.returncode == 0:
         pytest.skip("the report finished before the interrupt")
     assert child.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert list(scratch.iterdir()) == []
+    assert not workers_left, "worker processes outlived the interrupted report"
+
+
+def _wait_for_group_to_end(group: int, timeout: float) -> bool:
+    """Whether processes of `group` (the test's own child's session) are still there after `timeout` s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.02)
 
 
 def test_an_unreadable_large_input_is_reported_as_such(tmp_path, small_windows, monkeypatch):

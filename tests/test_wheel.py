@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import venv
@@ -29,7 +30,9 @@ def test_wheel_ships_grammar_and_runs_outside_the_checkout(tmp_path):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
-    subprocess.run([python, "-m", "pip", "install", "-q", str(wheel)], check=True)
+    # Outside the checkout also means without a PYTHONPATH into it (the tests themselves may run with one).
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    subprocess.run([python, "-m", "pip", "install", "-q", str(wheel)], check=True, env=env)
     probe = (
         "import escapelint, pathlib; from importlib import resources;"
         "shipped = resources.files('escapelint') / 'grammars' / 'gc_diagnostics.lark';"
@@ -37,11 +40,13 @@ def test_wheel_ships_grammar_and_runs_outside_the_checkout(tmp_path):
         f"assert not pathlib.Path(escapelint.__file__).is_relative_to({str(ROOT)!r}), escapelint.__file__;"
         "print('ok')"
     )
-    assert subprocess.run([python, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True).stdout == "ok\n"
+    probed = subprocess.run([python, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=False, env=env)
+    assert probed.returncode == 0 and probed.stdout == "ok\n", probed.stderr
     report = subprocess.run(
         [env_dir / "bin" / "escapelint", "report", str(RECORDED / "go1.27.3" / "example.m2.txt"), "-q"],
         cwd=tmp_path,
         capture_output=True,
         check=True,
+        env=env,
     )
     assert b'"balanced": true' in report.stdout

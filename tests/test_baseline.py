@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from escapelint.report.output import OutputError
 from escapelint.workflows.baseline import (
     SCHEMA,
     Baseline,
@@ -205,7 +206,8 @@ def test_write_replaces_an_existing_baseline_without_being_told(tmp_path):
 def test_write_refuses_to_replace_what_is_not_a_baseline(tmp_path, existing):
     path = tmp_path / "notes.json"
     path.write_bytes(existing)
-    with pytest.raises(BaselineError, match=f"^{path} exists and is not an escapelint baseline; pass --force"):
+    # Refused by the output layer that writes every file (an OutputError: exit 2 in the CLI).
+    with pytest.raises(OutputError, match=f"^{path} exists and is not an escapelint baseline; pass --force"):
         write_baseline(path, baseline_document([], None, COMMAND), overwrite=False)
     assert path.read_bytes() == existing
 

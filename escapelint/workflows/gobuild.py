@@ -3,6 +3,11 @@
 `go build -gcflags=PATTERN=-m=2 PATTERN...` scopes `-m=2` to the packages asked for, so dependencies
 are neither analysed nor reported unless asked. The user's environment is passed through unchanged
 (GOFLAGS, GOTOOLCHAIN, GOPATH, the module's own `go` line): escapelint builds what `go build` builds.
+
+What a build links goes to an empty temporary directory (`go build -o DIR/`), removed afterwards:
+`go build` of one main package would otherwise write its executable into the module (or fail, when
+a file or directory of that name is in the way). Never to /dev/null: the compiler removes its output
+file when a compile fails (scripts/compile_go_tests.py).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +93,10 @@ class GoToolchain:
 
 @dataclass(frozen=True)
 class BuildCommand:
-    """One escape-analysis build: what runs and where."""
+    """One escape-analysis build: what runs and where.
+
+    `argv` is the command as the user would type it; `argv_writing_to` adds where its executables go.
+    """
 
     argv: tuple[str, ...]
     cwd: Path
@@ -103,22 +112,44 @@ class BuildCommand:
         return cls(argv, cwd)
 
     def display(self) -> str:
+        """The command for people and for the baseline: without the temporary `-o` directory."""
         return " ".join(["go", *self.argv[1:]])
+
+    @property
+    def links(self) -> bool:
+        """Whether the command writes executables (`go build`; `go test -exec=true` keeps its own)."""
+        return self.argv[1] == "build"
+
+    def argv_writing_to(self, directory: Path) -> tuple[str, ...]:
+        """`argv` with `-o DIRECTORY/`: go writes the executables of main packages there, for any number
+        of packages (the trailing separator says it is a directory), and nothing for other packages."""
+        if not self.links:
+            return self.argv
+        return (self.argv[0], self.argv[1], "-o", f"{directory}{os.sep}", *self.argv[2:])
 
 
 @dataclass
 class RunningBuild:
-    """A started build whose combined output is read line by line; `returncode` is set once it ends."""
+    """A started build whose combined output is read line by line; `returncode` is set once it ends.
+
+    A `go build` links into `output_directory`, an empty temporary directory of its own that `stop`
+    removes.
+    """
 
     command: BuildCommand
     process: subprocess.Popen = field(repr=False)
     returncode: int | None = None
+    output_directory: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
     @classmethod
     def start(cls, command: BuildCommand) -> RunningBuild:
+        output = None
+        if command.links:
+            output = tempfile.TemporaryDirectory(prefix="escapelint-build-", ignore_cleanup_errors=True)
+        argv = command.argv if output is None else command.argv_writing_to(Path(output.name))
         try:
             process = subprocess.Popen(
-                command.argv,
+                argv,
                 cwd=command.cwd,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -126,8 +157,10 @@ class RunningBuild:
                 bufsize=1 << 16,
             )
         except OSError as exc:
+            if output is not None:
+                output.cleanup()
             raise GoNotFoundError(f"{command.argv[0]}: cannot run: {exc.strerror}; {INSTALL_HINT}") from None
-        return cls(command, process)
+        return cls(command, process, output_directory=output)
 
     def lines(self) -> Iterator[str]:
         """The build's output lines as they come, decoded leniently; waits for the exit at the end."""
@@ -140,3 +173,6 @@ class RunningBuild:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if self.output_directory is not None:
+            self.output_directory.cleanup()
+            self.output_directory = None

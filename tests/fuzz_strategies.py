@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import itertools
 import json
 import tempfile
 from collections.abc import Callable, Iterator
@@ -66,7 +67,7 @@ def recorded_packages() -> tuple[tuple[bytes, ...], ...]:
     packages = []
     for lines in recorded_inputs():
         starts = [i for i, line in enumerate(lines) if line.startswith(b"# ")] + [len(lines)]
-        packages.extend(lines[a:b] for a, b in zip(starts, starts[1:]) if b - a > 1)
+        packages.extend(lines[a:b] for a, b in itertools.pairwise(starts) if b - a > 1)
     return tuple(packages)
 
 

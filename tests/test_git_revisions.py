@@ -16,7 +16,7 @@ import pytest
 
 from escapelint.workflows.git import GitError, changed_lines, commit_of, worktree_at
 
-from .conftest import FIXTURES, toolchain_or_skip
+from .conftest import toolchain_or_skip
 
 KEEP = "keep me\n"
 
@@ -64,9 +64,8 @@ def test_changed_lines_refuses_an_option_as_revision(repo, victim, revision):
 @pytest.mark.parametrize("revision", HOSTILE)
 def test_worktree_at_refuses_an_option_as_revision(repo, victim, revision):
     revision = revision.format(victim=victim)
-    with pytest.raises(GitError, match="does not name a commit"):
-        with worktree_at(repo, revision):
-            pass  # pragma: no cover - never entered
+    with pytest.raises(GitError, match="does not name a commit"), worktree_at(repo, revision):
+        pass  # pragma: no cover - never entered
     assert victim.read_text() == KEEP
     worktrees = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True, check=True)
     assert len(worktrees.stdout.splitlines()) == 1

@@ -16,6 +16,8 @@ of a single input) call the same code:
   `escapelint report FILE --format json` gives (but for the input's name).
 - `check_jobs_agree`: `--jobs 2`, with the input cut at every package header (as tests/test_parallel.py
   forces it), gives the report `--jobs 1` gives, byte for byte.
+- `check_every_format`: every report format is written from what the reader made of the input, and
+  the machine-readable ones parse (the reader's output, however odd, is the later stages' input).
 """
 
 from __future__ import annotations
@@ -273,8 +275,26 @@ def check_jobs_agree(data: bytes) -> None:
     assert stats[1].balanced() and stats[1].lines == len(reader_lines(data))
 
 
+def check_every_format(data: bytes) -> None:
+    from escapelint.report.formats import FORMATS, parse_format_targets
+    from escapelint.workflows.report import report
+
+    with tempfile.TemporaryDirectory(prefix="escapelint-fuzz-") as scratch:
+        source, out = Path(scratch) / "build.txt", Path(scratch) / "out"
+        source.write_bytes(data)
+        out.mkdir()
+        stats = report(str(source), parse_format_targets(list(FORMATS), out), source_root=Path(scratch), jobs=1)
+        assert stats.balanced()
+        json.loads((out / FORMATS["json"].default_name).read_text(encoding="utf-8"))
+        json.loads((out / FORMATS["sarif"].default_name).read_text(encoding="utf-8"))
+        for line in (out / FORMATS["rdjsonl"].default_name).read_text(encoding="utf-8").splitlines():
+            json.loads(line)
+        assert (out / "html" / "index.html").is_file() and (out / "md" / "README.md").is_file()
+
+
 PROPERTIES = {
     "accounting": (check_accounting, build_outputs),
     "stdin": (check_stdin_same_as_file, build_outputs),
     "jobs": (check_jobs_agree, multi_package_outputs),
+    "formats": (check_every_format, multi_package_outputs),
 }

@@ -36,6 +36,12 @@ def test_two_jobs_give_the_report_one_job_gives(data):
     fuzz.check_jobs_agree(data)
 
 
+@settings(CI, max_examples=25)
+@given(fuzz.multi_package_outputs())
+def test_every_report_format_is_written(data):
+    fuzz.check_every_format(data)
+
+
 def test_the_strategies_start_from_recorded_output():
     """The campaign's material is the recorded fixtures, and they hold packages to cut at."""
     inputs = fuzz.recorded_inputs()

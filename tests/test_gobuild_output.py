@@ -32,41 +32,53 @@ def _files(root: Path) -> dict[str, bytes | None]:
 # --- without a toolchain: the command and the directory's lifetime ---------------------------------
 
 
-def test_build_output_goes_to_a_directory_before_the_patterns(tmp_path):
-    command = BuildCommand.for_packages(GoToolchain("/opt/go/bin/go"), ["./cmd/kvdemo", "./kv"], tmp_path)
-    argv = command.argv_writing_to(tmp_path / "out")
-    assert argv[:4] == ("/opt/go/bin/go", "build", "-o", f"{tmp_path / 'out'}{os.sep}")
-    assert argv[4:] == command.argv[2:] and argv[-2:] == ("./cmd/kvdemo", "./kv")
-    # What people and the baseline see names no temporary directory.
-    assert command.display() == "go build -gcflags=./cmd/kvdemo=-m=2 -gcflags=./kv=-m=2 ./cmd/kvdemo ./kv"
-
-
-def test_go_test_keeps_its_own_binaries(tmp_path):
-    command = BuildCommand.for_packages(GoToolchain("/opt/go/bin/go"), ["./..."], tmp_path, tests=True)
-    assert not command.links
-    assert command.argv_writing_to(tmp_path / "out") == command.argv
-
-
-def _fake_go(tmp_path: Path) -> Path:
-    """A stand-in for `go` that prints its arguments and writes a file into its -o directory."""
+def _fake_go(tmp_path: Path, names: str) -> GoToolchain:
+    """A stand-in for `go`: `go list` answers `names`; a build prints its arguments, says whether its
+    -o directory was empty, and writes an "executable" there."""
     script = tmp_path / "fake-go"
     script.write_text(
         f"#!{sys.executable}\n"
         "import pathlib, sys\n"
         "args = sys.argv[1:]\n"
+        f"if args[0] == 'list':\n    print({names!r})\n    sys.exit(0)\n"
         "print(*args, sep='\\n')\n"
-        "out = pathlib.Path(args[args.index('-o') + 1])\n"
-        "print('empty' if not any(out.iterdir()) else 'not empty')\n"
-        "(out / 'kvdemo').write_bytes(b'ELF')\n"
+        "if '-o' in args:\n"
+        "    out = pathlib.Path(args[args.index('-o') + 1])\n"
+        "    print('empty' if not any(out.iterdir()) else 'not empty')\n"
+        "    (out / 'kvdemo').write_bytes(b'ELF')\n"
     )
     script.chmod(0o755)
-    return script
+    return GoToolchain(str(script))
+
+
+def test_a_build_of_a_main_package_links_into_a_directory(tmp_path):
+    go = _fake_go(tmp_path, "main\nkv")
+    command = BuildCommand.for_packages(go, ["./cmd/kvdemo", "./kv"], tmp_path)
+    assert command.links
+    argv = command.argv_writing_to(tmp_path / "out")
+    assert argv[:4] == (go.executable, "build", "-o", f"{tmp_path / 'out'}{os.sep}")
+    assert argv[4:] == command.argv[2:] and argv[-2:] == ("./cmd/kvdemo", "./kv")
+    # What people and the baseline see names no temporary directory.
+    assert command.display() == "go build -gcflags=./cmd/kvdemo=-m=2 -gcflags=./kv=-m=2 ./cmd/kvdemo ./kv"
+
+
+def test_no_main_package_no_output_directory(tmp_path):
+    """go refuses `-o DIR/` without a main package ("no main packages to build"), and writes nothing then."""
+    command = BuildCommand.for_packages(_fake_go(tmp_path, "kv\nparse"), ["./kv/..."], tmp_path)
+    assert not command.links
+    assert command.argv_writing_to(tmp_path / "out") == command.argv
+
+
+def test_go_test_keeps_its_own_binaries(tmp_path):
+    command = BuildCommand.for_packages(_fake_go(tmp_path, "main"), ["./..."], tmp_path, tests=True)
+    assert not command.links
+    assert command.argv_writing_to(tmp_path / "out") == command.argv
 
 
 def test_each_build_gets_an_empty_directory_that_is_removed(tmp_path):
     module = tmp_path / "module"
     module.mkdir()
-    command = BuildCommand.for_packages(GoToolchain(str(_fake_go(tmp_path))), ["./cmd/kvdemo"], module)
+    command = BuildCommand.for_packages(_fake_go(tmp_path, "main"), ["./cmd/kvdemo"], module)
     seen = []
     for _ in range(2):
         build = RunningBuild.start(command)
@@ -87,8 +99,11 @@ def test_each_build_gets_an_empty_directory_that_is_removed(tmp_path):
 
 
 @pytest.mark.toolchain
-@pytest.mark.parametrize("in_the_way", [None, "file", "directory"])
-def test_audit_of_a_main_package_leaves_the_module_as_it_was(tmp_path, in_the_way):
+@pytest.mark.parametrize(
+    ("pattern", "in_the_way"),
+    [("./cmd/kvdemo", None), ("./cmd/kvdemo", "file"), ("./cmd/kvdemo", "directory"), ("./kv", None), ("./...", None)],
+)
+def test_audit_leaves_the_module_as_it_was(tmp_path, pattern, in_the_way):
     toolchain = toolchain_or_skip("1.27.3")
     module = tmp_path / "example"
     shutil.copytree(FIXTURES / "modules" / "example", module)
@@ -103,7 +118,7 @@ def test_audit_of_a_main_package_leaves_the_module_as_it_was(tmp_path, in_the_wa
     env["PATH"] = f"{toolchain.goroot / 'bin'}{os.pathsep}{env['PATH']}"
     env["TMPDIR"] = str(tmp_path)  # the build's own -o directory goes here, and must be gone afterwards
     result = subprocess.run(
-        [sys.executable, "-m", "escapelint", "audit", "-C", str(module), "-o", str(tmp_path / "report"), "./cmd/kvdemo"],
+        [sys.executable, "-m", "escapelint", "audit", "-C", str(module), "-o", str(tmp_path / "report"), pattern],
         cwd=tmp_path,
         env=env,
         capture_output=True,

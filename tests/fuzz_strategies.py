@@ -27,6 +27,7 @@ import functools
 import io
 import itertools
 import json
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -136,6 +137,15 @@ def _long_line(draw: Draw, lines: Lines, i: int) -> None:
     lines[i] = (body * (size // len(body) + 1))[:size] + end
 
 
+def _renumber(draw: Draw, lines: Lines, i: int) -> None:
+    """One number of the line (a line, a column, a level, a derefs count) replaced by another."""
+    numbers = [m.span() for m in re.finditer(rb"\d+", lines[i])]
+    if numbers:
+        a, b = draw(st.sampled_from(numbers))
+        number = draw(st.sampled_from([b"0", b"1", b"00", b"-1", b"65536", b"99999999999999999999"]))
+        lines[i] = lines[i][:a] + number + lines[i][b:]
+
+
 def _duplicate(draw: Draw, lines: Lines, i: int) -> None:
     lines[i:i] = [lines[i]] * draw(st.integers(1, 3))
 
@@ -161,8 +171,8 @@ def _splice(draw: Draw, lines: Lines, i: int) -> None:
 
 
 MUTATIONS = (
-    _truncate, _insert, _insert, _delete, _replace_byte, _line_end, _long_line, _duplicate, _drop, _move,
-    _swap_neighbours, _splice,
+    _truncate, _insert, _insert, _delete, _replace_byte, _line_end, _long_line, _renumber, _duplicate, _drop,
+    _move, _swap_neighbours, _splice,
 )
 
 

@@ -62,3 +62,36 @@ def test_the_strategies_start_from_recorded_output():
 def test_hand_picked_edges(data):
     fuzz.check_accounting(data)
     fuzz.check_stdin_same_as_file(data)
+
+
+# --- what the campaign found ---------------------------------------------------------------------
+
+#: Found by `scripts/fuzz_reader.py --examples 600 stdin` (shrunk by hypothesis): a NUL before a
+#: recorded summary line, so that the printed file name starts with "\x00".
+NUL_IN_FILE_NAME = (
+    b"ok/ok.go:5:6: can inline Escape with cost 8 as: func() *int { x := 1; return &x }\n"
+    b"ok/ok.go:6:2: x escapes to heap:\n"
+    b"ok/ok.go:6:2:   flow: ~r0 = &x:\n"
+    b"ok/ok.go:6:2:     from &x (address-of) at ok/ok.go:7:9\n"
+    b"ok/ok.go:6:2:     from return &x (return) at ok/ok.go:7:2\n"
+    b"\x00ok/ok.go:6:2: moved to heap: x\n"
+)
+
+
+def test_a_nul_in_a_file_name_is_read_and_counted():
+    fuzz.check_accounting(NUL_IN_FILE_NAME)  # the reader itself is fine
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="escapelint/analyze/source.py: _read() catches OSError only, and Path.read_text raises "
+    "ValueError('embedded null byte') for a printed file name with a NUL, so `escapelint report` "
+    "ends in a traceback (analyze.findings.PackageEvidence -> LazySource -> SourceLocator.read -> "
+    "read_package_source -> _read)",
+)
+@pytest.mark.parametrize(
+    "data", [NUL_IN_FILE_NAME, b"ok/o\x00k.go:6:2: moved to heap: x\n"], ids=["as-found", "minimal"]
+)
+def test_a_nul_in_a_file_name_is_no_crash_of_the_report(data):
+    fuzz.check_stdin_same_as_file(data)

@@ -130,3 +130,23 @@ def test_audit_leaves_the_module_as_it_was(tmp_path, pattern, in_the_way):
     assert (tmp_path / "report" / "index.html").is_file()
     assert _files(module) == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["example", "report"]
+
+
+@pytest.mark.toolchain
+def test_baseline_and_check_of_a_main_package_leave_the_module_as_it_was(tmp_path):
+    toolchain = toolchain_or_skip("1.27.3")
+    module = tmp_path / "example"
+    shutil.copytree(FIXTURES / "modules" / "example", module)
+    before = _files(module)
+    env = toolchain.env()
+    env["PATH"] = f"{toolchain.goroot / 'bin'}{os.pathsep}{env['PATH']}"
+    env["TMPDIR"] = str(tmp_path)
+    baseline = tmp_path / "baseline.json"
+    for args in (["baseline", "-o", str(baseline), "./cmd/kvdemo"], ["check", "--baseline", str(baseline), "cmd/kvdemo/main.go"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "escapelint", *args], cwd=module, env=env, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, (args, result.stderr)
+    assert baseline.is_file()
+    assert _files(module) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["baseline.json", "example"]

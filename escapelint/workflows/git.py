@@ -24,14 +24,28 @@ def git(args: list[str], cwd: Path) -> str:
     return result.stdout
 
 
+def commit_of(root: Path, revision: str) -> str:
+    """The commit `revision` names, as a full object name, or GitError.
+
+    A revision is user input: "--output=FILE" handed to `git diff` as is would be read as an option
+    (and truncate FILE). It is looked up after `--end-of-options`, where git reads it as a revision
+    only, and only the object name that comes back is passed on to other git commands.
+    """
+    try:
+        return git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}"], root).strip()
+    except GitError:
+        raise GitError(f"{revision!r} does not name a commit in the git repository at {root}") from None
+
+
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
 
 
 def changed_lines(root: Path, revision: str) -> dict[Path, set[int]]:
     """Lines added or changed since `revision` in the working tree (and every line of untracked files)."""
     top = Path(git(["rev-parse", "--show-toplevel"], root).strip())
+    commit = commit_of(root, revision)
     changed: dict[Path, set[int]] = {}
-    diff = git(["diff", "--no-color", "--no-ext-diff", "-U0", revision, "--", "."], root)
+    diff = git(["diff", "--no-color", "--no-ext-diff", "-U0", commit, "--", "."], root)
     current: Path | None = None
     for line in diff.splitlines():
         if line.startswith("+++ "):
@@ -56,7 +70,7 @@ def worktree_at(root: Path, revision: str) -> Iterator[Path]:
     """A temporary `git worktree` of `revision`, yielding the module root inside it."""
     top = Path(git(["rev-parse", "--show-toplevel"], root).strip()).resolve()
     inside = root.resolve().relative_to(top)
-    commit = git(["rev-parse", "--verify", f"{revision}^{{commit}}"], root).strip()
+    commit = commit_of(root, revision)
     with tempfile.TemporaryDirectory(prefix="escapelint-base-") as parent:
         tree = Path(parent) / "tree"
         git(["worktree", "add", "--detach", "--quiet", str(tree), commit], root)

@@ -3,6 +3,12 @@
 `go build -gcflags=PATTERN=-m=2 PATTERN...` scopes `-m=2` to the packages asked for, so dependencies
 are neither analysed nor reported unless asked. The user's environment is passed through unchanged
 (GOFLAGS, GOTOOLCHAIN, GOPATH, the module's own `go` line): escapelint builds what `go build` builds.
+
+A build of main packages links into an empty temporary directory (`go build -o DIR/`), removed
+afterwards: `go build` of one main package would otherwise write its executable into the module (or
+fail, when a file or directory of that name is in the way). Without a main package there is no `-o`
+(go refuses `-o DIR/` then: "no main packages to build") and go writes nothing. Never /dev/null: the
+compiler removes its output file when a compile fails (scripts/compile_go_tests.py).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +73,14 @@ class GoToolchain:
             raise GoCommandError(f"{cwd} is not inside a Go module (no go.mod found)")
         return Path(gomod).parent
 
+    def has_main_package(self, patterns: list[str], cwd: Path) -> bool:
+        """Whether the patterns match a main package (False when go cannot tell: the build will say why)."""
+        try:
+            names = self.run(["list", "-e", "-f", "{{.Name}}", *patterns], cwd)
+        except (GoCommandError, GoNotFoundError):
+            return False
+        return "main" in names.split()
+
     def list_packages(self, patterns: list[str], cwd: Path, tests: bool = False) -> list[str]:
         """Import paths the patterns match (with `tests`, also their test variants' count)."""
         args = ["list", "-e", "-json=ImportPath,TestGoFiles,XTestGoFiles", *patterns]
@@ -87,38 +102,60 @@ class GoToolchain:
 
 @dataclass(frozen=True)
 class BuildCommand:
-    """One escape-analysis build: what runs and where."""
+    """One escape-analysis build: what runs and where.
+
+    `argv` is the command as the user would type it; `links` says whether it links executables (a
+    `go build` of main packages), which `argv_writing_to` then sends to a directory.
+    """
 
     argv: tuple[str, ...]
     cwd: Path
+    links: bool = False
 
     @classmethod
     def for_packages(cls, go: GoToolchain, patterns: list[str], cwd: Path, *, tests: bool = False) -> BuildCommand:
         gcflags = [f"-gcflags={pattern}=-m=2" for pattern in patterns]
         if tests:
-            # Compile the test binaries too, and run none of them.
+            # Compile the test binaries too, and run none of them (go test keeps them in its own work directory).
             argv = (go.executable, "test", *gcflags, "-count=1", "-run=^$", "-exec=true", *patterns)
-        else:
-            argv = (go.executable, "build", *gcflags, *patterns)
-        return cls(argv, cwd)
+            return cls(argv, cwd)
+        argv = (go.executable, "build", *gcflags, *patterns)
+        return cls(argv, cwd, links=go.has_main_package(patterns, cwd))
 
     def display(self) -> str:
+        """The command for people and for the baseline: without the temporary `-o` directory."""
         return " ".join(["go", *self.argv[1:]])
+
+    def argv_writing_to(self, directory: Path) -> tuple[str, ...]:
+        """`argv` with `-o DIRECTORY/` if it links: go writes the executables of its main packages there,
+        for any number of packages (the trailing separator says it is a directory)."""
+        if not self.links:
+            return self.argv
+        return (self.argv[0], self.argv[1], "-o", f"{directory}{os.sep}", *self.argv[2:])
 
 
 @dataclass
 class RunningBuild:
-    """A started build whose combined output is read line by line; `returncode` is set once it ends."""
+    """A started build whose combined output is read line by line; `returncode` is set once it ends.
+
+    A `go build` links into `output_directory`, an empty temporary directory of its own that `stop`
+    removes.
+    """
 
     command: BuildCommand
     process: subprocess.Popen = field(repr=False)
     returncode: int | None = None
+    output_directory: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
     @classmethod
     def start(cls, command: BuildCommand) -> RunningBuild:
+        output = None
+        if command.links:
+            output = tempfile.TemporaryDirectory(prefix="escapelint-build-", ignore_cleanup_errors=True)
+        argv = command.argv if output is None else command.argv_writing_to(Path(output.name))
         try:
             process = subprocess.Popen(
-                command.argv,
+                argv,
                 cwd=command.cwd,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -126,8 +163,10 @@ class RunningBuild:
                 bufsize=1 << 16,
             )
         except OSError as exc:
+            if output is not None:
+                output.cleanup()
             raise GoNotFoundError(f"{command.argv[0]}: cannot run: {exc.strerror}; {INSTALL_HINT}") from None
-        return cls(command, process)
+        return cls(command, process, output_directory=output)
 
     def lines(self) -> Iterator[str]:
         """The build's output lines as they come, decoded leniently; waits for the exit at the end."""
@@ -140,3 +179,6 @@ class RunningBuild:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if self.output_directory is not None:
+            self.output_directory.cleanup()
+            self.output_directory = None

@@ -12,8 +12,8 @@ import pytest
 
 from escapelint.events import EventKind, FlowStep, Position
 from escapelint.read.assembler import read_build_output
-from escapelint.read.classifier import LineClassifier
-from escapelint.read.messages import parse_position
+from escapelint.read.classifier import UNRECOGNIZED, LineClassifier
+from escapelint.read.messages import MessageSyntaxError, parse_message, parse_position
 
 from .conftest import toolchain_or_skip
 
@@ -136,3 +136,30 @@ def test_colon_in_file_names_with_a_real_toolchain(version, tmp_path):
     assert events[EventKind.MOVED, "u"].position == Position(f"{here}gen:dir/y.go", 71, None)
     (step,) = [s for e in events.values() if e.expr == "p" for x in e.explanations for f in x.flows for s in f.steps]
     assert step.at == Position("./a:b.go", 10, 2)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Synthetic, from real step shapes: paths holding ") at " and colons, where the text after the
+        # last ") at " is, or is not, a position. The classifier must read them as the grammar does.
+        "    from s.mu (address-of) at kv/store.go:of) at kv/store.go:24:6",
+        "    from x (r) at a) at b.go:1:2",
+        "    from x (r) at a) at :1",
+        "    from x (r) at a.go:1:2",
+        "    from x (r) at a: b.go:1:2",
+        "    from x (r) at a) at b: c.go:1:2",
+        "    from x (r) at :1",
+    ],
+)
+def test_step_split_agrees_with_the_grammar(body):
+    try:
+        parsed = parse_message(body)
+    except MessageSyntaxError:
+        expected = UNRECOGNIZED
+    else:
+        start = len("    from ") + len(parsed.expr) + len(" (") + len(parsed.reason) + len(") at ")
+        expected = FlowStep(parsed.expr, parsed.reason, parse_position(body[start:]))
+    classifier = LineClassifier()
+    assert classifier.step(body) == expected
+    assert classifier.step(body) == expected  # and from its caches

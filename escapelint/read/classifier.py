@@ -138,7 +138,7 @@ class LineClassifier:
         at = self._positions.get(at_text)
         if at is None:
             if self._position.fullmatch(at_text) is None:
-                return UNRECOGNIZED
+                return self._step_split_early(self.message(body), body)
             at = self._remember_position(at_text)
         key = body[: cut + 1]
         template = self._step_templates.get(key)
@@ -150,7 +150,16 @@ class LineClassifier:
             self._step_templates[key] = template
         if template is UNRECOGNIZED:
             return UNRECOGNIZED
+        if len(key) != len(_STEP_PREFIX) + len(template.expr) + len(template.reason) + 3:
+            return self._step_split_early(template, body)
         return FlowStep(template.expr, template.reason, at)
+
+    def _step_split_early(self, message: Message | Unrecognized, body: str) -> FlowStep | Unrecognized:
+        """A step the grammar split before its last ") at ": its path holds ") at " (never in real output)."""
+        if not isinstance(message, StepLine):
+            return UNRECOGNIZED
+        start = len(_STEP_PREFIX) + len(message.expr) + len(message.reason) + 2 + len(_STEP_SUFFIX)
+        return FlowStep(message.expr, message.reason, parse_position(body[start:]))
 
     def _parse(self, text: str, start: str) -> Message | Unrecognized:
         if start == "message":

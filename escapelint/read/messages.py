@@ -124,13 +124,18 @@ Message = (
 
 
 def parse_position(text: str) -> Position:
-    """Split a position already matched by the grammar's POSITION terminal."""
+    """Split a position already matched by the grammar's POSITION terminal, from the right.
+
+    A path may hold colons ("a:b.go", "C:\\x.go", a //line name), so the numbers are the last one or
+    two colon-separated parts: "path:line:col", else "path:line". A path that ends in ":digits" printed
+    without a column ("x:12" line 3, "x:12:3") reads as line 12, column 3: no reader can tell them apart.
+    """
     if text == "<unknown line number>":
         return Position(text, 0, None)
     head, _, last = text.rpartition(":")
     file, _, middle = head.rpartition(":")
-    # "path:line" (no column): the middle part is not a number, or the path holds a drive colon.
-    if middle.isdigit() and file:
+    # isdecimal() is the grammar's \d: isdigit() would take a superscript "²", which int() refuses.
+    if file and middle.isdecimal():
         return Position(file, int(middle), int(last))
     return Position(head, int(last), None)
 

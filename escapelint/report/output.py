@@ -17,6 +17,10 @@ exists, is not empty and has no marker file (`.escapelint-report`) is refused un
 marker lists the files escapelint wrote there, so a second run replaces its own pages and removes the
 ones no longer produced, and never touches anything else. File names inside it are plain names.
 
+What a killed run leaves (SIGKILL, a crash) is removed by the next run that writes there: the hidden
+`.NAME.PID-N.partial` file beside a target, when process PID no longer exists, and a report
+directory's staging directory.
+
 `file_key` says which file a path writes (relative paths and links resolved), so that two targets, or
 a target and the input, that name one file can be refused. Every target is checked before anything
 is written or read. Every problem is an `OutputError`.
@@ -28,6 +32,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import sys
 from collections.abc import Callable, Iterator
@@ -44,6 +49,8 @@ STDOUT = Path("-")
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: Hidden directories inside a report directory where a run stages its pages until it is published.
 _STAGING_PREFIX = ".escapelint-staging-"
+_PARTIAL_SUFFIX = ".partial"
+_PARTIAL_OWNER = re.compile(r"([0-9]+)-[0-9]+")
 
 
 class OutputError(Exception):
@@ -64,6 +71,19 @@ class Ownership:
 
     description: str
     test: Callable[[Path], bool]
+
+
+def process_exists(pid: int) -> bool:
+    """Whether process `pid` exists (as far as this process can see: its pid namespace)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, and is someone else's
+        return True
+    return True
 
 
 def file_key(path: Path) -> Path:
@@ -308,7 +328,9 @@ def open_report_output(
 
 
 def _create_partial(path: Path, target: Path) -> tuple[Path, int]:
-    """A new hidden file beside `path` (mode 0666 less the umask, as a plain open would give)."""
+    """A new hidden file beside `path` (mode 0666 less the umask, as a plain open would give), once
+    the ones that runs which no longer exist left there are removed."""
+    _remove_stale_partials(path)
     for attempt in range(100):
         partial = path.with_name(f".{path.name}.{os.getpid()}-{attempt}.partial")
         try:
@@ -320,8 +342,50 @@ def _create_partial(path: Path, target: Path) -> tuple[Path, int]:
     raise OutputRefusedError(f"{target}: cannot write: too many leftover {path.name}.*.partial files beside it")
 
 
+def _remove_stale_partials(path: Path) -> None:
+    """Remove `.NAME.PID-N.partial` files beside `path` whose process PID no longer exists (SIGKILL,
+    a crash or a power cut left them). Another file's partials, and a live run's, are left alone."""
+    prefix = f".{path.name}."
+    try:
+        entries = os.scandir(path.parent)
+    except OSError:
+        return
+    with entries:
+        for entry in entries:
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith(_PARTIAL_SUFFIX)):
+                continue
+            owner = _PARTIAL_OWNER.fullmatch(name[len(prefix) : -len(_PARTIAL_SUFFIX)])
+            if owner is None or int(owner[1]) == os.getpid() or process_exists(int(owner[1])):
+                continue
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done (then interrupt as usual): between removing
+    the old file and renaming the new one into its place, an interrupt would lose both."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _move_into_place(partial: Path, path: Path) -> None:
     """Put the finished `partial` file where `path` is, keeping the old file's permissions."""
+    with _signals_held():
+        _replace(partial, path)
+
+
+def _replace(partial: Path, path: Path) -> None:
     try:
         old = path.stat()
     except FileNotFoundError:

@@ -1,4 +1,4 @@
-"""SIGTERM and kill -9: what a run that does not end normally leaves, and what the
+"""SIGTERM, kill -9 and concurrent runs: what a run that does not end normally leaves, and what the
 next run finds.
 
 The runs are real `python -m escapelint report` processes over a big input: the recorded fixtures
@@ -10,6 +10,7 @@ found in /proc by its session id, also after the child is gone.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -20,11 +21,18 @@ from pathlib import Path
 
 import pytest
 
-from escapelint.report.output import MARKER, open_report_output
+from escapelint.report.output import (
+    MARKER,
+    OutputRefusedError,
+    ReportDirectory,
+    open_report_output,
+)
 from escapelint.workflows import parallel
-from escapelint.workflows.report import report_json
+from escapelint.workflows.report import report, report_json
 
 from .conftest import recorded_files
+
+LOCK = ".escapelint-report.lock"  # beside the marker
 
 pytestmark = pytest.mark.skipif(
     not parallel.can_fork() or not Path("/proc/self/stat").exists(), reason="needs fork() and /proc (Linux)"
@@ -304,3 +312,97 @@ def test_an_html_run_stopped_by_sigterm_does_not_make_the_next_run_need_force(tm
     )
     assert again.returncode == 0, again.stderr
     assert (report_dir / MARKER).is_file() and (report_dir / "index.html").is_file()
+
+
+def _marked_files(report_dir: Path) -> list[str]:
+    return sorted(json.loads((report_dir / MARKER).read_text())["files"])
+
+
+def _pages(report_dir: Path) -> list[str]:
+    return sorted(p.name for p in report_dir.iterdir() if not p.name.startswith("."))
+
+
+def test_a_second_run_into_a_report_directory_being_written_fails_at_once(tmp_path):
+    """Two runs into one directory used to remove each other's staging directory and interleave their
+    markers, leaving pages missing from the marker and the index. The second run now fails with exit 2."""
+    report_dir = tmp_path / "rep"
+    report(str(_small_input(tmp_path)), [("md", report_dir)])
+    before = _marked_files(report_dir)
+    holder = ReportDirectory(report_dir, overwrite=False, format_name="md")
+    holder.check()
+    holder.open()  # this process writes the directory now
+    try:
+        second = subprocess.run(
+            [sys.executable, "-m", "escapelint", "report", str(_small_input(tmp_path)), "-f", "md:rep"],
+            check=False,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, TMPDIR=str(tmp_path)),
+        )
+        assert second.returncode == 2
+        assert f"another escapelint run is writing rep (pid {os.getpid()})" in second.stderr
+        assert len(list(report_dir.glob(".escapelint-staging-*"))) == 1  # ours, not removed by the other
+        for name in before:
+            holder.write(name, "written by the run that holds the lock\n")
+        holder.publish()
+    finally:
+        holder.close()
+    assert _marked_files(report_dir) == before == _pages(report_dir)
+    assert not (report_dir / LOCK).exists()
+
+
+def test_the_lock_is_checked_before_the_input_is_read_and_released_after_a_failure(tmp_path):
+    report_dir = tmp_path / "rep"
+    holder = ReportDirectory(report_dir, overwrite=False, format_name="html")
+    holder.open()
+    try:
+        with pytest.raises(OutputRefusedError, match=r"another escapelint run is writing .*rep \(pid \d+\)"):
+            report(str(tmp_path / "no such input"), [("html", report_dir)])
+    finally:
+        holder.close()
+    assert list(report_dir.iterdir()) == []
+    failing = ReportDirectory(report_dir, overwrite=False, format_name="html")
+    failing.open()
+    failing.write("index.html", "half a report")
+    failing.close()  # what write_reports does after a writer failed: nothing published
+    report(str(_small_input(tmp_path)), [("html", report_dir)])  # not refused: the lock was released
+    assert (report_dir / "index.html").is_file() and not (report_dir / LOCK).exists()
+
+
+def test_a_lock_file_left_by_a_killed_run_neither_blocks_nor_disowns_the_directory(tmp_path):
+    report_dir = tmp_path / "rep"
+    report_dir.mkdir()
+    (report_dir / LOCK).write_text(f"{_dead_pid()}\n")  # kill -9 releases the lock, the file stays
+    report(str(_small_input(tmp_path)), [("html", report_dir)])
+    assert (report_dir / "index.html").is_file() and not (report_dir / LOCK).exists()
+
+
+@pytest.mark.slow
+def test_two_real_runs_into_one_report_directory(tmp_path):
+    """Two `escapelint report -f html:rep` processes at once: the second fails at once, the first
+    writes a whole report (every page in the marker and the index)."""
+    source = _big_input(tmp_path)
+    scratch, report_dir = tmp_path / "scratch", tmp_path / "rep"
+    scratch.mkdir()
+    first = _start(["report", str(source), "-f", "html:rep", "--jobs", "2", "-q"], tmp_path, scratch)
+    with _reaped(first):
+        if not _wait_for(lambda: any(report_dir.glob(".escapelint-staging-*/*.html")), first, "no page staged"):
+            pytest.skip("the first run finished before the second started")
+        second = subprocess.run(
+            [sys.executable, "-m", "escapelint", "report", str(_small_input(tmp_path)), "-f", "html:rep"],
+            check=False,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, TMPDIR=str(scratch)),
+        )
+        first.wait(timeout=600)
+    assert second.returncode == 2, second.stderr
+    assert f"another escapelint run is writing rep (pid {first.pid})" in second.stderr
+    assert first.returncode == 0, (tmp_path / "stderr.txt").read_text()
+    pages = _pages(report_dir)
+    assert _marked_files(report_dir) == pages
+    index = (report_dir / "index.html").read_text()
+    linked = [p for p in pages if p.endswith(".html") and p not in ("index.html", "categories.html")]
+    assert len(linked) > 100 and all(f'href="{p}' in index for p in linked)

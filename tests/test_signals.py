@@ -111,10 +111,13 @@ def _live_processes_of_session(session: int) -> list[int]:
 
 
 def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`."""
     children = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):
-            children += [int(c) for c in (task / "children").read_text().split()]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields is not None and int(fields[1]) == pid:
+                children.append(int(entry.name))
     return children
 
 

@@ -61,7 +61,7 @@ def report(
     output is left as it was, the workers are stopped and the temporary files removed; then
     `Terminated` (a SystemExit, status 143) is raised.
     """
-    with _terminated_like_interrupted():
+    with terminated_like_interrupted():
         return _report(source, targets, overwrite=overwrite, source_root=source_root, jobs=jobs)
 
 
@@ -168,13 +168,14 @@ def _in_order_checked(
 
 
 @contextmanager
-def _terminated_like_interrupted() -> Iterator[None]:
+def terminated_like_interrupted() -> Iterator[None]:
     """While the block runs, SIGTERM raises `Terminated` where the run is, so that it unwinds through
     the same cleanup as KeyboardInterrupt. A second SIGTERM does not interrupt that cleanup.
 
     Only where SIGTERM is nobody else's: in the main thread (Python runs handlers there only), and
     when it has its default action (an application that handles SIGTERM, or a caller that ignores
-    it, keeps its own way).
+    it, keeps its own way). `report` runs in it; so can any other workflow that writes outputs
+    (the CLI's audit or diff), to end with 143 the way it ends with 130 on Ctrl-C.
     """
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
         yield

@@ -26,10 +26,15 @@ pytestmark = pytest.mark.skipif(not parallel.can_fork(), reason="parallel readin
 
 
 @pytest.fixture
-def small_windows(monkeypatch):
-    """Read even small inputs in parallel, and cut them at every package header."""
+def small_windows(monkeypatch, tmp_path):
+    """Read even small inputs in parallel, and cut them at every package header. The fragments go
+    under tmp_path: a parallel run also removes stale fragment directories where it puts its own,
+    and a test must not do that in the machine's temporary directory."""
     monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
     monkeypatch.setattr(parallel, "MIN_WINDOW_BYTES", 1)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
 
 
 def _all_recorded() -> bytes:

@@ -16,6 +16,13 @@ target is asked for, so it is replaced, and replaced whole (`ReportFile`, `open_
 exists, is not empty and has no marker file (`.escapelint-report`) is refused unless `overwrite`; the
 marker lists the files escapelint wrote there, so a second run replaces its own pages and removes the
 ones no longer produced, and never touches anything else. File names inside it are plain names.
+One run at a time writes a report directory: it holds an advisory lock (`fcntl.flock` on
+`.escapelint-report.lock` beside the marker) from `open` to `publish`/`close`, and a second run is
+refused at once (`check` looks too), naming the process that holds it.
+
+What a killed run leaves (SIGKILL, a crash) is removed by the next run that writes there: the hidden
+`.NAME.PID-N.partial` file beside a target, when process PID no longer exists, and a report
+directory's staging directory.
 
 `file_key` says which file a path writes (relative paths and links resolved), so that two targets, or
 a target and the input, that name one file can be refused. Every target is checked before anything
@@ -24,10 +31,12 @@ is written or read. Every problem is an `OutputError`.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import shutil
+import signal
 import stat
 import sys
 from collections.abc import Callable, Iterator
@@ -38,12 +47,21 @@ from typing import TextIO
 
 from escapelint import __version__
 
+try:
+    import fcntl
+except ImportError:  # Windows: report directories are written unlocked
+    fcntl = None  # type: ignore[assignment]
+
 MARKER = ".escapelint-report"
 #: The path that stands for standard output.
 STDOUT = Path("-")
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: Hidden directories inside a report directory where a run stages its pages until it is published.
 _STAGING_PREFIX = ".escapelint-staging-"
+#: The lock file of a report directory (see the module docstring); it holds the writing run's pid.
+LOCK = f"{MARKER}.lock"
+_PARTIAL_SUFFIX = ".partial"
+_PARTIAL_OWNER = re.compile(r"([0-9]+)-[0-9]+")
 
 
 class OutputError(Exception):
@@ -66,6 +84,19 @@ class Ownership:
     test: Callable[[Path], bool]
 
 
+def process_exists(pid: int) -> bool:
+    """Whether process `pid` exists (as far as this process can see: its pid namespace)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, and is someone else's
+        return True
+    return True
+
+
 def file_key(path: Path) -> Path:
     """The file `path` writes: absolute, links resolved; `STDOUT` for standard output."""
     if path == STDOUT:
@@ -84,6 +115,7 @@ class ReportDirectory:
         self._previous: list[str] = []
         self._staging: Path | None = None
         self._opened = False
+        self._lock_descriptor: int | None = None
 
     def check(self) -> None:
         path = self.path
@@ -95,13 +127,79 @@ class ReportDirectory:
             raise OutputRefusedError(f"{path} is a symlink to something that is not a directory")
         if not path.is_dir():
             raise OutputRefusedError(f"{path} exists and is not a directory; {self.format_name} writes a directory")
+        self._refuse_if_locked()
         if self._has_marker() or self.overwrite:
             return
-        if any(name for name in os.listdir(path) if not name.startswith(_STAGING_PREFIX)):
+        if any(name for name in os.listdir(path) if not _is_scratch(name)):
             raise OutputRefusedError(
                 f"{path} exists and holds files escapelint did not write (no {MARKER} in it); "
                 "pass --force to write the report into it anyway"
             )
+
+    def _refuse_if_locked(self) -> None:
+        """Fail at once, before the input is read, when another run is writing the directory."""
+        if fcntl is None:
+            return
+        try:
+            descriptor = os.open(self.path / LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return  # no lock file: nobody holds it (or it is unreadable, and open() says so)
+        try:
+            try:
+                locked = _try_lock(descriptor)
+            except OSError:
+                return  # no locks on this file system
+            if not locked:
+                raise OutputRefusedError(_locked_message(self.path, descriptor))
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+        finally:
+            os.close(descriptor)
+
+    def _lock(self) -> None:
+        """Hold the directory's lock until `close`, or refuse: another run holds it.
+
+        The lock file is removed by `close` while still locked, so a run that opened it just before
+        may lock a file that is no longer there: it then checks that the name still leads to the file
+        it locked, and tries again if not.
+        """
+        if fcntl is None:
+            return
+        path = self.path / LOCK
+        while True:
+            try:
+                descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+            except OSError as exc:
+                raise OutputRefusedError(f"{self.path}: cannot write {LOCK}: {exc.strerror}") from None
+            try:
+                locked = _try_lock(descriptor)
+            except OSError:  # a file system without locks: write unlocked, as before there were locks
+                os.close(descriptor)
+                return
+            if not locked:
+                message = _locked_message(self.path, descriptor)
+                os.close(descriptor)
+                raise OutputRefusedError(message)
+            try:
+                named = os.stat(path, follow_symlinks=False)
+            except FileNotFoundError:
+                named = None
+            held = os.fstat(descriptor)
+            if named is not None and (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino):
+                break
+            os.close(descriptor)  # removed by the run that held it: lock the new one
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+        self._lock_descriptor = descriptor
+
+    def _unlock(self) -> None:
+        descriptor, self._lock_descriptor = self._lock_descriptor, None
+        if descriptor is None:
+            return
+        try:
+            os.unlink(self.path / LOCK)  # still locked: nobody else can hold this file now
+        except OSError:
+            pass
+        os.close(descriptor)
 
     def _has_marker(self) -> bool:
         """A marker is a regular file: a symlink named like one proves nothing about the directory."""
@@ -113,12 +211,22 @@ class ReportDirectory:
 
         Pages are written into the staging directory; only `publish` moves them in, so a run that
         fails or is interrupted leaves the previous report as it was. Staging directories of runs
-        that were killed (SIGKILL leaves them) are removed here: they are escapelint's by name.
+        that were killed (SIGKILL leaves them) are removed here: they are escapelint's by name, and
+        no other run is writing the directory, as this one holds its lock from here to `close`.
         """
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputRefusedError(f"{self.path}: cannot create: {exc.strerror}") from None
+        self._lock()
+        try:
+            self._start()
+        except BaseException:
+            self._unlock()
+            raise
+        self._opened = True
+
+    def _start(self) -> None:
         if self._has_marker():
             try:
                 files = json.loads((self.path / MARKER).read_text(encoding="utf-8")).get("files", [])
@@ -133,7 +241,6 @@ class ReportDirectory:
             self._staging.mkdir()
         except OSError as exc:
             raise OutputRefusedError(f"{self.path}: cannot write: {exc.strerror}") from None
-        self._opened = True
 
     def write(self, name: str, content: str | bytes) -> None:
         """Stage one page; it appears in the report only when the whole run is published."""
@@ -180,14 +287,18 @@ class ReportDirectory:
         self.close()
 
     def close(self) -> None:
-        """Remove the staging directory: after `publish` it is empty; after a failure it holds the
-        pages of a run that did not complete, and the previous report is left as it was."""
+        """Remove the staging directory and release the lock: after `publish` the staging directory
+        is empty; after a failure it holds the pages of a run that did not complete, and the previous
+        report is left as it was."""
         if not self._opened:
             return
         self._opened = False
         staging, self._staging = self._staging, None
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+        try:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            self._unlock()
 
     def _write_marker(self, files: list[str]) -> None:
         marker = {"generator": "escapelint", "version": __version__, "format": self.format_name, "files": files}
@@ -196,6 +307,36 @@ class ReportDirectory:
             path.unlink()
         with open_report_output(path) as out:  # a torn marker would disown the directory
             out.write(json.dumps(marker, indent=1) + "\n")
+
+
+def _is_scratch(name: str) -> bool:
+    """Whether a name in a report directory is one of a run's own working files, which say nothing
+    about who wrote the directory: a staging directory, the lock, a half-written marker."""
+    return (
+        name.startswith(_STAGING_PREFIX)
+        or name == LOCK
+        or (name.startswith(f".{MARKER}.") and name.endswith(_PARTIAL_SUFFIX))
+    )
+
+
+def _try_lock(descriptor: int) -> bool:
+    """Lock the open file for this process, or False when another run holds it."""
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+            return False
+        raise
+    return True
+
+
+def _locked_message(directory: Path, descriptor: int) -> str:
+    try:
+        holder = os.pread(descriptor, 32, 0).decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        holder = ""
+    who = f" (pid {holder})" if holder.isdigit() else ""
+    return f"another escapelint run is writing {directory}{who}; wait for it to finish"
 
 
 class ReportFile:
@@ -308,7 +449,9 @@ def open_report_output(
 
 
 def _create_partial(path: Path, target: Path) -> tuple[Path, int]:
-    """A new hidden file beside `path` (mode 0666 less the umask, as a plain open would give)."""
+    """A new hidden file beside `path` (mode 0666 less the umask, as a plain open would give), once
+    the ones that runs which no longer exist left there are removed."""
+    _remove_stale_partials(path)
     for attempt in range(100):
         partial = path.with_name(f".{path.name}.{os.getpid()}-{attempt}.partial")
         try:
@@ -320,8 +463,50 @@ def _create_partial(path: Path, target: Path) -> tuple[Path, int]:
     raise OutputRefusedError(f"{target}: cannot write: too many leftover {path.name}.*.partial files beside it")
 
 
+def _remove_stale_partials(path: Path) -> None:
+    """Remove `.NAME.PID-N.partial` files beside `path` whose process PID no longer exists (SIGKILL,
+    a crash or a power cut left them). Another file's partials, and a live run's, are left alone."""
+    prefix = f".{path.name}."
+    try:
+        entries = os.scandir(path.parent)
+    except OSError:
+        return
+    with entries:
+        for entry in entries:
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith(_PARTIAL_SUFFIX)):
+                continue
+            owner = _PARTIAL_OWNER.fullmatch(name[len(prefix) : -len(_PARTIAL_SUFFIX)])
+            if owner is None or int(owner[1]) == os.getpid() or process_exists(int(owner[1])):
+                continue
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done (then interrupt as usual): between removing
+    the old file and renaming the new one into its place, an interrupt would lose both."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _move_into_place(partial: Path, path: Path) -> None:
     """Put the finished `partial` file where `path` is, keeping the old file's permissions."""
+    with _signals_held():
+        _replace(partial, path)
+
+
+def _replace(partial: Path, path: Path) -> None:
     try:
         old = path.stat()
     except FileNotFoundError:

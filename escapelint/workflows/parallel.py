@@ -11,16 +11,24 @@ the parent copies into the output, so megabytes of text never pass through a pip
 Why processes: the work is pure Python, so threads would queue on one interpreter lock. The workers
 are forked, so they start at once with the grammar already compiled; elsewhere than on Linux, the
 input is read by one process.
+
+Nothing outlives the run: the workers die with the parent however it ends (`_die_with_parent`; kill -9
+too), and the parent removes the fragment directory on every way out but SIGKILL. What SIGKILL leaves,
+a directory named after the pid of a process that no longer exists, the next parallel run removes
+(`remove_stale_fragments`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import io
 import multiprocessing
 import os
 import queue
+import shutil
 import signal
+import stat
 import sys
 import tempfile
 from collections import deque
@@ -35,6 +43,7 @@ from escapelint.read.assembler import BuildReader
 from escapelint.read.classifier import LineClassifier
 from escapelint.read.messages import PackageHeader
 from escapelint.report.json import JsonReportWriter
+from escapelint.report.output import process_exists
 
 #: The default number of workers is one per CPU up to this many: past it the biggest package (go/types
 #: in the standard library) bounds the time anyway, and every worker holds a package in memory.
@@ -47,6 +56,9 @@ MIN_WINDOW_BYTES = 1 << 20
 
 _SCAN_PIECE = 8 << 20
 COUNT_PIECE = 8 << 20
+#: Fragment directories are named FRAGMENTS_PREFIX + the owner's pid + "-" + a random part.
+FRAGMENTS_PREFIX = "escapelint-fragments-"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def default_jobs() -> int:
@@ -172,6 +184,7 @@ class _Job:
     sources: SourceLocator
     fragments: Path | None  # the directory for JSON fragments; None when no JSON is written
     keep_findings: bool
+    parent: int  # the pid of the process that forks the workers
 
 
 _job: _Job | None = None
@@ -180,11 +193,32 @@ _classifier: LineClassifier | None = None
 
 def _start_worker(job: _Job, classifier: LineClassifier) -> None:
     global _job, _classifier
+    _die_with_parent(job.parent)
     _job, _classifier = job, classifier
     # Like the one-process pipeline (report.py beside this), which pauses the cyclic collector while it reads.
     gc.disable()
     # Ctrl-C reaches the whole process group: the parent alone handles it, and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The parent's SIGTERM handler (report.py) is the parent's: the parent stops a worker with SIGTERM.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have Linux SIGKILL this worker when its parent ends, however it ends (kill -9 too), so that no
+    worker reads on for a report nobody will write.
+
+    The request is tied to the thread that forked the worker, which is the parent's main thread for
+    the workers of `read_windows` (a worker that the pool forks again to replace a dead one is
+    stopped when the pool is). If the parent died before the request was in place, the worker's
+    parent is already another process: it exits at once.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: the parent's own cleanup is all there is
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 class _WindowReader(io.RawIOBase):
@@ -268,7 +302,7 @@ def read_windows(
     it whose line number is known by then: the windows' line counts come back with their results,
     and a worker counts the few lines in between itself.
     """
-    job = _Job(source, input_name, sources, fragments, keep_findings)
+    job = _Job(source, input_name, sources, fragments, keep_findings, os.getpid())
     context = multiprocessing.get_context("fork")
     biggest = max(windows, key=lambda w: w.size)
     order = deque([biggest, *(w for w in windows if w is not biggest)])
@@ -328,4 +362,31 @@ def parallel_windows(source: str, jobs: int | None) -> list[Window] | None:
 
 
 def fragment_directory() -> tempfile.TemporaryDirectory:
-    return tempfile.TemporaryDirectory(prefix="escapelint-", ignore_cleanup_errors=True)
+    """A new temporary directory for the workers' JSON fragments, named after this process."""
+    return tempfile.TemporaryDirectory(prefix=f"{FRAGMENTS_PREFIX}{os.getpid()}-", ignore_cleanup_errors=True)
+
+
+def remove_stale_fragments(directory: Path | None = None) -> None:
+    """Remove the fragment directories that escapelint processes which no longer exist left in
+    `directory` (default: the temporary directory): a run killed with SIGKILL cannot remove its own.
+
+    Only this user's directories, named FRAGMENTS_PREFIX + a pid that no process has, are removed.
+    """
+    where = Path(tempfile.gettempdir()) if directory is None else directory
+    try:
+        entries = os.scandir(where)
+    except OSError:
+        return
+    with entries:
+        for entry in entries:
+            if not entry.name.startswith(FRAGMENTS_PREFIX):
+                continue
+            owner = entry.name[len(FRAGMENTS_PREFIX) :].partition("-")[0]
+            if not (owner.isascii() and owner.isdigit()) or process_exists(int(owner)):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+                shutil.rmtree(entry.path, ignore_errors=True)

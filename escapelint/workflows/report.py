@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +25,18 @@ from escapelint.workflows.parallel import (
     fragment_directory,
     parallel_windows,
     read_windows,
+    remove_stale_fragments,
 )
+
+#: The exit status of a run stopped by SIGTERM: 128 + 15, as a shell reports a process SIGTERM ended.
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class Terminated(SystemExit):
+    """The run was stopped by SIGTERM and unwound as Ctrl-C unwinds it; uncaught, Python exits 143."""
+
+    def __init__(self) -> None:
+        super().__init__(EXIT_TERMINATED)
 
 
 def report(
@@ -43,7 +56,23 @@ def report(
     (escapelint.report.formats.check_format_targets; an OutputError): a file named as a target is
     replaced whole, a report directory escapelint did not write is refused unless `overwrite`, and no
     target may be the input or share a file with another.
+
+    SIGTERM (in the main thread, unless the caller handles it) stops the run as Ctrl-C does: every
+    output is left as it was, the workers are stopped and the temporary files removed; then
+    `Terminated` (a SystemExit, status 143) is raised.
     """
+    with terminated_like_interrupted():
+        return _report(source, targets, overwrite=overwrite, source_root=source_root, jobs=jobs)
+
+
+def _report(
+    source: str,
+    targets: list[tuple[str, Path]],
+    *,
+    overwrite: bool,
+    source_root: Path | None,
+    jobs: int | None,
+) -> BuildStats:
     from escapelint.report.facts import BuildFacts
     from escapelint.report.formats import check_format_targets, write_reports
 
@@ -64,6 +93,7 @@ def report(
             stats = reader.stats
             analysed = _read_here(reader, stack.enter_context(open_build_output(source)), sources, json_writers)
         else:
+            remove_stale_fragments()
             stats = BuildStats()
             fragments = Path(stack.enter_context(fragment_directory())) if json_writers else None
             analysed = _read_in_workers(
@@ -135,6 +165,34 @@ def _in_order_checked(
                 writer.splice(result.fragment, result.packages_written, result.unrecognized)
             result.fragment.unlink()
         yield from result.findings or ()
+
+
+@contextmanager
+def terminated_like_interrupted() -> Iterator[None]:
+    """While the block runs, SIGTERM raises `Terminated` where the run is, so that it unwinds through
+    the same cleanup as KeyboardInterrupt. A second SIGTERM does not interrupt that cleanup.
+
+    Only where SIGTERM is nobody else's: in the main thread (Python runs handlers there only), and
+    when it has its default action (an application that handles SIGTERM, or a caller that ignores
+    it, keeps its own way). `report` runs in it; so can any other workflow that writes outputs
+    (the CLI's audit or diff), to end with 143 the way it ends with 130 on Ctrl-C.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+    stopping = False
+
+    def stop(signum, frame) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager

@@ -69,7 +69,7 @@ def _read(path: Path) -> dict:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start}), which TOML requires") from None
+        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start + 1}), which TOML requires") from None
     except RecursionError:
         raise ConfigError(f"{path}: not usable TOML: nested too deeply") from None
     except OSError as exc:

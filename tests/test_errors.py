@@ -145,6 +145,10 @@ CASES = [
         pytest.param(_report("-f", f"{name}:{{file}}/out"), id=f"{name}-under-a-file")
         for name in ("html", "md", "sarif", "md-summary", "github", "rdjsonl", "json")
     ),
+    # A path the system refuses to look at (a name too long): refused as cleanly, file or directory.
+    pytest.param(lambda p: (["report", str(EXAMPLE), "-q", "-o", f"{p.tmp}/{'n' * 300}/r.json"], {}), id="json-name-too-long"),
+    pytest.param(lambda p: (["report", str(EXAMPLE), "-q", "-f", f"html:{p.tmp}/{'n' * 300}/site"], {}),
+                 id="html-name-too-long"),
     # A full disk, for every file format.
     pytest.param(_report("-o", "/dev/full"), id="json-o-dev-full"),
     *(

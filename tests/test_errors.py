@@ -9,10 +9,8 @@ outside pytest's temporary directory, except /dev/full, which is there to be wri
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,12 +153,12 @@ CASES = [
         pytest.param(_report("-f", f"{name}:/dev/full"), id=f"{name}-dev-full")
         for name in ("json", "sarif", "md-summary", "github", "rdjsonl")
     ),
-    pytest.param(lambda p: (["report", str(EXAMPLE), "-q"], {"stdout": open("/dev/full", "wb")}), id="stdout-dev-full"),
+    pytest.param(lambda p: (["report", str(EXAMPLE), "-q"], {"stdout": "/dev/full"}), id="stdout-dev-full"),
     pytest.param(
-        lambda p: (["report", str(EXAMPLE), "-q", "-f", "md-summary"], {"stdout": open("/dev/full", "wb")}),
+        lambda p: (["report", str(EXAMPLE), "-q", "-f", "md-summary"], {"stdout": "/dev/full"}),
         id="md-summary-stdout-dev-full",
     ),
-    pytest.param(lambda p: (["rules", "--markdown"], {"stdout": open("/dev/full", "wb")}), id="rules-stdout-dev-full"),
+    pytest.param(lambda p: (["rules", "--markdown"], {"stdout": "/dev/full"}), id="rules-stdout-dev-full"),
     pytest.param(lambda p: (["report", str(EXAMPLE), "-q"], {"shell_suffix": ">&-"}), id="stdout-closed"),
     pytest.param(lambda p: (["report", "-", "-q"], {"shell_suffix": "<&-"}), id="stdin-closed"),
     pytest.param(lambda p: (["report", "/proc/self/mem", "-q", "-o", str(p.tmp / "r.json")], {}), id="input-fails-mid-read"),
@@ -203,12 +201,12 @@ CASES = [
 def test_one_line_and_exit_2(place, case):
     args, options = case(place)
     args = [a.replace("{file}", str(place.file)) for a in args]
-    stdout = options.pop("stdout", subprocess.PIPE)
-    try:
-        result = run(*args, stdout=stdout, cwd=place.tmp, **options)
-    finally:
-        if stdout is not subprocess.PIPE:
-            stdout.close()
+    target = options.pop("stdout", None)
+    if target is None:
+        result = run(*args, cwd=place.tmp, **options)
+    else:
+        with open(target, "wb") as stdout:
+            result = run(*args, stdout=stdout, cwd=place.tmp, **options)
     assert_clear_error(result)
 
 
@@ -339,7 +337,11 @@ def test_config_errors_name_the_file(tmp_path, name, content, message):
 
 def test_a_baseline_nested_too_deeply_is_not_a_baseline(tmp_path):
     from escapelint.report.output import OutputExistsError
-    from escapelint.workflows.baseline import BaselineError, check_baseline_target, read_baseline
+    from escapelint.workflows.baseline import (
+        BaselineError,
+        check_baseline_target,
+        read_baseline,
+    )
 
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100_000 + "]" * 100_000)
@@ -387,8 +389,10 @@ def test_an_unexpected_exception_is_one_line_and_exit_70(monkeypatch, capsys):
     code, stderr = _main_raising(monkeypatch, capsys, RuntimeError("something\nbroke"))
     assert code == 70
     assert stderr.splitlines() == [
-        "escapelint: internal error: RuntimeError: something broke; "
-        "please report this (set ESCAPELINT_DEBUG=1 to see the traceback)"
+        (
+            "escapelint: internal error: RuntimeError: something broke; "
+            "please report this (set ESCAPELINT_DEBUG=1 to see the traceback)"
+        )
     ]
 
 

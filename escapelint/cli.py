@@ -3,12 +3,18 @@
 Exit codes: 0 success; 1 new heap escapes that fail a gate (`check`, `diff`); 2 usage error,
 unreadable input or configuration, no `go`, or an output escapelint will not write (an OutputError: a
 report directory or baseline file it did not write, without --force; two outputs naming one file; an
-output that is the input); 3 the Go build itself failed (its errors are printed, never reported as "no
-escapes"). Every output is checked before the input is read or a build runs.
+output that is the input; an output that fails while written, e.g. a full disk); 3 the Go build itself
+failed (its errors are printed, never reported as "no escapes"); 70 an internal error, a bug in
+escapelint (one line; the traceback with ESCAPELINT_DEBUG=1); 130 interrupted (Ctrl-C); 141 the reader of
+standard output stopped early (`escapelint report x | head -1`), quietly, as a shell reports
+`git log | head -1`. Every failure is one line on stderr, never a traceback (`main`). Every output is
+checked before the input is read or a build runs.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,6 +29,11 @@ EXIT_OK = 0
 EXIT_GATE = 1
 EXIT_USAGE = 2
 EXIT_BUILD_FAILED = 3
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): a bug in escapelint
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `git log | head -1`
+#: Set to 1 to see the traceback of an internal error.
+DEBUG_VARIABLE = "ESCAPELINT_DEBUG"
 
 app = typer.Typer(
     name="escapelint",
@@ -111,6 +122,9 @@ def _module(go: Optional[str], directory: Optional[Path]):
         GoToolchain,
     )
 
+    if directory is not None and not directory.is_dir():  # before Go is looked for: it is not to blame
+        problem = "not a directory" if directory.exists() else "no such directory"
+        raise _fail(f"-C {directory}: {problem}")
     cwd = (directory or Path.cwd()).resolve()
     try:
         toolchain = GoToolchain.find(go)
@@ -401,4 +415,116 @@ def version() -> None:
 
 
 def main() -> None:
-    app()
+    """Run the command line; every way it can end is a documented exit code (the module docstring).
+
+    typer prints usage errors itself (exit 2) and turns Ctrl-C into 130; the commands print their
+    own errors (`_fail`). What still gets here becomes one line on stderr: an input, output,
+    configuration or baseline error that a command did not catch exits 2, and so does an error of the
+    operating system; anything else is an internal error (70). A closed pipe on standard output ends
+    the run quietly with 141 (0 when everything was written before the reader stopped).
+    """
+    from escapelint.workflows.baseline import BaselineError
+    from escapelint.workflows.config import ConfigError
+
+    stdout = sys.stdout
+    try:
+        app()
+        code = EXIT_OK
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (EXIT_OK if stop.code is None else EXIT_USAGE)
+        if code == 1 and sys.stdout is not stdout:
+            # typer's (click's) answer to EPIPE: it wraps standard output so that the last flush is
+            # silent, and exits 1 -- the code for new escapes. Nothing else replaces sys.stdout.
+            code = _reader_gone()
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    except BrokenPipeError:
+        code = _reader_gone()
+    except (InputError, OutputError, ConfigError, BaselineError) as exc:
+        _error_line(f"escapelint: error: {_one_line(exc)}")
+        code = EXIT_USAGE
+    except OSError as exc:
+        # The system refused something outside the input and the outputs, which say which file they
+        # are: most often standard output printed to by a command (`rules > /dev/full`), or a full
+        # disk for temporary files. The machine's problem, not escapelint's: exit 2, its message.
+        where = f"{exc.filename}: " if exc.filename else "standard output: " if _stdout_broken() else ""
+        _error_line(f"escapelint: error: {where}{exc.strerror or _one_line(exc)}")
+        code = EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - the one place every other failure ends
+        code = _internal_error(exc)
+    sys.exit(_flush_stdout(code))
+
+
+def _internal_error(exc: Exception) -> int:
+    """A bug: one line that says so (the traceback only with ESCAPELINT_DEBUG=1)."""
+    if os.environ.get(DEBUG_VARIABLE) == "1":
+        import traceback
+
+        traceback.print_exception(exc)
+    _error_line(
+        f"escapelint: internal error: {type(exc).__name__}: {_one_line(exc)}; "
+        f"please report this (set {DEBUG_VARIABLE}=1 to see the traceback)"
+    )
+    return EXIT_INTERNAL
+
+
+def _one_line(exc: BaseException, limit: int = 500) -> str:
+    """The exception's message as one line of at most `limit` characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _error_line(line: str) -> None:
+    try:
+        typer.echo(line, err=True)
+    except OSError:  # stderr itself is gone: the exit code is all that is left
+        pass
+
+
+def _flush_stdout(code: int) -> int:
+    """Flush what the command printed (`rules`, `explain`, ...) while its failure can still be told."""
+    if sys.stdout is None:
+        return code
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_gone()
+    except OSError as exc:
+        _silence_stdout()
+        _error_line(f"escapelint: error: standard output: cannot write: {exc.strerror or exc}")
+        return code if code != EXIT_OK else EXIT_USAGE
+    return code
+
+
+def _stdout_broken() -> bool:
+    """Whether what the command printed cannot be written (then it is silenced)."""
+    if sys.stdout is None:
+        return False
+    try:
+        sys.stdout.flush()
+    except OSError:
+        _silence_stdout()
+        return True
+    return False
+
+
+def _reader_gone() -> int:
+    """Standard output's reader stopped (`| head -1`): not an error; stop quietly, as a command that
+    SIGPIPE ended would, and let nothing complain about the unwritten rest at exit."""
+    _silence_stdout()
+    return EXIT_BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that the interpreter's last flush succeeds."""
+    try:
+        descriptor = sys.stdout.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+    except (AttributeError, OSError, ValueError):
+        return
+    try:
+        os.dup2(null, descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(null)

@@ -34,6 +34,9 @@ from escapelint.rules import RULES
 
 #: The hidden marker a bot looks for to update its previous comment instead of adding one.
 COMMENT_MARKER = "<!-- escapelint:diff -->"
+#: The comment shows at most this many characters of the base revision: the comment must fit its
+#: limit whatever revision was given (`HEAD~1~1~1…`, a long ref name).
+REVISION_SHOWN = 100
 #: GitHub shows at most 10 warning annotations per step.
 ANNOTATION_LIMIT = 10
 DIFF_SCHEMA = "escapelint.diff/1"
@@ -129,7 +132,7 @@ def markdown_comment(result: DiffResult, *, limit: int = GITHUB_COMMENT_LIMIT, r
     new = DiffSection("New heap escapes", True, _rows(result, result.added), 0)
     removed = DiffSection("Removed heap escapes", False, _rows(result, result.removed), 0)
     comment = DiffComment(
-        COMMENT_MARKER, result.base, len(result.added), len(result.removed), result.unchanged,
+        COMMENT_MARKER, clip_revision(result.base), len(result.added), len(result.removed), result.unchanged,
         _changes(result), (new, removed), report_hint,
     )  # fmt: skip
 
@@ -141,6 +144,11 @@ def markdown_comment(result: DiffResult, *, limit: int = GITHUB_COMMENT_LIMIT, r
     _, text = fit_comment(lambda n: render(n_new, n), len(removed.rows), limit)
     assert comment_length(text) <= limit, "the comment must fit GitHub's limit"
     return text
+
+
+def clip_revision(revision: str, limit: int = REVISION_SHOWN) -> str:
+    """`revision` as the comment shows it: whole, or its first `limit` - 1 characters and an ellipsis."""
+    return revision if len(revision) <= limit else revision[: limit - 1] + "\u2026"
 
 
 # --- Annotations and SARIF of the added sites ----------------------------------------------------

@@ -32,6 +32,7 @@ is written or read. Every problem is an `OutputError`.
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import re
@@ -360,6 +361,8 @@ class ReportFile:
 
     def check(self) -> None:
         if self.is_stdout:
+            if sys.stdout is None:  # started with standard output closed (`>&-`)
+                raise OutputRefusedError("standard output is closed; give --output FILE")
             return
         real = file_key(self.path)
         if real.is_dir():
@@ -384,19 +387,19 @@ class ReportFile:
     def open(self) -> TextIO:
         self.check()
         if self.is_stdout:
-            self._handle = sys.stdout
+            self._handle = _stdout_writer()
             return self._handle
         real = file_key(self.path)
         try:
             if real.exists() and not real.is_file():  # a device or a pipe: nothing to rename over
-                self._handle = real.open("w", encoding="utf-8", newline="\n")
+                self._handle = _text_writer(_OutputFile(real, str(self.path)))
                 return self._handle
             real.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputRefusedError(f"{self.path}: cannot write: {exc.strerror}") from None
         self._real = real
         self._partial, descriptor = _create_partial(real, self.path)
-        self._handle = os.fdopen(descriptor, "w", encoding="utf-8", newline="\n")
+        self._handle = _text_writer(_OutputFile(descriptor, str(self.path)))
         return self._handle
 
     def commit(self) -> None:
@@ -406,6 +409,9 @@ class ReportFile:
             return
         if handle is sys.stdout:
             handle.flush()
+            return
+        if self.is_stdout:
+            handle.close()  # flushes; standard output's descriptor stays open
             return
         partial, self._partial = self._partial, None
         try:
@@ -425,11 +431,53 @@ class ReportFile:
         if handle is None or handle is sys.stdout:
             return
         try:
-            handle.close()
-        except OSError:
+            handle.close()  # standard output and a device or pipe keep what they were sent
+        except (OSError, OutputError):
             pass
         if partial is not None:
             partial.unlink(missing_ok=True)
+
+
+class _OutputFile(io.FileIO):
+    """An output's file under its buffer: a write that fails (disk full, an I/O error) is an
+    OutputRefusedError naming the output, whichever writer made it. Only whole buffers pass through
+    here, so the check costs nothing per write. A closed pipe (EPIPE: `| head -1`) stays a
+    BrokenPipeError: its reader chose to stop, nothing went wrong (the CLI stops quietly)."""
+
+    def __init__(self, file: Path | int, name: str, *, closefd: bool = True) -> None:
+        super().__init__(file, "w", closefd=closefd)
+        self.display_name = name
+
+    def write(self, data) -> int | None:  # type: ignore[override]
+        try:
+            return super().write(data)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputRefusedError(f"{self.display_name}: cannot write: {exc.strerror or exc}") from None
+
+
+def _text_writer(raw: _OutputFile, *, encoding: str = "utf-8", errors: str = "strict", line_buffering: bool = False) -> TextIO:
+    return io.TextIOWrapper(
+        io.BufferedWriter(raw), encoding=encoding, errors=errors, newline="\n", line_buffering=line_buffering
+    )
+
+
+def _stdout_writer() -> TextIO:
+    """Standard output as an `_OutputFile` (its encoding kept), or `sys.stdout` itself when it has no
+    descriptor (a test runner's capture)."""
+    stream = sys.stdout
+    try:
+        descriptor = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return stream
+    stream.flush()  # what was printed before comes first
+    return _text_writer(
+        _OutputFile(descriptor, "standard output", closefd=False),
+        encoding=stream.encoding or "utf-8",
+        errors=stream.errors or "strict",
+        line_buffering=stream.line_buffering,
+    )
 
 
 @contextmanager

@@ -53,7 +53,10 @@ def baseline_document(findings: Iterable[Finding], go_version: str | None, comma
 
 
 def _is_baseline(path: Path) -> bool:
-    document = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:  # nested too deeply for the JSON decoder: not a baseline
+        return False
     return isinstance(document, dict) and document.get("schema") == SCHEMA
 
 
@@ -81,6 +84,8 @@ def read_baseline(path: Path) -> Baseline:
         raise BaselineError(f"{path}: no baseline; create one with `escapelint baseline`") from None
     except (OSError, ValueError) as exc:
         raise BaselineError(f"{path}: not a readable baseline: {exc}") from None
+    except RecursionError:
+        raise BaselineError(f"{path}: not a readable baseline: nested too deeply") from None
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
         raise BaselineError(f"{path}: not an escapelint baseline (schema {SCHEMA!r} expected)")
     try:

@@ -53,7 +53,10 @@ def load_config(root: Path) -> Config:
         return _from_table(_read(dedicated), dedicated)
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
-        table = _read(pyproject).get("tool", {}).get("escapelint")
+        tool = _read(pyproject).get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{pyproject}: tool must be a table (escapelint reads [tool.escapelint])")
+        table = tool.get("escapelint")
         if table is not None:
             return _from_table(table, pyproject)
     return Config()
@@ -65,6 +68,10 @@ def _read(path: Path) -> dict:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 (byte {exc.start + 1}), which TOML requires") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not usable TOML: nested too deeply") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 

@@ -134,8 +134,9 @@ def parse_position(text: str) -> Position:
         return Position(text, 0, None)
     head, _, last = text.rpartition(":")
     file, _, middle = head.rpartition(":")
-    # isdecimal() is the grammar's \d: isdigit() would take a superscript "²", which int() refuses.
-    if file and middle.isdecimal():
+    # isdecimal() is the grammar's \d: isdigit() would take a superscript "²", which int() refuses. A
+    # number has at most 10 digits, as in the grammar: a longer run of digits is part of the path.
+    if file and middle.isdecimal() and len(middle) <= 10:
         return Position(file, int(middle), int(last))
     return Position(head, int(last), None)
 

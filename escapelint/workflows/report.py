@@ -6,6 +6,7 @@ import contextlib
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -16,6 +17,7 @@ from escapelint.read.assembler import BuildReader
 from escapelint.read.input import STDIN, InputError, open_build_output
 from escapelint.report.json import JsonReportWriter
 from escapelint.report.output import open_report_output
+from escapelint.report.warnings import InputWarning, SourceFileCheck, input_warnings
 from escapelint.workflows.parallel import (
     Window,
     WindowResult,
@@ -33,7 +35,7 @@ def report(
     overwrite: bool = False,
     source_root: Path | None = None,
     jobs: int | None = None,
-) -> BuildStats:
+) -> ReportResult:
     """Read `go build -gcflags=-m=2` output from `source` and write every (format, path) target in one pass.
 
     Each package is read, analysed (escapelint.analyze.findings) and handed to every writer while the rest of the
@@ -43,6 +45,10 @@ def report(
     (escapelint.report.formats.check_format_targets; an OutputError): a file named as a target is
     replaced whole, a report directory escapelint did not write is refused unless `overwrite`, and no
     target may be the input or share a file with another.
+
+    The result holds the line accounting and the warnings (escapelint.report.warnings) the JSON
+    document lists too: an input that is not compiler output, without escape diagnostics, or whose
+    Go files are not under `source_root` (the workers say which files their packages name).
     """
     from escapelint.report.facts import BuildFacts
     from escapelint.report.formats import check_format_targets, write_reports
@@ -52,6 +58,7 @@ def report(
     others = [(name, path) for name, path in targets if name != "json"]
     name = "<stdin>" if source == STDIN else source
     sources = SourceLocator(source_root if source_root is not None else Path.cwd())
+    source_check = SourceFileCheck(sources)
     with contextlib.ExitStack() as stack:
         stack.enter_context(_garbage_collector_paused())
         json_writers = []
@@ -68,10 +75,11 @@ def report(
             fragments = Path(stack.enter_context(fragment_directory())) if json_writers else None
             analysed = _read_in_workers(
                 Path(source), windows, jobs or default_jobs(), name, sources, fragments, json_writers, stats,
-                keep_findings=bool(others),
+                keep_findings=bool(others), source_check=source_check,
             )
         # Closed before the fragments' directory is removed, also when a writer fails.
         stack.enter_context(contextlib.closing(analysed))
+        analysed = _noting_source_files(analysed, source_check)
         for writer in json_writers:
             writer.begin()
         try:
@@ -83,9 +91,22 @@ def report(
                     pass
         except UnicodeDecodeError as exc:  # only possible for a non-UTF-8 locale on stdin
             raise InputError(f"{name}: cannot decode input: {exc}") from None
+        warnings = input_warnings(stats, name, source_check)
         for writer in json_writers:
-            writer.end(stats)
-    return stats
+            writer.end(stats, warnings)
+    return ReportResult(stats, warnings)
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    stats: BuildStats  # every input line's role
+    warnings: list[InputWarning]  # why the report may be silently wrong (escapelint.report.warnings)
+
+
+def _noting_source_files(packages: Iterator[PackageFindings], check: SourceFileCheck) -> Iterator[PackageFindings]:
+    for package in packages:
+        check.add(package)
+        yield package
 
 
 def _read_here(
@@ -110,6 +131,7 @@ def _read_in_workers(
     stats: BuildStats,
     *,
     keep_findings: bool,
+    source_check: SourceFileCheck,
 ) -> Iterator[PackageFindings]:
     """Read in worker processes (parallel.py); put their JSON and findings in input order."""
     results = read_windows(
@@ -117,11 +139,15 @@ def _read_in_workers(
     )
     # Closed on the way out, also on an error: the workers stop before their fragments are removed.
     with contextlib.closing(results):
-        yield from _in_order_checked(results, source, json_writers, stats)
+        yield from _in_order_checked(results, source, json_writers, stats, source_check)
 
 
 def _in_order_checked(
-    results: Iterator[WindowResult], source: Path, json_writers: list[JsonReportWriter], stats: BuildStats
+    results: Iterator[WindowResult],
+    source: Path,
+    json_writers: list[JsonReportWriter],
+    stats: BuildStats,
+    source_check: SourceFileCheck,
 ) -> Iterator[PackageFindings]:
     for result in results:
         if result.first_line != stats.lines:  # the line counter and the reader disagree on line ends: a bug
@@ -130,6 +156,7 @@ def _in_order_checked(
                 f"the windows before it end at line {stats.lines}; rerun with --jobs 1"
             )
         stats.add(result.stats)
+        source_check.add_names(result.named_files)
         if result.fragment is not None:
             for writer in json_writers:
                 writer.splice(result.fragment, result.packages_written, result.unrecognized)
@@ -162,4 +189,4 @@ def report_json(
     from escapelint.report.output import STDOUT
 
     path = STDOUT if target in (None, STDIN) else Path(target)
-    return report(source, [("json", path)], overwrite=overwrite, source_root=source_root, jobs=jobs)
+    return report(source, [("json", path)], overwrite=overwrite, source_root=source_root, jobs=jobs).stats

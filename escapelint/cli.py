@@ -195,13 +195,15 @@ def audit(
     )
     from escapelint.analyze.source import SourceLocator
 
+    warnings = _build_warnings(result, root)
     try:
-        write_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force, sources=SourceLocator(root))
+        write_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force, sources=SourceLocator(root),
+                      warnings_provider=lambda: warnings)  # fmt: skip
     except OutputError as exc:
         raise _fail(str(exc)) from None
     if not quiet:
         audit_summary(result, [f"{name}: {path}" for name, path in targets])
-    _warn(_build_warnings(result, root), strict)
+    _warn(warnings, strict)
 
 
 def _build_warnings(result, root: Path):

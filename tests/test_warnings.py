@@ -284,3 +284,17 @@ def test_check_under_pre_commit_from_and_to_ref_sees_an_escape_committed_earlier
     commit(repo, env, "config")
     clean = escapelint(["check", "--strict", "--new-from-rev", "HEAD~1"], repo, env)
     assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
+def test_the_html_and_markdown_index_show_warnings_only_when_there_are_some(tmp_path):
+    away = run("report", str(EXAMPLE), "-f", "html", "-f", "md", "-o", str(tmp_path / "away"), cwd=tmp_path)
+    assert away.returncode == 0, away.stderr
+    html = (tmp_path / "away" / "html" / "index.html").read_text()
+    md = (tmp_path / "away" / "md" / "README.md").read_text()
+    assert "<b>Warning:</b> 3 of 3 Go files the output names were not found" in html
+    assert "> **Warning:** 3 of 3 Go files the output names were not found" in md
+    home = run("report", str(EXAMPLE), "-f", "html", "-f", "md", "-o", str(tmp_path / "home"),
+               "--source-root", str(EXAMPLE_MODULE), cwd=tmp_path)  # fmt: skip
+    assert home.returncode == 0, home.stderr
+    assert "Warning" not in (tmp_path / "home" / "html" / "index.html").read_text()
+    assert "Warning" not in (tmp_path / "home" / "md" / "README.md").read_text()

@@ -80,21 +80,28 @@ def report(
         # Closed before the fragments' directory is removed, also when a writer fails.
         stack.enter_context(contextlib.closing(analysed))
         analysed = _noting_source_files(analysed, source_check)
+        computed: list[list[InputWarning]] = []
+
+        def warnings_once() -> list[InputWarning]:  # once the input is read: for the index and the JSON
+            if not computed:
+                computed.append(input_warnings(stats, name, source_check))
+            return computed[0]
+
         for writer in json_writers:
             writer.begin()
         try:
             if others:
                 facts = BuildFacts.for_input(name)
-                write_reports(analysed, facts, lambda: stats, others, overwrite=overwrite, sources=sources)
+                write_reports(analysed, facts, lambda: stats, others, overwrite=overwrite, sources=sources,
+                              warnings_provider=warnings_once)  # fmt: skip
             else:
                 for _ in analysed:
                     pass
         except UnicodeDecodeError as exc:  # only possible for a non-UTF-8 locale on stdin
             raise InputError(f"{name}: cannot decode input: {exc}") from None
-        warnings = input_warnings(stats, name, source_check)
         for writer in json_writers:
-            writer.end(stats, warnings)
-    return ReportResult(stats, warnings)
+            writer.end(stats, warnings_once())
+    return ReportResult(stats, warnings_once())
 
 
 @dataclass(frozen=True)

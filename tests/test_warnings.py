@@ -298,3 +298,10 @@ def test_the_html_and_markdown_index_show_warnings_only_when_there_are_some(tmp_
     assert home.returncode == 0, home.stderr
     assert "Warning" not in (tmp_path / "home" / "html" / "index.html").read_text()
     assert "Warning" not in (tmp_path / "home" / "md" / "README.md").read_text()
+
+
+def test_a_build_escapelint_ran_is_not_asked_about_its_gcflags():
+    stats = BuildStats(lines=4)
+    stats.roles.update({LineRole.UNRECOGNIZED: 3, LineRole.HEADER: 1})
+    (warning,) = input_warnings(stats, "the output of go build", from_build=True)
+    assert warning.code == "mostly-unrecognized" and "-gcflags" not in warning.message

@@ -82,11 +82,14 @@ def input_warnings(
     unrecognized = stats.roles.get(LineRole.UNRECOGNIZED, 0)
     non_blank = stats.lines - blank
     if unrecognized and unrecognized > UNRECOGNIZED_SHARE * non_blank:
+        question = (
+            "a Go version newer than escapelint knows?" if from_build else "is it the output of `go build -gcflags=-m=2`?"
+        )
         warnings.append(
             InputWarning(
                 "mostly-unrecognized",
                 f"{unrecognized} of {non_blank} non-blank lines of {input_name} are not compiler diagnostics "
-                "escapelint recognises: is it the output of `go build -gcflags=-m=2`?",
+                f"escapelint recognises: {question}",
             )
         )
     if not from_build and not sum(stats.events.values()):

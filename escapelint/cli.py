@@ -82,28 +82,37 @@ def report(
             help="Worker processes for an input file over 16 MiB (default: one per CPU, at most 4). The report is the same for any number.",
         ),
     ] = None,
+    strict: StrictOption = False,
 ) -> None:
     """Parse compiler output, sort every heap escape into a category, and write reports.
 
     All formats are written in one pass over the input. Every input line is accounted for: the summary
     on stderr and the report's "stats" give the count of lines per role; lines escapelint does not
-    understand are listed under "unrecognized", never dropped.
+    understand are listed under "unrecognized", never dropped. A warning on stderr (and in the JSON
+    document) says when the input is mostly not compiler output, holds no escape diagnostic, or names
+    Go files that are not under the source root; --strict makes that exit 2.
     """
-    from escapelint.events import LineRole
     from escapelint.report.formats import parse_format_targets
+    from escapelint.terminal import report_summary
 
     try:
         targets = parse_format_targets(format or ["json"], output)
-        stats = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs)
+        result = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs)
     except (InputError, OutputError) as exc:
         raise _fail(str(exc)) from None
     if not quiet:
-        events = ", ".join(f"{n} {k.value}" for k, n in sorted(stats.events.items())) or "no events"
-        typer.echo(
-            f"escapelint: {stats.lines} lines, {stats.packages} packages: {events}; "
-            f"{stats.roles[LineRole.UNRECOGNIZED]} unrecognized lines",
-            err=True,
-        )
+        report_summary(result.stats)
+    _warn(result.warnings, strict)
+
+
+def _warn(warnings, strict: bool) -> None:
+    """Print the warnings (also under --quiet: they say the results are not to be trusted); exit 2 under --strict."""
+    from escapelint.terminal import print_warnings
+
+    print_warnings(warnings)
+    if warnings and strict:
+        typer.echo(f"escapelint: error: {len(warnings)} warning{'s' * (len(warnings) != 1)} under --strict", err=True)
+        raise typer.Exit(EXIT_USAGE)
 
 
 GoOption = Annotated[Optional[str], typer.Option("--go", help="The go command to run (default: `go` on PATH).")]
@@ -111,6 +120,13 @@ DirOption = Annotated[
     Optional[Path], typer.Option("-C", "--dir", help="Run in this directory (inside the Go module).")
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="Exit 2 on a warning: input that is not -m=2 output, no escape diagnostic, Go files not found, a missing baseline.",
+    ),
+]
 
 
 def _module(go: Optional[str], directory: Optional[Path]):
@@ -166,6 +182,7 @@ def audit(
     go: GoOption = None,
     directory: DirOption = None,
     quiet: QuietOption = False,
+    strict: StrictOption = False,
 ) -> None:
     """Analyse a module: build it with -gcflags=PATTERN=-m=2 and write browsable reports.
 
@@ -192,12 +209,28 @@ def audit(
     )
     from escapelint.analyze.source import SourceLocator
 
+    warnings = _build_warnings(result, root)
     try:
-        write_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force, sources=SourceLocator(root))
+        write_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force, sources=SourceLocator(root),
+                      warnings_provider=lambda: warnings)  # fmt: skip
     except OutputError as exc:
         raise _fail(str(exc)) from None
     if not quiet:
         audit_summary(result, [f"{name}: {path}" for name, path in targets])
+    _warn(warnings, strict)
+
+
+def _build_warnings(result, root: Path):
+    """The warnings (escapelint.report.warnings) about a build escapelint ran in module `root`."""
+    from escapelint.analyze.source import SourceLocator
+    from escapelint.report.warnings import SourceFileCheck, input_warnings
+
+    sources = SourceFileCheck(SourceLocator(root))
+    for package in result.packages:
+        sources.add(package)
+    hint = "the build names Go files that are not in the module (generated and removed?)"
+    return input_warnings(result.stats, f"the output of {result.command.display()}", sources, from_build=True,
+                          source_hint=hint)  # fmt: skip
 
 
 @app.command()
@@ -249,16 +282,27 @@ def check(
     go: GoOption = None,
     directory: DirOption = None,
     quiet: QuietOption = False,
+    strict: StrictOption = False,
 ) -> None:
     """The pre-commit gate: exit 1 on heap escapes that are new.
 
     New means: not in the baseline (matched by fingerprint, so moving code does not fail), or, without
-    a baseline or with --new-from-rev, on a line or in a function changed since the revision (HEAD by
-    default). Suppress a site with `//escapelint:ignore CATEGORY reason` on its line or the line above.
+    a baseline or with --new-from-rev, on a line or in a function changed since the revision: REV, else
+    the merge base of PRE_COMMIT_FROM_REF and PRE_COMMIT_TO_REF when pre-commit sets them
+    (`pre-commit run --from-ref A --to-ref B`), else HEAD. A configured baseline that does not exist is
+    a warning on stderr (exit 2 under --strict). Suppress a site with `//escapelint:ignore CATEGORY
+    reason` on its line or the line above.
     """
+    import os
+
     from escapelint.terminal import print_check
-    from escapelint.workflows.baseline import BaselineError, read_baseline
-    from escapelint.workflows.gate import gate, load_baseline_for, packages_for_files
+    from escapelint.workflows.baseline import BaselineError
+    from escapelint.workflows.gate import (
+        comparison_for,
+        gate,
+        packages_for_files,
+        warn_if_nothing_changed,
+    )
     from escapelint.workflows.git import GitError, changed_lines
 
     toolchain, root, config = _module(go, directory)
@@ -271,27 +315,25 @@ def check(
     else:
         patterns = ["./..."]
     try:
-        if new_from_rev is not None:
-            known = None
-        elif baseline_path is not None:
-            known = read_baseline(baseline_path)
-        else:
-            known = load_baseline_for(root, config)
+        comparison = comparison_for(
+            root, config, baseline_path=baseline_path, new_from_rev=new_from_rev, environ=os.environ
+        )
+        changed = None
+        if comparison.baseline is None:
+            changed = changed_lines(root, comparison.revision)
+            comparison = warn_if_nothing_changed(comparison, changed)
     except BaselineError as exc:
         raise _fail(str(exc)) from None
-    since = None
-    changed = None
-    if known is None:
-        since = new_from_rev or "HEAD"
-        try:
-            changed = changed_lines(root, since)
-        except GitError as exc:
-            raise _fail(f"no baseline ({root / config.baseline}) and no git history to compare with: {exc}") from None
+    except GitError as exc:
+        raise _fail(f"no baseline ({root / config.baseline}) and no git history to compare with: {exc}") from None
     result = _build(toolchain, patterns, root, quiet=True)
-    outcome = gate(result, root, config, baseline=known, changed=changed, since=since)
+    outcome = gate(result, root, config, baseline=comparison.baseline, changed=changed, since=comparison.since)
     print_check(outcome)
+    warnings = [*comparison.warnings, *_build_warnings(result, root)]
     if outcome.new or outcome.problems:
+        _warn(warnings, strict=False)
         raise typer.Exit(EXIT_GATE)
+    _warn(warnings, strict)
 
 
 @app.command()

@@ -113,7 +113,7 @@ class LineClassifier:
 
     def _bare(self, text: str) -> Message | Unrecognized | None:
         """A line without a position: blank, `go build`'s own line, or a compiler message it could not place."""
-        if not text.strip():
+        if not text.strip(" \t"):  # str.strip() would also take \x1c-\x1f, \v, \f: those are content
             return None
         message = self._messages.get(text)
         if message is None:

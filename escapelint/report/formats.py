@@ -33,6 +33,7 @@ from escapelint.report.output import (
     file_key,
 )
 from escapelint.report.page import package_page
+from escapelint.report.warnings import InputWarning
 from escapelint.report.writer import ReportWriter
 
 __all__ = [
@@ -220,6 +221,7 @@ def write_reports(
     *,
     overwrite: bool = False,
     sources: SourceLocator | None = None,
+    warnings_provider: Callable[[], Iterable[InputWarning]] | None = None,
 ) -> None:
     """Write every target in one pass over `packages`.
 
@@ -228,7 +230,8 @@ def write_reports(
     packages are exhausted (the reader's line accounting is complete only then) and goes into the
     index model that every writer's `end` receives. `sources` finds the
     Go files for source lines (relative paths under its root; absolute ones as they are). When
-    `facts.go_version` is None it is inferred from GOROOT paths in the output.
+    `facts.go_version` is None it is inferred from GOROOT paths in the output. `warnings_provider`,
+    called with `stats_provider`, gives the warnings the index shows (escapelint.report.warnings).
     """
     writers: list[ReportWriter] = []
     for name, path in targets:
@@ -257,8 +260,9 @@ def write_reports(
                 writer.package(page)
             rows.append(index_row(page))
         stats = stats_provider()
+        warnings = tuple(warnings_provider()) if warnings_provider is not None else ()
         index = index_page(replace(facts, go_version=go_version), rows, stats.lines,
-                           stats.roles.get(LineRole.UNRECOGNIZED, 0))  # fmt: skip
+                           stats.roles.get(LineRole.UNRECOGNIZED, 0), warnings)  # fmt: skip
         for writer in writers:
             writer.end(index)
         for writer in writers:

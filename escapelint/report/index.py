@@ -17,6 +17,7 @@ from escapelint.report.categories import (
 )
 from escapelint.report.facts import BuildFacts
 from escapelint.report.page import PackagePage, Tally, tally
+from escapelint.report.warnings import InputWarning
 
 #: The index's chart, in SVG user units: one row per category, the category's name right-aligned
 #: before its bar and the count just after the bar's end. The longest bar is CHART_BAR_SPAN long,
@@ -163,6 +164,7 @@ class IndexPage:
     lines: int  # of input read
     unrecognized: int  # input lines escapelint did not understand
     errors: int
+    warnings: tuple[InputWarning, ...] = ()  # shown only when there is one (escapelint.report.warnings)
 
     chart_width = CHART_WIDTH
 
@@ -209,8 +211,10 @@ class IndexPage:
         return HeapBar(tuple(segments))
 
 
-def index_page(facts: BuildFacts, rows: list[IndexRow], lines: int, unrecognized: int) -> IndexPage:
-    """The index of `rows` (in input order), with the reader's line accounting."""
+def index_page(
+    facts: BuildFacts, rows: list[IndexRow], lines: int, unrecognized: int, warnings: tuple[InputWarning, ...] = ()
+) -> IndexPage:
+    """The index of `rows` (in input order), with the reader's line accounting and the run's warnings."""
     sums = [sum(column) for column in zip(*(r.counts for r in rows))] if rows else [0] * len(CATEGORIES)
     totals = category_counts({c.id: n for c, n in zip(CATEGORIES, sums)})
     longest = max((t.count for t in totals), default=0) or 1
@@ -226,4 +230,5 @@ def index_page(facts: BuildFacts, rows: list[IndexRow], lines: int, unrecognized
         lines=lines,
         unrecognized=unrecognized,
         errors=sum(r.errors for r in rows),
+        warnings=tuple(warnings),
     )

@@ -8,6 +8,7 @@ Layout (documented in docs/json-report.md):
      (each event with its finding: "function", "declared_in", "category", "category_reason",
       "decided_by", "inlined_from", "fingerprint")
      "unrecognized": [{"line", "text", "package"}],
+     "warnings": [{"code", "message"}],   (only when there is one: escapelint.report.warnings)
      "stats": {"lines", "roles", "events", "remarks", "packages", "balanced"}}
 
 Packages are written as they are read, so memory holds one package at a time. Flows and positions recur across
@@ -39,6 +40,7 @@ from escapelint.events import (
     Position,
     UnrecognizedLine,
 )
+from escapelint.report.warnings import InputWarning
 
 SCHEMA = "escapelint.report/1"
 
@@ -137,7 +139,8 @@ class JsonReportWriter:
         self.packages_written += packages
         _copy_file_into(fragment, self._out)
 
-    def end(self, stats: BuildStats) -> None:
+    def end(self, stats: BuildStats, warnings: Iterable[InputWarning] = ()) -> None:
+        """Close the document; `warnings` (escapelint.report.warnings), if any, go in a "warnings" list."""
         unrecognized = ",\n".join(
             f'{{"line": {u.line}, "text": {_quote(u.text)}, "package": {_str(path)}}}'
             for u, path in self._unrecognized
@@ -152,7 +155,9 @@ class JsonReportWriter:
                 "balanced": stats.balanced(),
             }
         )
-        self._out.write(f'\n],\n"unrecognized": [{unrecognized}],\n"stats": {stats_json}}}\n')
+        listed = ",\n".join(f'{{"code": {_quote(w.code)}, "message": {_quote(w.message)}}}' for w in warnings)
+        warnings_json = f'"warnings": [{listed}],\n' if listed else ""  # only when there is one
+        self._out.write(f'\n],\n"unrecognized": [{unrecognized}],\n{warnings_json}"stats": {stats_json}}}\n')
 
     # --- pieces ----------------------------------------------------------------------------------
 

@@ -11,10 +11,12 @@ properties here, so that the templates only lay them out.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from escapelint.analyze.findings import Finding, PackageFindings
 from escapelint.analyze.source import SourceLocator
@@ -311,6 +313,8 @@ class _SourceCache:
     def line(self, file: str, number: int) -> str | None:
         if file not in self._lines:
             path = self._locator.path(file)
+            if path is not None and not _may_show(path, self._locator.root):
+                path = None
             try:
                 text = path.read_text(encoding="utf-8", errors="replace") if path is not None else None
             except OSError:
@@ -320,6 +324,29 @@ class _SourceCache:
         if lines is None or not 1 <= number <= len(lines):
             return None
         return lines[number - 1]
+
+
+def _may_show(path: Path, root: Path | None) -> bool:
+    """Whether a report may quote lines of `path`: a file inside the module (the locator's root) or a
+    Go installation's src/. A `//line /abs/elsewhere.go:4` directive must not make the report quote
+    line 4 of any readable file; symbolic links are followed before the check."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        return False
+    if root is not None and resolved.is_relative_to(root.resolve()):
+        return True
+    return any(resolved.is_relative_to(source) for source in _go_sources(resolved.parent))
+
+
+@functools.lru_cache(maxsize=4096)
+def _go_sources(directory: Path) -> tuple[Path, ...]:
+    """The src/ directories of the Go installations (GOROOTs: VERSION, src/runtime/) above `directory`."""
+    found = []
+    for ancestor in (directory, *directory.parents):
+        if ancestor.name == "src" and (ancestor.parent / "VERSION").is_file() and (ancestor / "runtime").is_dir():
+            found.append(ancestor)
+    return tuple(found)
 
 
 def _split(file: str) -> tuple[str, str]:

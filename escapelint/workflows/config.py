@@ -39,6 +39,7 @@ class Config:
     baseline: str = DEFAULT_BASELINE
     max_new: int = 0
     origin: Path | None = None  # the file it was read from
+    baseline_configured: bool = field(default=False, compare=False)  # `baseline` is in that file
 
     def excluded(self, file: str) -> bool:
         """Whether a site in `file` (as the compiler prints it) is excluded."""
@@ -96,6 +97,7 @@ def _from_table(table: dict, origin: Path) -> Config:
         if not isinstance(table["baseline"], str) or not table["baseline"]:
             raise ConfigError(f"{origin}: baseline must be a path")
         values["baseline"] = table["baseline"]
+        values["baseline_configured"] = True
     if "max-new" in table:
         if not isinstance(table["max-new"], int) or isinstance(table["max-new"], bool) or table["max-new"] < 0:
             raise ConfigError(f"{origin}: max-new must be a whole number >= 0")

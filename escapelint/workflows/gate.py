@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from escapelint.analyze.findings import Finding
 from escapelint.analyze.source import read_package_source
+from escapelint.report.warnings import InputWarning
 from escapelint.workflows.audit import BuildResult
 from escapelint.workflows.baseline import Baseline, read_baseline
 from escapelint.workflows.config import Config
+from escapelint.workflows.git import GitError, git
 from escapelint.workflows.suppressions import Suppressions
 
 
@@ -100,3 +102,79 @@ def _changed_functions(result: BuildResult, root: Path, changed: dict[Path, set[
 def load_baseline_for(root: Path, config: Config) -> Baseline | None:
     path = root / config.baseline
     return read_baseline(path) if path.exists() else None
+
+
+#: What pre-commit sets for `pre-commit run --from-ref A --to-ref B` (and in a pre-push hook).
+PRE_COMMIT_REFS = ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What `check` compares with: a baseline, or the lines changed since `revision`."""
+
+    baseline: Baseline | None
+    revision: str | None  # the git revision changed lines are counted from, without a baseline
+    since: str | None  # how the verdict names it ("HEAD", "origin/main (PRE_COMMIT_FROM_REF)")
+    warnings: list[InputWarning] = field(default_factory=list)
+
+
+def comparison_for(
+    root: Path,
+    config: Config,
+    *,
+    baseline_path: Path | None = None,
+    new_from_rev: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Comparison:
+    """Which comparison `check` makes, in this order:
+
+    1. `--new-from-rev REV`: the lines and functions changed since REV;
+    2. `--baseline FILE`, else the configured baseline if it exists: the baseline;
+    3. PRE_COMMIT_FROM_REF and PRE_COMMIT_TO_REF set (`pre-commit run --from-ref A --to-ref B`):
+       the changes since the merge base of A and B;
+    4. the changes since HEAD: right for a commit hook, and nothing in a clean CI checkout.
+
+    A configured `baseline` that does not exist is a warning (the comparison falls back to 3 or 4),
+    as is a comparison with HEAD when nothing has changed since (see `warn_if_nothing_changed`).
+    Raises BaselineError for an unreadable baseline, GitError when the refs cannot be resolved.
+    """
+    if new_from_rev is not None:
+        return Comparison(None, new_from_rev, new_from_rev)
+    if baseline_path is not None:
+        return Comparison(read_baseline(baseline_path), None, None)
+    known = load_baseline_for(root, config)
+    if known is not None:
+        return Comparison(known, None, None)
+    warnings = []
+    environ = {} if environ is None else environ
+    from_ref, to_ref = (environ.get(name) for name in PRE_COMMIT_REFS)
+    if from_ref and to_ref:
+        try:
+            revision = git(["merge-base", from_ref, to_ref], root).strip()
+        except GitError:
+            revision = git(["rev-parse", "--verify", f"{from_ref}^{{commit}}"], root).strip()
+        since = f"{from_ref} (PRE_COMMIT_FROM_REF)"
+    else:
+        revision = since = "HEAD"
+    if config.baseline_configured:
+        where = f" in {config.origin}" if config.origin is not None else ""
+        warnings.append(
+            InputWarning(
+                "baseline-missing",
+                f"the baseline configured{where}, {root / config.baseline}, does not exist: comparing with "
+                f"the changes since {since} instead; create it with `escapelint baseline`",
+            )
+        )
+    return Comparison(None, revision, since, warnings)
+
+
+def warn_if_nothing_changed(comparison: Comparison, changed: dict[Path, set[int]]) -> Comparison:
+    """A comparison with HEAD where nothing changed passes whatever the code holds: say so."""
+    if comparison.baseline is not None or changed or comparison.revision != "HEAD":
+        return comparison
+    warning = InputWarning(
+        "nothing-changed",
+        "nothing has changed since HEAD, so no heap escape can be new (as under `pre-commit run --all-files` "
+        "in CI): a CI gate wants a committed baseline (`escapelint baseline`) or `--new-from-rev origin/main`",
+    )
+    return Comparison(None, comparison.revision, comparison.since, [*comparison.warnings, warning])

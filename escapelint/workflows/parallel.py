@@ -100,6 +100,7 @@ class WindowResult:
     packages_written: int
     unrecognized: list[tuple[UnrecognizedLine, str | None]]
     findings: list[PackageFindings] | None  # for the other report formats, which the parent writes
+    named_files: frozenset[str] = frozenset()  # the files its events name (escapelint.report.warnings)
 
 
 def plan_windows(path: Path, *, min_window_bytes: int | None = None) -> list[Window]:
@@ -260,7 +261,9 @@ def _read_window(task: tuple[Window, int, int]) -> WindowResult:
         out = None if fragment is None else fragment.open("w", encoding="utf-8", newline="\n")
         try:
             writer = None if out is None else JsonReportWriter(out, job.input_name)
+            named: set[str] = set()
             for output in reader.packages(lines, first_line):
+                named.update(e.position.file for e in output.events)
                 package = analyze(output, job.sources)
                 if writer is not None:
                     writer.package(package)
@@ -277,6 +280,7 @@ def _read_window(task: tuple[Window, int, int]) -> WindowResult:
         0 if writer is None else writer.packages_written,
         [] if writer is None else writer.unrecognized,
         findings,
+        frozenset(named),
     )
 
 

@@ -8,6 +8,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -18,6 +19,7 @@ from escapelint.read.assembler import BuildReader
 from escapelint.read.input import STDIN, InputError, open_build_output
 from escapelint.report.json import JsonReportWriter
 from escapelint.report.output import open_report_output
+from escapelint.report.warnings import InputWarning, SourceFileCheck, input_warnings
 from escapelint.workflows.parallel import (
     Window,
     WindowResult,
@@ -46,7 +48,7 @@ def report(
     overwrite: bool = False,
     source_root: Path | None = None,
     jobs: int | None = None,
-) -> BuildStats:
+) -> ReportResult:
     """Read `go build -gcflags=-m=2` output from `source` and write every (format, path) target in one pass.
 
     Each package is read, analysed (escapelint.analyze.findings) and handed to every writer while the rest of the
@@ -60,6 +62,9 @@ def report(
     SIGTERM (in the main thread, unless the caller handles it) stops the run as Ctrl-C does: every
     output is left as it was, the workers are stopped and the temporary files removed; then
     `Terminated` (a SystemExit, status 143) is raised.
+    The result holds the line accounting and the warnings (escapelint.report.warnings) the JSON
+    document lists too: an input that is not compiler output, without escape diagnostics, or whose
+    Go files are not under `source_root` (the workers say which files their packages name).
     """
     with terminated_like_interrupted():
         return _report(source, targets, overwrite=overwrite, source_root=source_root, jobs=jobs)
@@ -81,6 +86,7 @@ def _report(
     others = [(name, path) for name, path in targets if name != "json"]
     name = "<stdin>" if source == STDIN else source
     sources = SourceLocator(source_root if source_root is not None else Path.cwd())
+    source_check = SourceFileCheck(sources)
     with contextlib.ExitStack() as stack:
         stack.enter_context(_garbage_collector_paused())
         json_writers = []
@@ -98,24 +104,45 @@ def _report(
             fragments = Path(stack.enter_context(fragment_directory())) if json_writers else None
             analysed = _read_in_workers(
                 Path(source), windows, jobs or default_jobs(), name, sources, fragments, json_writers, stats,
-                keep_findings=bool(others),
+                keep_findings=bool(others), source_check=source_check,
             )
         # Closed before the fragments' directory is removed, also when a writer fails.
         stack.enter_context(contextlib.closing(analysed))
+        analysed = _noting_source_files(analysed, source_check)
+        computed: list[list[InputWarning]] = []
+
+        def warnings_once() -> list[InputWarning]:  # once the input is read: for the index and the JSON
+            if not computed:
+                computed.append(input_warnings(stats, name, source_check))
+            return computed[0]
+
         for writer in json_writers:
             writer.begin()
         try:
             if others:
                 facts = BuildFacts.for_input(name)
-                write_reports(analysed, facts, lambda: stats, others, overwrite=overwrite, sources=sources)
+                write_reports(analysed, facts, lambda: stats, others, overwrite=overwrite, sources=sources,
+                              warnings_provider=warnings_once)  # fmt: skip
             else:
                 for _ in analysed:
                     pass
         except UnicodeDecodeError as exc:  # only possible for a non-UTF-8 locale on stdin
             raise InputError(f"{name}: cannot decode input: {exc}") from None
         for writer in json_writers:
-            writer.end(stats)
-    return stats
+            writer.end(stats, warnings_once())
+    return ReportResult(stats, warnings_once())
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    stats: BuildStats  # every input line's role
+    warnings: list[InputWarning]  # why the report may be silently wrong (escapelint.report.warnings)
+
+
+def _noting_source_files(packages: Iterator[PackageFindings], check: SourceFileCheck) -> Iterator[PackageFindings]:
+    for package in packages:
+        check.add(package)
+        yield package
 
 
 def _read_here(
@@ -140,6 +167,7 @@ def _read_in_workers(
     stats: BuildStats,
     *,
     keep_findings: bool,
+    source_check: SourceFileCheck,
 ) -> Iterator[PackageFindings]:
     """Read in worker processes (parallel.py); put their JSON and findings in input order."""
     results = read_windows(
@@ -147,11 +175,15 @@ def _read_in_workers(
     )
     # Closed on the way out, also on an error: the workers stop before their fragments are removed.
     with contextlib.closing(results):
-        yield from _in_order_checked(results, source, json_writers, stats)
+        yield from _in_order_checked(results, source, json_writers, stats, source_check)
 
 
 def _in_order_checked(
-    results: Iterator[WindowResult], source: Path, json_writers: list[JsonReportWriter], stats: BuildStats
+    results: Iterator[WindowResult],
+    source: Path,
+    json_writers: list[JsonReportWriter],
+    stats: BuildStats,
+    source_check: SourceFileCheck,
 ) -> Iterator[PackageFindings]:
     for result in results:
         if result.first_line != stats.lines:  # the line counter and the reader disagree on line ends: a bug
@@ -160,6 +192,7 @@ def _in_order_checked(
                 f"the windows before it end at line {stats.lines}; rerun with --jobs 1"
             )
         stats.add(result.stats)
+        source_check.add_names(result.named_files)
         if result.fragment is not None:
             for writer in json_writers:
                 writer.splice(result.fragment, result.packages_written, result.unrecognized)
@@ -220,4 +253,4 @@ def report_json(
     from escapelint.report.output import STDOUT
 
     path = STDOUT if target in (None, STDIN) else Path(target)
-    return report(source, [("json", path)], overwrite=overwrite, source_root=source_root, jobs=jobs)
+    return report(source, [("json", path)], overwrite=overwrite, source_root=source_root, jobs=jobs).stats

@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from escapelint import __version__
-from escapelint.read.input import InputError
-from escapelint.report.output import OutputError
-from escapelint.workflows.report import report as run_report
+
+# Start-up is kept small (issue 11): the modules a command needs are imported inside it, so that
+# `escapelint --version` loads typer and nothing else, and `check` does not load the report writers,
+# Jinja2, Pygments or markdown-it. InputError and OutputError are imported where they are caught.
 
 EXIT_OK = 0
 EXIT_GATE = 1
@@ -39,11 +42,92 @@ app = typer.Typer(
     name="escapelint",
     help="Turn the Go compiler's escape-analysis diagnostics (go build -gcflags=-m=2) into verdicts.",
     no_args_is_help=True,
-    add_completion=False,
+    # typer's own shell completion: --install-completion [SHELL] and --show-completion [SHELL].
+    add_completion=True,
     pretty_exceptions_enable=False,
     # Docstrings are wrapped paragraphs: Markdown joins their lines (the default keeps every break).
     rich_markup_mode="markdown",
+    # -h as well as --help, on the app and (inherited by their contexts) on every command.
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+def apply_color(choice: Color, environ=os.environ) -> None:
+    """Make everything escapelint colours follow `--color`: typer's rich help and errors, and rich's
+    progress bar in escapelint.terminal (both read these variables when they first draw).
+
+    `auto` leaves the environment alone: colour on a terminal, off under NO_COLOR, forced by
+    FORCE_COLOR. `always` and `never` win over both variables.
+    """
+    if choice is Color.always:
+        environ.pop("NO_COLOR", None)
+        environ.pop("_TYPER_FORCE_DISABLE_TERMINAL", None)
+        environ["FORCE_COLOR"] = "1"
+    elif choice is Color.never:
+        for name in ("FORCE_COLOR", "PY_COLORS", "CLICOLOR_FORCE"):
+            environ.pop(name, None)
+        environ["NO_COLOR"] = "1"
+        environ["_TYPER_FORCE_DISABLE_TERMINAL"] = "1"
+
+
+def _color(value: Optional[Color]) -> Optional[Color]:
+    if value is not None:
+        apply_color(value)
+    return value
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def escapelint(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", is_eager=True, callback=_version, help="Print escapelint's version and exit."),
+    ] = False,
+    color: Annotated[
+        Optional[Color],
+        typer.Option(
+            "--color",
+            metavar="[auto|always|never]",
+            is_eager=True,  # before an eager --help, so that the help follows it too
+            callback=_color,
+            case_sensitive=False,
+            help="Colour the help, errors and progress: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces it), always or never.",
+            show_default="auto",
+        ),
+    ] = None,
+) -> None:
+    """Turn the Go compiler's escape-analysis diagnostics (go build -gcflags=-m=2) into verdicts."""
+
+
+class Verbose:
+    """What -v prints on stderr: the commands run, the time since start, the facts escapelint read."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            print(f"escapelint: [{time.perf_counter() - self.start:6.3f} s] {message}", file=sys.stderr, flush=True)
+
+
+def _did_you_mean(word: str, known) -> Optional[str]:
+    """The known word closest to a mistyped one, if any is close (as git and cargo suggest)."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(word, list(known), n=1)
+    return close[0] if close else None
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -51,23 +135,81 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
+GoOption = Annotated[
+    Optional[str], typer.Option("--go", metavar="GO", show_default="go on PATH", help="The go command to run.")
+]
+DirOption = Annotated[
+    Optional[Path],
+    typer.Option("-C", "--dir", metavar="DIR", show_default="the current directory", help="Run in this directory (inside the Go module)."),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+ConfigOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        show_default=".escapelint.toml, else pyproject.toml's [tool.escapelint], beside go.mod",
+        help="Read the configuration from this file (a .escapelint.toml, or a pyproject.toml with [tool.escapelint]).",
+    ),
+]
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="Exit 2 on a warning: input that is not -m=2 output, no escape diagnostic, Go files not found, a missing baseline.",
+    ),
+]
+VerboseOption = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Say on stderr what runs (the go command line), how long it takes and what was read."),
+]
+
+
+PackagesArgument = Annotated[
+    Optional[list[str]], typer.Argument(metavar="[PACKAGE]...", help="Package patterns (default ./...).")
+]
+
+
+class CheckFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
 @app.command()
 def report(
-    input: Annotated[str, typer.Argument(help="File of `go build -gcflags=-m=2` output, or - for stdin.")],
+    input: Annotated[
+        str, typer.Argument(metavar="INPUT", help="File of `go build -gcflags=-m=2` output, or - for stdin.")
+    ],
     format: Annotated[
         Optional[list[str]],
         typer.Option(
             "--format",
             "-f",
-            help="json, html, md, md-summary, sarif, github or rdjsonl; FORMAT:PATH; repeatable (default json).",
+            metavar="FORMAT[:PATH]",
+            show_default="json",
+            help="json, html, md, md-summary, sarif, github or rdjsonl; FORMAT:PATH; repeatable.",
         ),
     ] = None,
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Where a bare --format writes (default stdout; a directory for several).")
+        Optional[Path],
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            show_default="stdout",
+            help="Where a bare --format writes (a directory for several).",
+        ),
     ] = None,
     source_root: Annotated[
         Optional[Path],
-        typer.Option("--source-root", help="Directory the output's relative paths are relative to (default: here)."),
+        typer.Option(
+            "--source-root",
+            metavar="DIR",
+            show_default="the current directory",
+            help="Directory the output's relative paths are relative to.",
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Write into a directory escapelint did not write (named files are always replaced).")
@@ -79,10 +221,13 @@ def report(
             "--jobs",
             "-j",
             min=1,
-            help="Worker processes for an input file over 16 MiB (default: one per CPU, at most 4). The report is the same for any number.",
+            metavar="N",
+            show_default="one per CPU, at most 4",
+            help="Worker processes for an input file over 16 MiB. The report is the same for any number.",
         ),
     ] = None,
     strict: StrictOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Parse compiler output, sort every heap escape into a category, and write reports.
 
@@ -92,14 +237,21 @@ def report(
     document) says when the input is mostly not compiler output, holds no escape diagnostic, or names
     Go files that are not under the source root; --strict makes that exit 2.
     """
+    from escapelint.read.input import InputError
     from escapelint.report.formats import parse_format_targets
+    from escapelint.report.output import OutputError
     from escapelint.terminal import report_summary
+    from escapelint.workflows.report import report as run_report
 
+    note = Verbose(verbose)
     try:
         targets = parse_format_targets(format or ["json"], output)
+        note(f"reading {input}; source root {(source_root or Path.cwd()).resolve()}")
+        note("writing " + ", ".join(f"{name}: {path}" for name, path in targets))
         result = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs)
     except (InputError, OutputError) as exc:
         raise _fail(str(exc)) from None
+    note(f"read {result.stats.lines} lines, {result.stats.packages} packages")
     if not quiet:
         report_summary(result.stats)
     _warn(result.warnings, strict)
@@ -115,23 +267,9 @@ def _warn(warnings, strict: bool) -> None:
         raise typer.Exit(EXIT_USAGE)
 
 
-GoOption = Annotated[Optional[str], typer.Option("--go", help="The go command to run (default: `go` on PATH).")]
-DirOption = Annotated[
-    Optional[Path], typer.Option("-C", "--dir", help="Run in this directory (inside the Go module).")
-]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
-StrictOption = Annotated[
-    bool,
-    typer.Option(
-        "--strict",
-        help="Exit 2 on a warning: input that is not -m=2 output, no escape diagnostic, Go files not found, a missing baseline.",
-    ),
-]
-
-
-def _module(go: Optional[str], directory: Optional[Path]):
+def _module(go: Optional[str], directory: Optional[Path], config_file: Optional[Path] = None, note=None):
     """(toolchain, module root, configuration) or a usage failure."""
-    from escapelint.workflows.config import ConfigError, load_config
+    from escapelint.workflows.config import ConfigError, load_config, load_config_file
     from escapelint.workflows.gobuild import (
         GoCommandError,
         GoNotFoundError,
@@ -141,48 +279,71 @@ def _module(go: Optional[str], directory: Optional[Path]):
     if directory is not None and not directory.is_dir():  # before Go is looked for: it is not to blame
         problem = "not a directory" if directory.exists() else "no such directory"
         raise _fail(f"-C {directory}: {problem}")
+    note = note or Verbose(False)
     cwd = (directory or Path.cwd()).resolve()
     try:
         toolchain = GoToolchain.find(go)
+        note(f"go: {toolchain.executable}; running go env GOMOD in {cwd}")
         root = toolchain.module_root(cwd)
-        return toolchain, root, load_config(root)
+        note(f"module root: {root}")
+        config = load_config_file(config_file) if config_file is not None else load_config(root)
+        note(f"configuration: {config.origin or 'defaults (no .escapelint.toml or [tool.escapelint])'}")
+        return toolchain, root, config
     except (GoNotFoundError, GoCommandError, ConfigError) as exc:
         raise _fail(str(exc)) from None
 
 
-def _build(toolchain, patterns: list[str], root: Path, *, tests: bool = False, quiet: bool = False):
+def _build(toolchain, patterns: list[str], root: Path, *, tests: bool = False, quiet: bool = False, note=None):
     from escapelint.terminal import print_build_failure, progress_bar
     from escapelint.workflows.audit import BuildFailedError, build_and_analyze
-    from escapelint.workflows.gobuild import GoNotFoundError
+    from escapelint.workflows.gobuild import BuildCommand, GoNotFoundError
 
+    note = note or Verbose(False)
+    note(f"running in {root}: {BuildCommand.for_packages(toolchain, patterns, root, tests=tests).display()}")
+    started = time.perf_counter()
     try:
         with progress_bar(not quiet) as progress:
-            return build_and_analyze(toolchain, patterns, root, tests=tests, progress=progress)
+            result = build_and_analyze(toolchain, patterns, root, tests=tests, progress=progress)
     except BuildFailedError as exc:
         print_build_failure(exc)
         raise typer.Exit(EXIT_BUILD_FAILED) from None
     except GoNotFoundError as exc:
         raise _fail(str(exc)) from None
+    note(
+        f"build and analysis: {time.perf_counter() - started:.3f} s; {result.go_version or 'go version unknown'}; "
+        f"{result.stats.lines} lines read, {sum(1 for p in result.packages if p.output.path is not None)} packages, "
+        f"{sum(1 for _ in result.heap_findings())} heap escapes"
+    )
+    return result
 
 
 @app.command()
 def audit(
-    packages: Annotated[Optional[list[str]], typer.Argument(help="Package patterns (default ./...).")] = None,
+    packages: PackagesArgument = None,
     tests: Annotated[bool, typer.Option("--tests", help="Also compile and analyse the test packages.")] = False,
     format: Annotated[
         Optional[list[str]],
-        typer.Option("--format", "-f", help="Report format, or FORMAT:PATH; repeatable (default html)."),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT[:PATH]",
+            show_default="html",
+            help="html, json, md, md-summary, sarif, github or rdjsonl; FORMAT:PATH; repeatable.",
+        ),
     ] = None,
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Report directory (default escapelint-report).")
+        Optional[Path],
+        typer.Option("--output", "-o", metavar="PATH", show_default="escapelint-report", help="Report directory."),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Write into a directory escapelint did not write (named files are always replaced).")
     ] = False,
     go: GoOption = None,
     directory: DirOption = None,
+    config_file: ConfigOption = None,
     quiet: QuietOption = False,
     strict: StrictOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Analyse a module: build it with -gcflags=PATTERN=-m=2 and write browsable reports.
 
@@ -194,27 +355,31 @@ def audit(
         parse_format_targets,
         write_reports,
     )
+    from escapelint.report.output import OutputError
     from escapelint.terminal import audit_summary
 
+    note = Verbose(verbose)
     try:
         targets = parse_format_targets(format or ["html"], output or Path("escapelint-report"))
         check_format_targets(targets, overwrite=force)  # before the build, which takes minutes
     except OutputError as exc:
         raise _fail(str(exc)) from None
-    toolchain, root, _ = _module(go, directory)
+    toolchain, root, _ = _module(go, directory, config_file, note)
     patterns = packages or ["./..."]
-    result = _build(toolchain, patterns, root, tests=tests, quiet=quiet)
+    result = _build(toolchain, patterns, root, tests=tests, quiet=quiet, note=note)
     facts = BuildFacts(
         input_name=str(root), go_version=result.go_version, command=result.command.display(), generated_at=_now()
     )
     from escapelint.analyze.source import SourceLocator
 
     warnings = _build_warnings(result, root)
+    started = time.perf_counter()
     try:
         write_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force, sources=SourceLocator(root),
                       warnings_provider=lambda: warnings)  # fmt: skip
     except OutputError as exc:
         raise _fail(str(exc)) from None
+    note(f"reports written in {time.perf_counter() - started:.3f} s: " + ", ".join(f"{n}: {p}" for n, p in targets))
     if not quiet:
         audit_summary(result, [f"{name}: {path}" for name, path in targets])
     _warn(warnings, strict)
@@ -235,29 +400,36 @@ def _build_warnings(result, root: Path):
 
 @app.command()
 def baseline(
-    packages: Annotated[Optional[list[str]], typer.Argument(help="Package patterns (default ./...).")] = None,
+    packages: PackagesArgument = None,
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Baseline file (default from the configuration).")
+        Optional[Path],
+        typer.Option(
+            "--output", "-o", metavar="FILE", show_default="the configuration's baseline", help="Baseline file."
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a file that is not an escapelint baseline.")] = False,
     go: GoOption = None,
     directory: DirOption = None,
+    config_file: ConfigOption = None,
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Record the module's current heap escapes, so that `check` fails only on new ones."""
+    from escapelint.report.output import OutputError
     from escapelint.workflows.baseline import (
         baseline_document,
         check_baseline_target,
         write_baseline,
     )
 
-    toolchain, root, config = _module(go, directory)
+    note = Verbose(verbose)
+    toolchain, root, config = _module(go, directory, config_file, note)
     path = output if output is not None else root / config.baseline
     try:
         check_baseline_target(path, overwrite=force)  # before the build
     except OutputError as exc:
         raise _fail(str(exc)) from None
-    result = _build(toolchain, packages or ["./..."], root, quiet=quiet)
+    result = _build(toolchain, packages or ["./..."], root, quiet=quiet, note=note)
     findings = list(result.heap_findings())
     try:
         write_baseline(path, baseline_document(findings, result.go_version, result.command.display()), overwrite=force)
@@ -270,19 +442,36 @@ def baseline(
 @app.command()
 def check(
     files: Annotated[
-        Optional[list[str]], typer.Argument(help="Changed Go files; their packages are analysed (default ./...).")
+        Optional[list[str]],
+        typer.Argument(metavar="[FILE]...", help="Changed Go files; their packages are analysed (default ./...)."),
     ] = None,
     baseline_path: Annotated[
-        Optional[Path], typer.Option("--baseline", help="Baseline file (default from the configuration).")
+        Optional[Path],
+        typer.Option("--baseline", metavar="FILE", show_default="the configuration's baseline", help="Baseline file."),
     ] = None,
     new_from_rev: Annotated[
         Optional[str],
-        typer.Option("--new-from-rev", help="Without a baseline: fail on escapes in lines and functions changed since REV."),
+        typer.Option(
+            "--new-from-rev",
+            metavar="REV",
+            help="Without a baseline: fail on escapes in lines and functions changed since REV.",
+        ),
     ] = None,
+    format: Annotated[
+        CheckFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="text (for people), json, github (workflow annotations) or sarif, on stdout. The exit status is the same.",
+        ),
+    ] = CheckFormat.text,
     go: GoOption = None,
     directory: DirOption = None,
+    config_file: ConfigOption = None,
     quiet: QuietOption = False,
     strict: StrictOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """The pre-commit gate: exit 1 on heap escapes that are new.
 
@@ -305,7 +494,8 @@ def check(
     )
     from escapelint.workflows.git import GitError, changed_lines
 
-    toolchain, root, config = _module(go, directory)
+    note = Verbose(verbose)
+    toolchain, root, config = _module(go, directory, config_file, note)
     if files:
         patterns = packages_for_files(files, root)
         if not patterns:
@@ -326,9 +516,25 @@ def check(
         raise _fail(str(exc)) from None
     except GitError as exc:
         raise _fail(f"no baseline ({root / config.baseline}) and no git history to compare with: {exc}") from None
-    result = _build(toolchain, patterns, root, quiet=True)
+    result = _build(toolchain, patterns, root, quiet=True, note=note)
     outcome = gate(result, root, config, baseline=comparison.baseline, changed=changed, since=comparison.since)
-    print_check(outcome)
+    note(f"compared with {outcome.compared_with}: {len(outcome.new)} new, {outcome.known} known")
+    if format is not CheckFormat.text:
+        from escapelint.report.check import render_check
+
+        sys.stdout.write(
+            render_check(
+                format.value,
+                outcome.new,
+                suppressed=outcome.suppressed,
+                known=outcome.known,
+                problems=outcome.problems,
+                compared_with=outcome.compared_with,
+                go_version=result.go_version,
+            )
+        )
+    else:
+        print_check(outcome)
     warnings = [*comparison.warnings, *_build_warnings(result, root)]
     if outcome.new or outcome.problems:
         _warn(warnings, strict=False)
@@ -338,24 +544,38 @@ def check(
 
 @app.command()
 def diff(
-    base: Annotated[str, typer.Option("--base", help="The git revision to compare with (e.g. origin/main).")],
-    packages: Annotated[Optional[list[str]], typer.Argument(help="Package patterns (default ./...).")] = None,
+    base: Annotated[
+        str, typer.Option("--base", metavar="REV", help="The git revision to compare with (e.g. origin/main).")
+    ],
+    packages: PackagesArgument = None,
     format: Annotated[
         Optional[list[str]],
         typer.Option(
-            "--format", "-f", help="md (PR comment), json, github (annotations) or sarif; FORMAT:PATH; repeatable."
+            "--format",
+            "-f",
+            metavar="FORMAT[:PATH]",
+            show_default="md",
+            help="md (PR comment), json, github (annotations) or sarif; FORMAT:PATH; repeatable.",
         ),
     ] = None,
     output: Annotated[
         Optional[Path],
-        typer.Option("--output", "-o", help="Where a bare --format writes (default stdout; a directory for several)."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            show_default="stdout",
+            help="Where a bare --format writes (a directory for several).",
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Accepted for scripts; output files are always replaced whole.")
     ] = False,
     go: GoOption = None,
     directory: DirOption = None,
+    config_file: ConfigOption = None,
     quiet: QuietOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """What a change adds and removes: builds REF (in a temporary git worktree) and the working tree.
 
@@ -368,7 +588,7 @@ def diff(
         check_format_targets,
         parse_format_targets,
     )
-    from escapelint.report.output import open_report_output
+    from escapelint.report.output import OutputError, open_report_output
     from escapelint.terminal import print_build_failure
     from escapelint.workflows.audit import BuildFailedError
     from escapelint.workflows.diff import run_diff
@@ -380,7 +600,10 @@ def diff(
         check_format_targets(targets, overwrite=force, formats=DIFF_FORMATS)  # before both builds
     except OutputError as exc:
         raise _fail(str(exc)) from None
-    toolchain, root, config = _module(go, directory)
+    note = Verbose(verbose)
+    toolchain, root, config = _module(go, directory, config_file, note)
+    note(f"building {base} in a temporary git worktree, then the working tree")
+    started = time.perf_counter()
     try:
         result = run_diff(toolchain, packages or ["./..."], root, base)
     except GitError as exc:
@@ -390,6 +613,7 @@ def diff(
         raise typer.Exit(EXIT_BUILD_FAILED) from None
     except GoNotFoundError as exc:
         raise _fail(str(exc)) from None
+    note(f"both builds and the comparison: {time.perf_counter() - started:.3f} s; {result.go_version}")
     render = {
         "md": diff_report.markdown_comment,
         "json": diff_report.diff_json,
@@ -440,13 +664,16 @@ def list_rules(
 @app.command()
 def explain(rule_id: Annotated[str, typer.Argument(metavar="ID", help="A category id, e.g. returned-pointer.")]) -> None:
     """Print one category's documentation and fix hint."""
-    from escapelint.rules import UnknownRuleError, get_rule
+    from escapelint.rules import RULES, UnknownRuleError, get_rule
     from escapelint.rules.docs import rule_text
 
     try:
         rule = get_rule(rule_id)
     except UnknownRuleError as exc:
-        raise _fail(str(exc)) from None
+        close = _did_you_mean(rule_id, RULES)
+        if close is None:
+            raise _fail(str(exc)) from None
+        raise _fail(f"unknown category {rule_id!r}; did you mean {close}? (`escapelint rules` lists them)") from None
     typer.echo(rule_text(rule), nl=False)
 
 
@@ -465,6 +692,8 @@ def main() -> None:
     operating system; anything else is an internal error (70). A closed pipe on standard output ends
     the run quietly with 141 (0 when everything was written before the reader stopped).
     """
+    from escapelint.read.input import InputError
+    from escapelint.report.output import OutputError
     from escapelint.workflows.baseline import BaselineError
     from escapelint.workflows.config import ConfigError
 

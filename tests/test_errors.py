@@ -370,11 +370,12 @@ def test_odd_input_lines_are_read_not_crashed_on(tmp_path, line):
 
 def _main_raising(monkeypatch, capsys, exc: BaseException) -> tuple[int, str]:
     from escapelint import cli
+    from escapelint.workflows import report
 
     def broken(*args, **kwargs):
         raise exc
 
-    monkeypatch.setattr(cli, "run_report", broken)
+    monkeypatch.setattr(report, "report", broken)  # the command imports it when it runs
     monkeypatch.setattr(sys, "argv", ["escapelint", "report", str(EXAMPLE), "-q"])
     with pytest.raises(SystemExit) as stop:
         cli.main()

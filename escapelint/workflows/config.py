@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import sys
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from pathlib import Path
 
 from escapelint.rules import RULES
@@ -63,6 +64,20 @@ def load_config(root: Path) -> Config:
     return Config()
 
 
+def load_config_file(path: Path) -> Config:
+    """The configuration in `path`, named with --config: a .escapelint.toml (keys at its top level),
+    or a pyproject.toml whose [tool.escapelint] table is then required."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such configuration file")
+    document = _read(path)
+    if path.name == "pyproject.toml":
+        table = document.get("tool", {}).get("escapelint")
+        if table is None:
+            raise ConfigError(f"{path}: no [tool.escapelint] table")
+        return _from_table(table, path)
+    return _from_table(document, path)
+
+
 def _read(path: Path) -> dict:
     try:
         with path.open("rb") as handle:
@@ -89,7 +104,9 @@ def _from_table(table: dict, origin: Path) -> Config:
         categories = _strings(table["fail-on"], "fail-on", origin)
         for category in categories:
             if category not in RULES:
-                raise ConfigError(f"{origin}: fail-on: unknown category {category!r}; known: {', '.join(RULES)}")
+                close = get_close_matches(category, list(RULES), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise ConfigError(f"{origin}: fail-on: unknown category {category!r}{hint}; known: {', '.join(RULES)}")
         values["fail_on"] = frozenset(categories)
     if "exclude" in table:
         values["exclude"] = tuple(_strings(table["exclude"], "exclude", origin))

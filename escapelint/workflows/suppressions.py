@@ -1,7 +1,10 @@
-"""Suppression comments in Go source: `//escapelint:ignore CATEGORY reason`.
+"""Suppression comments in Go source: `//escapelint:ignore CATEGORY reason`, or golangci-lint's
+`//nolint:escapelint // reason`.
 
 A comment on the site's line, or alone on the line above it, silences findings of that category there
-(`all` silences every category). The reason is required: a suppression nobody can explain later is
+(`all` silences every category). `//nolint:escapelint` (alone or in a list, `//nolint:errcheck,escapelint`)
+silences every category, as golangci-lint's directive silences a whole linter. The reason is required
+(after `//` for nolint, as golangci-lint's nolintlint asks): a suppression nobody can explain later is
 a bug. A malformed one is reported, never silently ignored.
 """
 
@@ -15,6 +18,9 @@ from escapelint.rules import RULES
 
 DIRECTIVE = "//escapelint:ignore"
 _DIRECTIVE = re.compile(r"//escapelint:ignore(?:\s+(\S+))?(?:\s+(.*\S))?\s*$")
+NOLINT = "//nolint:"
+#: golangci-lint's form: `//nolint:LINTER[,LINTER...]` then, optionally, ` // reason`.
+_NOLINT = re.compile(r"//nolint:([\w-]+(?:\s*,\s*[\w-]+)*)(?:\s*//\s*(.*\S))?\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +56,36 @@ class Suppressions:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return
-        if DIRECTIVE not in text:
+        if DIRECTIVE not in text and NOLINT not in text:
             return
         for number, line in enumerate(text.splitlines(), start=1):
-            if DIRECTIVE not in line:
-                continue
-            match = _DIRECTIVE.search(line)
-            category, reason = (match.group(1), match.group(2)) if match else (None, None)
-            if not category or (category not in RULES and category != "all"):
-                self.problems.append(
-                    SuppressionProblem(file, number, f"{DIRECTIVE} needs a category ({', '.join(RULES)} or all)")
-                )
-                continue
-            if not reason:
-                self.problems.append(SuppressionProblem(file, number, f"{DIRECTIVE} {category} needs a reason"))
+            if DIRECTIVE in line:
+                match = _DIRECTIVE.search(line)
+                category, reason = (match.group(1), match.group(2)) if match else (None, None)
+                if not category or (category not in RULES and category != "all"):
+                    self.problems.append(
+                        SuppressionProblem(file, number, f"{DIRECTIVE} needs a category ({', '.join(RULES)} or all)")
+                    )
+                    continue
+                if not reason:
+                    self.problems.append(SuppressionProblem(file, number, f"{DIRECTIVE} {category} needs a reason"))
+                    continue
+            elif NOLINT in line:
+                match = _NOLINT.search(line)
+                linters = [name.strip() for name in match.group(1).split(",")] if match else []
+                if "escapelint" not in linters:
+                    if match is None and "escapelint" in line.partition(NOLINT)[2].split("//")[0]:
+                        self.problems.append(
+                            SuppressionProblem(file, number, "malformed //nolint:escapelint; write //nolint:escapelint // REASON")
+                        )
+                    continue  # another linter's directive
+                category, reason = "all", match.group(2)
+                if not reason:
+                    self.problems.append(
+                        SuppressionProblem(file, number, "//nolint:escapelint needs a reason: //nolint:escapelint // REASON")
+                    )
+                    continue
+            else:
                 continue
             alone = line.strip().startswith("//")
             applies_to = (number, number + 1) if alone else (number,)

@@ -13,7 +13,6 @@ held in memory at a time.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
@@ -32,6 +31,7 @@ from escapelint.events import (
     Remark,
     UnrecognizedLine,
 )
+from escapelint.gc_pause import paused
 from escapelint.read.classifier import UNRECOGNIZED, LineClassifier
 from escapelint.read.messages import (
     ErrorContinuation,
@@ -335,24 +335,18 @@ class BuildReader:
         Every package header starts afresh (positions, prefixes, flows), so a run of lines that begins
         at a header reads the same as it does within the whole input (parallel.py relies on this).
         """
-        # Reading makes millions of small objects and no reference cycles, so the cyclic garbage collector
-        # would only walk them over and over (a tenth of the reading time on the standard library): it
-        # waits while a package is read, and runs as usual while the caller has it.
-        collecting = gc.isenabled()
-        gc.disable()
-        paused = True
+        # The cyclic garbage collector waits while a package is read (escapelint.gc_pause says why), and
+        # runs as the caller had it while the caller holds the package.
+        reading = self._read(lines, first_line)
         try:
-            for output in self._read(lines, first_line):
-                paused = False
-                if collecting:
-                    gc.enable()
+            while True:
+                with paused():
+                    output = next(reading, None)
+                if output is None:
+                    return
                 yield output
-                collecting = gc.isenabled()
-                gc.disable()
-                paused = True
         finally:
-            if paused and collecting:
-                gc.enable()
+            reading.close()
 
     def _read(self, lines: Iterable[str], first_line: int) -> Iterator[PackageOutput]:
         """The reading loop: flow and step lines inline (nine lines in ten), every other line by its kind."""

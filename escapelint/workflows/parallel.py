@@ -15,7 +15,6 @@ input is read by one process.
 
 from __future__ import annotations
 
-import gc
 import io
 import multiprocessing
 import os
@@ -31,6 +30,7 @@ from pathlib import Path
 from escapelint.analyze.findings import PackageFindings, analyze
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats, UnrecognizedLine
+from escapelint.gc_pause import pause_for_this_process
 from escapelint.read.assembler import BuildReader
 from escapelint.read.classifier import LineClassifier
 from escapelint.read.messages import PackageHeader
@@ -182,7 +182,7 @@ def _start_worker(job: _Job, classifier: LineClassifier) -> None:
     global _job, _classifier
     _job, _classifier = job, classifier
     # Like the one-process pipeline (report.py beside this), which pauses the cyclic collector while it reads.
-    gc.disable()
+    pause_for_this_process()
     # Ctrl-C reaches the whole process group: the parent alone handles it, and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
 from escapelint.analyze.findings import PackageFindings, analyze
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats
+from escapelint.gc_pause import paused
 from escapelint.read.assembler import BuildReader
 from escapelint.read.input import STDIN, InputError, open_build_output
 from escapelint.report.json import JsonReportWriter
@@ -51,7 +50,7 @@ def report(
     name = "<stdin>" if source == STDIN else source
     sources = SourceLocator(source_root if source_root is not None else Path.cwd())
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_garbage_collector_paused())
+        stack.enter_context(paused())  # until the report is written (escapelint.gc_pause says why)
         json_writers = []
         for path in json_targets:
             out = stack.enter_context(
@@ -135,19 +134,6 @@ def _in_order_checked(
                 writer.splice(result.fragment, result.packages_written, result.unrecognized)
             result.fragment.unlink()
         yield from result.findings or ()
-
-
-@contextmanager
-def _garbage_collector_paused() -> Iterator[None]:
-    """Reading and writing make millions of objects and no reference cycles: the cyclic collector
-    would only walk them again and again, so it waits until the report is written."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def report_json(

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from escapelint.analyze.findings import Finding, PackageFindings
-from escapelint.analyze.source import SourceLocator
+from escapelint.analyze.source import SourceLocator, read_go_file
 from escapelint.events import (
     EscapeEvent,
     EventKind,
@@ -210,10 +210,7 @@ class _SourceCache:
     def line(self, file: str, number: int) -> str | None:
         if file not in self._lines:
             path = self._locator.path(file)
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace") if path is not None else None
-            except OSError:
-                text = None
+            text = read_go_file(path) if path is not None else None
             self._lines[file] = None if text is None else text.splitlines()
         lines = self._lines[file]
         if lines is None or not 1 <= number <= len(lines):

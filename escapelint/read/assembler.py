@@ -87,15 +87,15 @@ class _OpenExplanation:
         else:
             subject, sink, derefs = header.param, header.sink, header.derefs
         return Explanation(
-            self.position,
-            subject,
-            header.function,
-            sink,
-            derefs,
-            tuple(self.flows),
-            self.truncated,
-            self.first_line,
-            self.count,
+            position=self.position,
+            subject=subject,
+            function=header.function,
+            sink=sink,
+            derefs=derefs,
+            flows=tuple(self.flows),
+            truncated=self.truncated,
+            first_line=self.first_line,
+            line_count=self.count,
         )
 
 

@@ -14,19 +14,25 @@ read and write (escapelint.workflows.parallel) turns it off for its lifetime wit
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 
-@contextmanager
-def paused() -> Iterator[None]:
-    """The cyclic garbage collector off inside the block, then as it was before the block."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
+class paused:  # noqa: N801 - a context manager named like a function, as contextlib.suppress
+    """The cyclic garbage collector off inside the block, then as it was before the block.
+
+    A class rather than a @contextmanager generator: leaving the block allocates nothing (a generator
+    raises StopIteration), so leaving it does not set off a collection by itself; the collector runs
+    again when the code after the block allocates, as it would have without the block. One instance
+    serves blocks one after another (each entry looks afresh), not blocks nested in each other.
+    """
+
+    __slots__ = ("_collecting",)
+
+    def __enter__(self) -> None:
+        self._collecting = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._collecting:
             gc.enable()
 
 

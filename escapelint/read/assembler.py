@@ -86,16 +86,18 @@ class _OpenExplanation:
             subject, sink, derefs = header.subject, None, None
         else:
             subject, sink, derefs = header.param, header.sink, header.derefs
+        # Positional, like EscapeEvent below: keyword arguments to a class cost a dict per call, and
+        # the standard library has hundreds of thousands of these.
         return Explanation(
-            position=self.position,
-            subject=subject,
-            function=header.function,
-            sink=sink,
-            derefs=derefs,
-            flows=tuple(self.flows),
-            truncated=self.truncated,
-            first_line=self.first_line,
-            line_count=self.count,
+            self.position,
+            subject,
+            header.function,
+            sink,
+            derefs,
+            tuple(self.flows),
+            self.truncated,
+            self.first_line,
+            self.count,
         )
 
 
@@ -147,15 +149,15 @@ class _PackageBuilder:
                 break
         self.events.append(
             EscapeEvent(
-                kind=message.kind,
-                package=self.path,
-                position=where,
-                expr=message.expr,
-                function=function,
-                explanations=explanations,
-                leak=message.leak,
-                line=line,
-                detail=message.detail,
+                message.kind,
+                self.path,
+                where,
+                message.expr,
+                function,
+                explanations,
+                message.leak,
+                line,
+                message.detail,
             )
         )
         self.stats.events[message.kind] += 1
@@ -338,9 +340,10 @@ class BuildReader:
         # The cyclic garbage collector waits while a package is read (escapelint.gc_pause says why), and
         # runs as the caller had it while the caller holds the package.
         reading = self._read(lines, first_line)
+        pause = paused()  # one for all the packages: nothing is allocated between them
         try:
             while True:
-                with paused():
+                with pause:
                     output = next(reading, None)
                 if output is None:
                     return

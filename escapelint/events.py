@@ -30,6 +30,8 @@ UNKNOWN_POSITION = Position("<unknown line number>", 0, None)
 
 
 class EventKind(str, Enum):
+    """What a summary line says happened to a value."""
+
     ESCAPE = "escape"  # "X escapes to heap": a heap allocation at an expression
     MOVED = "moved"  # "moved to heap: x": a variable allocated on the heap
     NOESCAPE = "noescape"  # "X does not escape"
@@ -78,6 +80,8 @@ class Explanation:
 
 
 class LeakKind(str, Enum):
+    """Where a leaking parameter leaks to, as its summary line says."""
+
     HEAP = "heap"  # "leaking param: p"
     CONTENT = "content"  # "leaking param content: p"
     RESULT = "result"  # "leaking param: p to result ~r0 level=0"
@@ -85,6 +89,8 @@ class LeakKind(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class LeakDetail:
+    """The rest of a "leaking param" summary: its kind, and for a leak to a result its name and level."""
+
     kind: LeakKind
     result: str | None = None
     level: int | None = None
@@ -132,6 +138,8 @@ class CompilerError:
 
 @dataclass(frozen=True, slots=True)
 class UnrecognizedLine:
+    """An input line the grammar does not know, kept with its line number (1-based) and text."""
+
     line: int
     text: str
 

@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "escapelint"
 STAGES = {
     "escapelint": 0,  # __version__ only
     "escapelint.events": 0,
+    "escapelint.gc_pause": 0,
     "escapelint.read": 1,
     "escapelint.analyze.source": 2,
     "escapelint.analyze.evidence": 2,

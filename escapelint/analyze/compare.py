@@ -11,6 +11,12 @@ from escapelint.analyze.findings import Finding
 
 @dataclass
 class DiffResult:
+    """What changed between two builds: the heap findings `added` and `removed`, by fingerprint.
+
+    `base` names the base build (a git revision); `repo_root` and `head_root` let sites be named
+    relative to the repository (repo_relative), as GitHub annotations and links want them.
+    """
+
     base: str
     added: list[Finding] = field(default_factory=list)
     removed: list[Finding] = field(default_factory=list)

@@ -2,8 +2,10 @@
 
 `Evidence` gathers, for an `escape` or `moved` event: what kind of expression allocated (from the way
 the compiler prints IR nodes), the explanation's chain (every flow step in order, its root sink, the
-last step that moved the value toward that root), and a handle on the package's Go source for the
-few questions only the source answers. Rules read these facts; they never parse text themselves.
+last step that moved the value toward that root), the printed names parsed once (what the root is —
+the heap, a result, another allocation's storage —, the left-hand side of a deciding assignment, the
+name a selector selects), and a handle on the package's Go source for the few questions only the
+source answers. Rules read these facts; they never parse text themselves.
 """
 
 from __future__ import annotations
@@ -114,15 +116,46 @@ DESTINATION_REASONS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+class RootKind(str, Enum):
+    """What the sink at the end of an explanation's chain is, as the compiler prints it."""
+
+    HEAP = "heap"  # "{heap}": the heap itself (a global, memory behind a pointer, an unknown callee, ...)
+    RESULT = "result"  # "~r0", "~R0", "pkg.~r1": an unnamed result of the function
+    STORAGE = "storage"  # "{storage for X}": the memory of another allocation X
+    VARIABLE = "variable"  # any other name: a variable (perhaps a named result) or "{temp}", ".autotmp_N"
+
+
+class TargetForm(str, Enum):
+    """What the left-hand side of an assignment is, as far as its printed form tells."""
+
+    POINTER = "pointer"  # "*pp": the memory a pointer points to
+    INSIDE_POINTER = "inside-pointer"  # "(*p)[i]", "(*p).f": part of the memory a pointer points to
+    NAMED = "named"  # "g", "m[k]", "p.f": a name, or memory reached from it (only the source tells which)
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """The left-hand side of an "X = Y (assign)" step, e.g. `sinkMap[k]` with base name `sinkMap`."""
+
+    target: str  # "sinkMap[k]", "*pp", "r.doc"
+    base: str  # the name it starts from: "sinkMap", "pp", "r"
+    form: TargetForm
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Evidence:
+    """The facts a rule may look at for one `escape` or `moved` event, parsed once by `gather`."""
+
     event: EscapeEvent
     form: ExprForm
     explanation: Explanation | None  # the first explanation: how the site came to escape
     steps: tuple[FlowStep, ...]  # every step of that explanation, in order
     root: str | None  # the sink of its last flow: "{heap}", "~r0", a result or outer variable
+    root_kind: RootKind | None  # what `root` is; None without a root
+    holder: str | None  # X of a "{storage for X}" root: the allocation that holds this one
     destination: FlowStep | None  # the last step whose reason is a destination
-    function: str | None
+    assignment: Assignment | None  # the left-hand side when `destination` is an assignment
+    selected_name: str | None  # `Value` of a selector `t.Value` (ExprForm.SELECTOR)
     sources: LazySource  # the package's source, read only if a rule asks
     boxed_here: bool  # an interface box is made at this site (another explanation stores into it)
     explained_input: bool  # the package's output has -m=2 explanations at all
@@ -146,9 +179,13 @@ class Evidence:
         return next((step for step in self.steps if step.reason == reason), None)
 
 
+#: Step reasons of an assignment, whose left-hand side `Evidence.assignment` holds.
+ASSIGNMENT_REASONS = frozenset({"assign", "assign-pair"})
+
+
 def gather(
     event: EscapeEvent,
-    function: str | None,
+    *,
     sources: LazySource,
     boxed_here: bool,
     explained_input: bool,
@@ -168,19 +205,43 @@ def gather(
             if step.reason in DESTINATION_REASONS:
                 destination = step
                 break
+    form = expr_form(event)
+    root_kind = None if root is None else root_kind_of(root)
     return Evidence(
-        event,
-        expr_form(event),
-        explanation,
-        steps,
-        root,
-        destination,
-        function,
-        sources,
-        boxed_here,
-        explained_input,
-        heap_variables,
+        event=event,
+        form=form,
+        explanation=explanation,
+        steps=steps,
+        root=root,
+        root_kind=root_kind,
+        holder=root[len(_STORAGE_PREFIX) : -1] if root_kind is RootKind.STORAGE else None,
+        destination=destination,
+        assignment=(
+            assignment_of(destination)
+            if destination is not None and destination.reason in ASSIGNMENT_REASONS
+            else None
+        ),
+        selected_name=event.expr.rsplit(".", 1)[1] if form is ExprForm.SELECTOR else None,
+        sources=sources,
+        boxed_here=boxed_here,
+        explained_input=explained_input,
+        heap_variables=heap_variables,
     )
+
+
+_STORAGE_PREFIX = "{storage for "
+_RESULT = re.compile(r"^(?:[\w.]+\.)?~[rR]\d+$")
+
+
+def root_kind_of(root: str) -> RootKind:
+    """What the sink `root` of a chain is: the heap, an unnamed result, another allocation, or a name."""
+    if root == "{heap}":
+        return RootKind.HEAP
+    if root.startswith(_STORAGE_PREFIX) and root.endswith("}"):
+        return RootKind.STORAGE
+    if _RESULT.match(root):
+        return RootKind.RESULT
+    return RootKind.VARIABLE
 
 
 _ASSIGN_TARGET = re.compile(r"^\(*\**\(*([A-Za-z_]\w*)")
@@ -189,16 +250,22 @@ _ASSIGN_TARGET = re.compile(r"^\(*\**\(*([A-Za-z_]\w*)")
 _ASSIGNMENT = re.compile(r"^(.*?) (?::|\+|-|\*|/|%|&|\||\^|<<|>>|&\^)?= ")
 
 
-def assignment_target(step: FlowStep) -> tuple[str, str] | None:
-    """(left-hand side, its base name) of an "X = Y (assign)" step, e.g. ("sinkMap[k]", "sinkMap").
+def assignment_of(step: FlowStep) -> Assignment | None:
+    """The left-hand side of an "X = Y (assign)" step, e.g. `sinkMap[k]` with base `sinkMap`.
 
     Also for `X := Y` and operator assignments such as `r.doc += s`.
     """
     assignment = _ASSIGNMENT.match(step.expr)
     if assignment is None:
         return None
-    lhs = assignment.group(1).strip()
-    match = _ASSIGN_TARGET.match(lhs)
+    target = assignment.group(1).strip()
+    match = _ASSIGN_TARGET.match(target)
     if match is None:
         return None
-    return lhs, match.group(1)
+    if target.startswith("*"):
+        form = TargetForm.POINTER
+    elif target.startswith("(*"):
+        form = TargetForm.INSIDE_POINTER
+    else:
+        form = TargetForm.NAMED
+    return Assignment(target, match.group(1), form)

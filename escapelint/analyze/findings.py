@@ -60,6 +60,8 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class PackageFindings:
+    """One package's output with a finding per event: what the report writers take."""
+
     output: PackageOutput
     findings: tuple[Finding, ...]  # one per event, in event order
     source_files: int  # how many of the package's files were read for evidence
@@ -153,12 +155,11 @@ class PackageEvidence:
         borrowed = None if event.explanations else self._explained_sites.get(site)
         evidence = gather(
             event,
-            function,
-            self.sources,
-            site in self._boxed_sites,
-            self._explained_input,
-            frozenset(self._heap_variables.get(declared_name(function), ())),
-            borrowed,
+            sources=self.sources,
+            boxed_here=site in self._boxed_sites,
+            explained_input=self._explained_input,
+            heap_variables=frozenset(self._heap_variables.get(declared_name(function), ())),
+            explanation=borrowed,
         )
         return evidence, borrowed is not None
 

@@ -13,7 +13,6 @@ held in memory at a time.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
@@ -25,7 +24,6 @@ from escapelint.events import (
     EventKind,
     Explanation,
     Flow,
-    FlowStep,
     LeakKind,
     LineRole,
     PackageOutput,
@@ -33,6 +31,7 @@ from escapelint.events import (
     Remark,
     UnrecognizedLine,
 )
+from escapelint.gc_pause import paused
 from escapelint.read.classifier import UNRECOGNIZED, LineClassifier
 from escapelint.read.messages import (
     ErrorContinuation,
@@ -87,6 +86,8 @@ class _OpenExplanation:
             subject, sink, derefs = header.subject, None, None
         else:
             subject, sink, derefs = header.param, header.sink, header.derefs
+        # Positional, like EscapeEvent below: keyword arguments to a class cost a dict per call, and
+        # the standard library has hundreds of thousands of these.
         return Explanation(
             self.position,
             subject,
@@ -101,11 +102,23 @@ class _OpenExplanation:
 
 
 class _PackageBuilder:
-    def __init__(self, header: PackageHeader | None, line: int | None, step_of: Callable[[str], object]) -> None:
-        self.step_of = step_of  # LineClassifier.step
+    """One package's output as it is read: its events, remarks, errors and explanations, and their counts.
+
+    The reader hands it every line that is not a flow or step line of the open explanation, one method
+    per kind of line (`summary`, `remark`, `error`, ...); `finish` makes the PackageOutput.
+    """
+
+    def __init__(
+        self, header: PackageHeader | None, line: int | None, classifier: LineClassifier, stats: BuildStats
+    ) -> None:
+        self.classifier = classifier
+        self.step_of = classifier.step
+        self.stats = stats
+        self.roles = stats.roles
         self.bad_steps = 0
         self.header = header
         self.header_line = line
+        self.path = None if header is None else header.path
         self.events: list[EscapeEvent] = []
         self.remarks: list[Remark] = []
         self.errors: list[list] = []  # [position, text, line], open for continuation lines
@@ -115,6 +128,73 @@ class _PackageBuilder:
         self.explanation_lines = 0
         self.open: _OpenExplanation | None = None
         self.flows: dict[str, Flow] = {}  # distinct flows of this package, by their text
+
+    # --- the lines that are not flow or step lines of the open explanation, one method per kind
+
+    def explanation_header(
+        self, position: Position | None, message: EscapeHeader | LeakHeader, text: str, line: int
+    ) -> None:
+        """Open an explanation; its flow and step lines follow with the same position prefix."""
+        prefix = self.classifier.last_prefix if position is not None else _NEVER
+        self.open = _OpenExplanation(position or UNKNOWN_POSITION, message, line, prefix)
+
+    def summary(self, position: Position | None, message: Summary, text: str, line: int) -> None:
+        """One event, with the explanations of its site read so far."""
+        where = position or UNKNOWN_POSITION
+        explanations = self.claim(where, message)
+        function = None
+        for explanation in explanations:
+            if explanation.function is not None:
+                function = explanation.function
+                break
+        self.events.append(
+            EscapeEvent(
+                message.kind,
+                self.path,
+                where,
+                message.expr,
+                function,
+                explanations,
+                message.leak,
+                line,
+                message.detail,
+            )
+        )
+        self.stats.events[message.kind] += 1
+        self.roles[LineRole.EVENT] += 1
+
+    def remark(self, position: Position | None, message: RemarkMessage, text: str, line: int) -> None:
+        self.remarks.append(Remark(message.kind, position, message.function, message.subject, message.detail, line))
+        self.stats.remarks[message.kind] += 1
+        self.roles[LineRole.REMARK] += 1
+
+    def error(self, position: Position | None, message: ErrorMessage | ToolMessage, text: str, line: int) -> None:
+        self.errors.append([position, message.text, line])
+        self.roles[LineRole.ERROR] += 1
+
+    def error_continuation(self, position: Position | None, message: ErrorContinuation, text: str, line: int) -> None:
+        """A detail line of the error before it; without one, like any other line (`other`)."""
+        if not self.errors:
+            self.other(position, message, text, line)
+            return
+        self.errors[-1][1] += "\n" + message.text
+        self.roles[LineRole.ERROR] += 1
+
+    def blank(self, position: Position | None, message: None, text: str, line: int) -> None:
+        self.roles[LineRole.BLANK] += 1
+
+    def other(self, position: Position | None, message: object, text: str, line: int) -> None:
+        """A line of no kind above: an unrecognized line, or one more type-checker error."""
+        if position is not None and self.errors:
+            # The package failed to type-check, so escape analysis never ran on it: any other
+            # located line is one more error from the type checker's open-ended catalogue.
+            self.errors.append([position, self.classifier.body(text), line])
+            self.roles[LineRole.ERROR] += 1
+        else:
+            self.unrecognized.append(UnrecognizedLine(line, text))
+            self.roles[LineRole.UNRECOGNIZED] += 1
+
+    # --- explanations
 
     def close_flow(self, open_: _OpenExplanation) -> None:
         """End the open explanation's current flow: share an identical flow or build a new one."""
@@ -147,10 +227,6 @@ class _PackageBuilder:
     def prefix_of(open_: _OpenExplanation) -> str:
         return open_.step_prefix[: open_.body_start]
 
-    @property
-    def path(self) -> str | None:
-        return None if self.header is None else self.header.path
-
     def close_explanation(self) -> None:
         open_ = self.open
         if open_ is not None:
@@ -173,17 +249,19 @@ class _PackageBuilder:
                 del self.pending[position]
         return tuple(mine)
 
-    def finish(self, stats: BuildStats) -> PackageOutput:
+    def finish(self) -> PackageOutput | None:
+        """The package as read, its lines counted in; None for lines before any header that say nothing."""
         self.close_explanation()
+        roles = self.roles
         if self.bad_steps:
-            stats.roles[LineRole.UNRECOGNIZED] += self.bad_steps
+            roles[LineRole.UNRECOGNIZED] += self.bad_steps
         self.unrecognized.sort(key=lambda u: u.line)
         unclaimed = self._attach_late_explanations()
         unclaimed_lines = sum(e.line_count for e in unclaimed)
-        stats.roles[LineRole.UNCLAIMED] += unclaimed_lines
-        stats.roles[LineRole.EXPLANATION] += self.explanation_lines - unclaimed_lines
-        stats.packages += self.header is not None
-        return PackageOutput(
+        roles[LineRole.UNCLAIMED] += unclaimed_lines
+        roles[LineRole.EXPLANATION] += self.explanation_lines - unclaimed_lines
+        self.stats.packages += self.header is not None
+        output = PackageOutput(
             path=self.path,
             test_variant=None if self.header is None else self.header.test_variant,
             header_line=self.header_line,
@@ -193,7 +271,9 @@ class _PackageBuilder:
             unclaimed=unclaimed,
             unrecognized=tuple(self.unrecognized),
         )
-
+        if output.path is None and _is_empty(output):
+            return None
+        return output
 
     def _attach_late_explanations(self) -> tuple[Explanation, ...]:
         """Give each event the explanations of its own site that came after its summary line.
@@ -257,32 +337,27 @@ class BuildReader:
         Every package header starts afresh (positions, prefixes, flows), so a run of lines that begins
         at a header reads the same as it does within the whole input (parallel.py relies on this).
         """
-        # Reading makes millions of small objects and no reference cycles, so the cyclic garbage collector
-        # would only walk them over and over (a tenth of the reading time on the standard library): it
-        # waits while a package is read, and runs as usual while the caller has it.
-        collecting = gc.isenabled()
-        gc.disable()
-        paused = True
+        # The cyclic garbage collector waits while a package is read (escapelint.gc_pause says why), and
+        # runs as the caller had it while the caller holds the package.
+        reading = self._read(lines, first_line)
+        pause = paused()  # one for all the packages: nothing is allocated between them
         try:
-            for output in self._read(lines, first_line):
-                paused = False
-                if collecting:
-                    gc.enable()
+            while True:
+                with pause:
+                    output = next(reading, None)
+                if output is None:
+                    return
                 yield output
-                collecting = gc.isenabled()
-                gc.disable()
-                paused = True
         finally:
-            if paused and collecting:
-                gc.enable()
+            reading.close()
 
     def _read(self, lines: Iterable[str], first_line: int) -> Iterator[PackageOutput]:
-        stats = self.stats
-        roles = stats.roles
+        """The reading loop: flow and step lines inline (nine lines in ten), every other line by its kind."""
         classifier = self._classifier
-        classify, step_of, message_of = classifier.classify, classifier.step, classifier.message
-        classifier.start_package()
-        pkg = _PackageBuilder(None, None, step_of)
+        classify, message_of = classifier.classify, classifier.message
+        by_kind = _LINE_HANDLERS.get
+        other = _PackageBuilder.other
+        pkg = self._start_package(None, None)
         shared_flow = pkg.flows.get
         # Flow line bodies (after the prefix, with their line end) -> FlowLine or UNRECOGNIZED, per package.
         flow_line_of: dict[str, object] = {}
@@ -320,6 +395,7 @@ class BuildReader:
                     open_.flow, open_.flow_line = flow, line_no
                     continue
 
+            # Slow path: any other line, handled by the package builder's method for its kind.
             text = raw.rstrip("\r\n")
             position, message = classify(text)
             kind = type(message)
@@ -327,71 +403,16 @@ class BuildReader:
                 open_.truncated = True
                 open_.count += 1
                 continue
-            if kind is FlowStep or kind is FlowLine or kind is TruncatedExplanation:
-                # Explanation lines outside the explanation of their position: report them, never
-                # attach them to whatever explanation happens to be open.
-                message = UNRECOGNIZED
-                kind = type(message)
-
             pkg.close_explanation()
-
-            if kind is EscapeHeader or kind is LeakHeader:
-                prefix = classifier.last_prefix if position is not None else _NEVER
-                pkg.open = _OpenExplanation(position or UNKNOWN_POSITION, message, line_no, prefix)
-            elif kind is Summary:
-                where = position or UNKNOWN_POSITION
-                explanations = pkg.claim(where, message)
-                function = None
-                for explanation in explanations:
-                    if explanation.function is not None:
-                        function = explanation.function
-                        break
-                pkg.events.append(
-                    EscapeEvent(
-                        message.kind,
-                        pkg.path,
-                        where,
-                        message.expr,
-                        function,
-                        explanations,
-                        message.leak,
-                        line_no,
-                        message.detail,
-                    )
-                )
-                stats.events[message.kind] += 1
-                roles[LineRole.EVENT] += 1
-            elif kind is RemarkMessage:
-                pkg.remarks.append(
-                    Remark(message.kind, position, message.function, message.subject, message.detail, line_no)
-                )
-                stats.remarks[message.kind] += 1
-                roles[LineRole.REMARK] += 1
-            elif kind is PackageHeader:
-                output = pkg.finish(stats)
-                if output.path is not None or not _is_empty(output):
+            if kind is PackageHeader:
+                output = pkg.finish()
+                if output is not None:
                     yield output
-                self._classifier.start_package()
-                pkg = _PackageBuilder(message, line_no, step_of)
+                pkg = self._start_package(message, line_no)
                 shared_flow = pkg.flows.get
                 flow_line_of = {}
-                roles[LineRole.HEADER] += 1
-            elif kind is ErrorMessage or kind is ToolMessage:
-                pkg.errors.append([position, message.text, line_no])
-                roles[LineRole.ERROR] += 1
-            elif kind is ErrorContinuation and pkg.errors:
-                pkg.errors[-1][1] += "\n" + message.text
-                roles[LineRole.ERROR] += 1
-            elif message is None:
-                roles[LineRole.BLANK] += 1
-            elif position is not None and pkg.errors:
-                # The package failed to type-check, so escape analysis never ran on it: any other
-                # located line is one more error from the type checker's open-ended catalogue.
-                pkg.errors.append([position, self._classifier.body(text), line_no])
-                roles[LineRole.ERROR] += 1
             else:
-                pkg.unrecognized.append(UnrecognizedLine(line_no, text))
-                roles[LineRole.UNRECOGNIZED] += 1
+                by_kind(kind, other)(pkg, position, message, text, line_no)
 
             open_ = pkg.open
             if open_ is None:
@@ -400,10 +421,32 @@ class BuildReader:
             else:
                 step_prefix, flow_prefix, cut = open_.step_prefix, open_.flow_prefix, open_.body_start
                 flow_lines = open_.flow_lines
-        stats.lines += line_no - first_line
-        output = pkg.finish(stats)
-        if output.path is not None or not _is_empty(output):
+        self.stats.lines += line_no - first_line
+        output = pkg.finish()
+        if output is not None:
             yield output
+
+    def _start_package(self, header: PackageHeader | None, line: int | None) -> _PackageBuilder:
+        """A builder for the package that starts at `header` (None: the lines before any header)."""
+        self._classifier.start_package()
+        if header is not None:
+            self.stats.roles[LineRole.HEADER] += 1
+        return _PackageBuilder(header, line, self._classifier, self.stats)
+
+
+#: The package builder's method for each kind of line outside the reader's fast path; any other kind
+#: (unrecognized, or a flow, step or truncation line outside the explanation of its position: reported,
+#: never attached to whatever explanation happens to be open) goes to `_PackageBuilder.other`.
+_LINE_HANDLERS: dict[type, Callable[..., None]] = {
+    EscapeHeader: _PackageBuilder.explanation_header,
+    LeakHeader: _PackageBuilder.explanation_header,
+    Summary: _PackageBuilder.summary,
+    RemarkMessage: _PackageBuilder.remark,
+    ErrorMessage: _PackageBuilder.error,
+    ToolMessage: _PackageBuilder.error,
+    ErrorContinuation: _PackageBuilder.error_continuation,
+    type(None): _PackageBuilder.blank,
+}
 
 
 def _is_empty(output: PackageOutput) -> bool:

@@ -25,6 +25,8 @@ from lark.lexer import PatternRE, PatternStr
 
 @dataclass(frozen=True)
 class RuleMatcher:
+    """One grammar rule led by a keyword, compiled to a regular expression and Lark's own reduction."""
+
     keyword: str
     pattern: re.Pattern[str]
     group_names: tuple[str, ...]

@@ -47,6 +47,8 @@ class LeakHeader:
 
 @dataclass(frozen=True, slots=True)
 class FlowLine:
+    """"flow: SINK = &SRC:" ("← " since Go 1.25; "*SRC" or "SRC" too): one edge of an explanation, steps below."""
+
     sink: str
     source: str
     derefs: int  # -1 for "&src", else the number of "*"
@@ -77,6 +79,8 @@ class Summary:
 
 @dataclass(frozen=True, slots=True)
 class RemarkMessage:
+    """Any other diagnostic the grammar knows (inliner, closure capture, ...): see events.Remark."""
+
     kind: str
     function: str | None = None
     subject: str | None = None
@@ -85,11 +89,15 @@ class RemarkMessage:
 
 @dataclass(frozen=True, slots=True)
 class ErrorMessage:
+    """A compiler or type-checker error: escape analysis did not run on the package."""
+
     text: str
 
 
 @dataclass(frozen=True, slots=True)
 class PackageHeader:
+    """"# import/path" or "# import/path [import/path.test]": the start of one package's output."""
+
     path: str
     test_variant: str | None
 

@@ -17,7 +17,6 @@ the explanations of a package and are shared objects, so their JSON text is buil
 
 from __future__ import annotations
 
-import gc
 import io
 import json
 import os
@@ -40,6 +39,7 @@ from escapelint.events import (
     Position,
     UnrecognizedLine,
 )
+from escapelint.gc_pause import paused
 from escapelint.report.warnings import InputWarning
 
 SCHEMA = "escapelint.report/1"
@@ -283,14 +283,9 @@ def write_json_report(
     # Writing makes strings and short-lived lists, no reference cycles, while each package read holds
     # hundreds of thousands of objects the cyclic garbage collector would walk again for nothing (like
     # BuildReader, which pauses it while it reads): it waits until the document is written.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with paused():
         writer = JsonReportWriter(out, input_name)
         writer.begin()
         for output in packages:
             writer.package(output)
         writer.end(stats)
-    finally:
-        if collecting:
-            gc.enable()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from escapelint.analyze.findings import Finding, PackageFindings
-from escapelint.analyze.source import SourceLocator
+from escapelint.analyze.source import SourceLocator, read_go_file
 from escapelint.events import (
     EscapeEvent,
     EventKind,
@@ -315,10 +315,7 @@ class _SourceCache:
             path = self._locator.path(file)
             if path is not None and not _may_show(path, self._locator.root):
                 path = None
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace") if path is not None else None
-            except OSError:
-                text = None
+            text = read_go_file(path) if path is not None else None
             self._lines[file] = None if text is None else text.splitlines()
         lines = self._lines[file]
         if lines is None or not 1 <= number <= len(lines):

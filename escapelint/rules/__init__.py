@@ -6,10 +6,9 @@ does*, *Why is this bad?*, *Example*, *Use instead*, *Known problems*) that the 
 the category on the verdict; an event no rule claims is `unclassified`, with the reason.
 
 Precedence (the first rule that claims an event decides): the allocation's *mechanism* first —
-closure-capture, interface-boxing, slice-growth, too-large, non-constant-size, uintptr-escape — because
-changing where
-the value goes does not remove those allocations; then its *destination* — returned-pointer,
-global-assignment, indirect-store, channel-send, held-by-heap-object, leaking-call.
+closure-capture, interface-boxing, slice-growth, too-large, non-constant-size, uintptr-escape —
+because changing where the value goes does not remove those allocations; then its *destination* —
+returned-pointer, global-assignment, indirect-store, channel-send, held-by-heap-object, leaking-call.
 """
 
 from __future__ import annotations
@@ -60,6 +59,8 @@ HEADLINE = ("returned-pointer", "global-assignment", "interface-boxing", "closur
 
 @dataclass(frozen=True)
 class Rule:
+    """One category: a rule module's ID, title, fix hint and documentation, and its `claim`."""
+
     id: str
     title: str
     fix: str
@@ -81,6 +82,8 @@ class Verdict:
 
 
 class UnknownRuleError(KeyError):
+    """A category id that is not in the registry (`get_rule`, e.g. for `escapelint explain ID`)."""
+
     def __init__(self, rule_id: str) -> None:
         super().__init__(rule_id)
         self.rule_id = rule_id

@@ -56,7 +56,7 @@ def claim(evidence: Evidence) -> Claim | None:
             return None
         return Claim(f"`{evidence.event.expr}` is captured by reference by a closure that escapes: {where(step)}", step)
     if evidence.form is ExprForm.SELECTOR and evidence.source is not None:
-        name = evidence.event.expr.rsplit(".", 1)[1]
+        name = evidence.selected_name
         if evidence.source.has_method(name) and not evidence.source.has_field(name):
             return Claim(f"`{evidence.event.expr}` is a method value: a closure over its receiver that escapes")
     return None

@@ -34,7 +34,7 @@ leaves the site `unclassified`.
 
 from __future__ import annotations
 
-from escapelint.analyze.evidence import Evidence, assignment_target
+from escapelint.analyze.evidence import Evidence, RootKind, TargetForm
 from escapelint.rules.base import Claim, where
 
 ID = "global-assignment"
@@ -43,13 +43,11 @@ FIX = "Keep the state in a value the caller owns (a struct field, a parameter) i
 
 
 def claim(evidence: Evidence) -> Claim | None:
-    step = evidence.destination
-    if evidence.root != "{heap}" or step is None or step.reason not in ("assign", "assign-pair"):
+    step, assignment = evidence.destination, evidence.assignment
+    if evidence.root_kind is not RootKind.HEAP or assignment is None:
         return None
-    target = assignment_target(step)
-    if target is None or evidence.source is None or not evidence.source.covers(step.at.file):
+    if evidence.source is None or not evidence.source.covers(step.at.file):
         return None
-    lhs, base = target
-    if lhs.startswith("*") or base not in evidence.source.globals_of(step.at.file):
+    if assignment.form is TargetForm.POINTER or assignment.base not in evidence.source.globals_of(step.at.file):
         return None
-    return Claim(f"stored in package-level variable `{base}`: {where(step)}", step)
+    return Claim(f"stored in package-level variable `{assignment.base}`: {where(step)}", step)

@@ -35,16 +35,12 @@ ID = "held-by-heap-object"
 TITLE = "Held by another allocation that escapes"
 FIX = "Look at the holding allocation first: if it stops escaping, this one usually does too."
 
-_PREFIX = "{storage for "
-
 
 def claim(evidence: Evidence) -> Claim | None:
     root = evidence.root
     if root is not None and root in evidence.heap_variables:
         return Claim(f"stored in `{root}`, a variable that is itself moved to the heap", evidence.destination)
-    if root is None or not root.startswith(_PREFIX) or not root.endswith("}"):
-        return None
-    holder = root[len(_PREFIX) : -1]
-    if holder == evidence.event.expr:
-        return None  # its own interface box: interface-boxing
+    holder = evidence.holder
+    if holder is None or holder == evidence.event.expr:
+        return None  # no holder, or its own interface box: interface-boxing
     return Claim(f"stored in `{holder}`, which escapes", evidence.destination)

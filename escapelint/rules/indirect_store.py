@@ -32,7 +32,7 @@ shows the name is package-level.
 
 from __future__ import annotations
 
-from escapelint.analyze.evidence import Evidence, assignment_target
+from escapelint.analyze.evidence import Evidence, RootKind, TargetForm
 from escapelint.rules.base import Claim, where
 
 ID = "indirect-store"
@@ -42,21 +42,19 @@ FIX = "Store the value itself rather than a pointer to it (copy into the pointed
 
 def claim(evidence: Evidence) -> Claim | None:
     step = evidence.destination
-    if evidence.root != "{heap}" or step is None:
+    if evidence.root_kind is not RootKind.HEAP or step is None:
         return None
     if step.reason == "key of map put":
         return Claim(f"used as a map key: {where(step)}", step)
     if step.reason in ("map literal key", "map literal value"):
         return Claim(f"stored in a map: {where(step)}", step)
-    if step.reason not in ("assign", "assign-pair"):
+    assignment = evidence.assignment
+    if assignment is None:
         return None
-    target = assignment_target(step)
-    if target is None:
-        return None
-    lhs, base = target
-    if lhs.startswith("*") or lhs.startswith("(*"):
-        return Claim(f"stored through pointer `{lhs}`: {where(step)}", step)
+    if assignment.form is not TargetForm.NAMED:
+        return Claim(f"stored through pointer `{assignment.target}`: {where(step)}", step)
     # Anything else needs the source to rule out a package-level variable.
-    if evidence.source is None or not evidence.source.covers(step.at.file) or base in evidence.source.globals_of(step.at.file):
+    source = evidence.source
+    if source is None or not source.covers(step.at.file) or assignment.base in source.globals_of(step.at.file):
         return None
-    return Claim(f"stored into `{lhs}`, memory reached through `{base}`: {where(step)}", step)
+    return Claim(f"stored into `{assignment.target}`, memory reached through `{assignment.base}`: {where(step)}", step)

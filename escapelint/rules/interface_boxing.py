@@ -67,7 +67,7 @@ def claim(evidence: Evidence) -> Claim | None:
         return None
     # The bytes of a value stored into its own interface box: "{storage for X} ← &{storage for X}"
     # with an "(interface-converted)" step.
-    if evidence.root == f"{{storage for {expr}}}":
+    if evidence.holder == expr:
         step = evidence.step_with("interface-converted")
         if step is not None:
             return Claim(f"the data of `{expr}` is stored in its interface box, which escapes", step)
@@ -76,7 +76,7 @@ def claim(evidence: Evidence) -> Claim | None:
     if evidence.form is ExprForm.VALUE:
         return Claim(f"`{expr}` cannot allocate by itself: the heap object is its interface box")
     if evidence.form is ExprForm.SELECTOR and evidence.source is not None:
-        name = expr.rsplit(".", 1)[1]
+        name = evidence.selected_name
         if evidence.source.has_field(name) and not evidence.source.has_method(name):
             return Claim(f"`{expr}` is a field value: the heap object is its interface box")
     return None

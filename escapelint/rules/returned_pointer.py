@@ -35,24 +35,21 @@ there: check the inlined copies.
 
 from __future__ import annotations
 
-import re
-
-from escapelint.analyze.evidence import Evidence
+from escapelint.analyze.evidence import Evidence, RootKind
 from escapelint.rules.base import Claim
 
 ID = "returned-pointer"
 TITLE = "Returned from its function"
 FIX = "Return by value, or let the caller pass in the memory to fill; keep it when the value must be shared."
 
-_RESULT = re.compile(r"^(?:[\w.]+\.)?~[rR]\d+$")
-
 
 def claim(evidence: Evidence) -> Claim | None:
     root = evidence.root
     if root is None:
         return None
-    if _RESULT.match(root):
+    if evidence.root_kind is RootKind.RESULT:
         return Claim(f"it reaches result `{root}` of its function", evidence.destination)
-    if evidence.source is not None and evidence.function_span is not None and root in evidence.function_span.results:
-        return Claim(f"it reaches the named result `{root}` of {evidence.function_span.name}", evidence.destination)
+    span = evidence.function_span  # None without the source
+    if span is not None and root in span.results:
+        return Claim(f"it reaches the named result `{root}` of {span.name}", evidence.destination)
     return None

@@ -26,7 +26,7 @@ covers them.
 
 from __future__ import annotations
 
-from escapelint.analyze.evidence import Evidence, ExprForm, assignment_target
+from escapelint.analyze.evidence import Evidence, ExprForm, RootKind
 from escapelint.rules.base import where
 
 ID = "unclassified"
@@ -40,20 +40,18 @@ def why(evidence: Evidence) -> str:
         if not evidence.explained_input:
             return "no explanation in the input (plain -m output); rebuild with -gcflags=-m=2"
         return "the compiler printed a summary line but no explanation for this site"
-    step = evidence.destination
-    if step is not None and step.reason in ("assign", "assign-pair") and evidence.root == "{heap}":
-        target = assignment_target(step)
-        if target is not None:
-            return (
-                f"assigned to `{target[0]}` ({where(step)}): the package source, needed to tell a "
-                f"package-level variable from memory behind a pointer, was not found"
-            )
+    step, assignment = evidence.destination, evidence.assignment
+    if assignment is not None and evidence.root_kind is RootKind.HEAP:
+        return (
+            f"assigned to `{assignment.target}` ({where(step)}): the package source, needed to tell a "
+            f"package-level variable from memory behind a pointer, was not found"
+        )
     if evidence.form is ExprForm.SELECTOR:
         return (
             f"`{evidence.event.expr}` is either a method value (a closure) or a boxed field, and the "
             "package source does not declare which"
         )
-    if evidence.root is not None and evidence.root != "{heap}":
+    if evidence.root_kind not in (None, RootKind.HEAP):
         return (
             f"it is stored in `{evidence.root}`, which outlives it without being a result of its function: "
             "a variable declared outside the loop that allocates it, or one of an enclosing function"

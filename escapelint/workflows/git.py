@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from escapelint.analyze.source import read_go_file
+
 
 class GitError(Exception):
     pass
@@ -59,9 +61,9 @@ def changed_lines(root: Path, revision: str) -> dict[Path, set[int]]:
     untracked = git(["ls-files", "--others", "--exclude-standard", "--", "."], root)
     for name in untracked.splitlines():
         path = (root / name).resolve()
-        if path.suffix == ".go":
-            with contextlib.suppress(OSError):
-                changed[path] = set(range(1, path.read_text(errors="replace").count("\n") + 2))
+        text = read_go_file(path) if path.suffix == ".go" else None
+        if text is not None:
+            changed[path] = set(range(1, text.count("\n") + 2))
     return changed
 
 

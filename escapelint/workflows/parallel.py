@@ -21,7 +21,6 @@ a directory named after the pid of a process that no longer exists, the next par
 from __future__ import annotations
 
 import ctypes
-import gc
 import io
 import multiprocessing
 import os
@@ -39,6 +38,7 @@ from pathlib import Path
 from escapelint.analyze.findings import PackageFindings, analyze
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats, UnrecognizedLine
+from escapelint.gc_pause import pause_for_this_process
 from escapelint.read.assembler import BuildReader
 from escapelint.read.classifier import LineClassifier
 from escapelint.read.messages import PackageHeader
@@ -197,7 +197,7 @@ def _start_worker(job: _Job, classifier: LineClassifier) -> None:
     _die_with_parent(job.parent)
     _job, _classifier = job, classifier
     # Like the one-process pipeline (report.py beside this), which pauses the cyclic collector while it reads.
-    gc.disable()
+    pause_for_this_process()
     # Ctrl-C reaches the whole process group: the parent alone handles it, and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The parent's SIGTERM handler (report.py) is the parent's: the parent stops a worker with SIGTERM.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import signal
 import threading
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from typing import TextIO
 from escapelint.analyze.findings import PackageFindings, analyze
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats
+from escapelint.gc_pause import paused
 from escapelint.read.assembler import BuildReader
 from escapelint.read.input import STDIN, InputError, open_build_output
 from escapelint.report.json import JsonReportWriter
@@ -88,7 +88,7 @@ def _report(
     sources = SourceLocator(source_root if source_root is not None else Path.cwd())
     source_check = SourceFileCheck(sources)
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_garbage_collector_paused())
+        stack.enter_context(paused())  # until the report is written (escapelint.gc_pause says why)
         json_writers = []
         for path in json_targets:
             out = stack.enter_context(open_report_output(path))
@@ -226,19 +226,6 @@ def terminated_like_interrupted() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-@contextmanager
-def _garbage_collector_paused() -> Iterator[None]:
-    """Reading and writing make millions of objects and no reference cycles: the cyclic collector
-    would only walk them again and again, so it waits until the report is written."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def report_json(

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from escapelint.analyze.source import read_go_file
 from escapelint.rules import RULES
 
 DIRECTIVE = "//escapelint:ignore"
@@ -52,11 +53,8 @@ class Suppressions:
         if file in self._read or path is None:
             return
         self._read.add(file)
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return
-        if DIRECTIVE not in text and NOLINT not in text:
+        text = read_go_file(path)
+        if text is None or (DIRECTIVE not in text and NOLINT not in text):
             return
         for number, line in enumerate(text.splitlines(), start=1):
             if DIRECTIVE in line:

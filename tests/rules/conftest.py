@@ -15,18 +15,29 @@ CATEGORIES = FIXTURES / "modules" / "categories"
 
 
 @functools.lru_cache(maxsize=None)
-def _packages(version: str, name: str):
+def _packages(version: str, name: str, with_source: bool = True):
     packages, _ = read_build_output(read_lines(RECORDED / f"go{version}" / name))
-    return [PackageEvidence(p, SourceLocator(CATEGORIES)) for p in packages]
+    return [PackageEvidence(p, SourceLocator(CATEGORIES) if with_source else None) for p in packages]
 
 
-def evidence_at(version: str, site: str, expr: str | None = None, name: str = "categories.m2.txt") -> Evidence:
-    """The evidence of the heap event at `site` ("./file.go:LINE") in a recorded fixture."""
+def evidence_at(
+    version: str, site: str, expr: str | None = None, name: str = "categories.m2.txt", with_source: bool = True
+) -> Evidence:
+    """The evidence of the heap event at `site` ("./file.go:LINE") in a recorded fixture.
+
+    With `with_source=False` the rules get no package source, as when `--source-root` is wrong.
+    """
     file, line = site.rsplit(":", 1)
-    for context in _packages(version, name):
+    for context in _packages(version, name, with_source):
         for index, event in enumerate(context.output.events):
             at = event.position
             if at.file == file and at.line == int(line) and event.kind.value in ("escape", "moved"):
                 if expr is None or event.expr == expr:
                     return context.evidence(index)[0]
     raise LookupError(f"no heap event at {site} ({expr}) in go{version}/{name}")
+
+
+def deciding_step(claim) -> tuple[str, str, str] | None:
+    """The step that decided a claim as (expr, reason, position), as the compiler printed them."""
+    step = claim.step
+    return None if step is None else (step.expr, step.reason, str(step.at))

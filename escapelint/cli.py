@@ -350,13 +350,10 @@ def audit(
     Progress shows on stderr while Go builds (when it is a terminal); a short summary follows.
     """
     from escapelint.report.facts import BuildFacts
-    from escapelint.report.formats import (
-        check_format_targets,
-        parse_format_targets,
-        write_reports,
-    )
+    from escapelint.report.formats import check_format_targets, parse_format_targets
     from escapelint.report.output import OutputError
     from escapelint.terminal import audit_summary
+    from escapelint.workflows.report import write_build_reports
 
     note = Verbose(verbose)
     try:
@@ -375,8 +372,8 @@ def audit(
     warnings = _build_warnings(result, root)
     started = time.perf_counter()
     try:
-        write_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force, sources=SourceLocator(root),
-                      warnings_provider=lambda: warnings)  # fmt: skip
+        write_build_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force,
+                            sources=SourceLocator(root), warnings_provider=lambda: warnings)  # fmt: skip
     except OutputError as exc:
         raise _fail(str(exc)) from None
     note(f"reports written in {time.perf_counter() - started:.3f} s: " + ", ".join(f"{n}: {p}" for n, p in targets))

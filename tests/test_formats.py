@@ -71,7 +71,7 @@ def test_format_target_errors_name_the_value(values, output, message):
 def test_registry_lists_json_for_the_cli():
     assert list(FORMATS) == ["json", "html", "md", "md-summary", "sarif", "github", "rdjsonl"]
     assert FORMATS["json"].writer is None
-    with pytest.raises(FormatTargetError, match="written by the CLI"):
+    with pytest.raises(FormatTargetError, match="streams events"):
         write_reports([], BuildFacts("x", None, None, FIXED_DATE), lambda: None, [("json", Path("x.json"))])
 
 

@@ -69,6 +69,22 @@ def test_audit_writes_the_html_report_and_a_summary(tmp_path, go_env):
     assert again.returncode == 0, again.stderr
 
 
+def test_audit_writes_every_format_json_included(tmp_path, go_env):
+    """`audit --format json:FILE` failed with an internal message (issue 11): every format works from
+    every command that writes reports, and the JSON is the document `report` writes for the same build."""
+    repo = module_repo(tmp_path, go_env)
+    result = escapelint(["audit", "-q", "-f", "json:r.json", "-f", "sarif:r.sarif", "-f", "html:site"], repo, go_env)
+    assert result.returncode == 0, result.stderr
+    document = json.loads((repo / "r.json").read_text())
+    assert document["schema"] == "escapelint.report/1" and document["stats"]["balanced"] is True
+    heap = [e for p in document["packages"] for e in p["events"] if e["kind"] in ("escape", "moved")]
+    assert heap and all(e["category"] for e in heap)
+    assert json.loads((repo / "r.sarif").read_text())["runs"][0]["results"]
+    assert (repo / "site" / "index.html").is_file()
+    again = escapelint(["audit", "-q", "-f", "json:r.json"], repo, go_env)  # a named file is replaced
+    assert again.returncode == 0, again.stderr
+
+
 def test_audit_with_tests_reads_go_test_output(tmp_path, go_env):
     repo = module_repo(tmp_path, go_env)
     (repo / "kv" / "store_test.go").write_text(

@@ -239,7 +239,7 @@ def write_reports(
         if spec is None:
             raise FormatTargetError(f"unknown report format {name!r}; known: {', '.join(FORMATS)}")
         if spec.writer is None:
-            raise FormatTargetError(f"--format {name} is written by the CLI (escapelint.report.json), not write_reports")
+            raise FormatTargetError(f"--format {name} streams events: write it with escapelint.workflows.report (write_build_reports), not write_reports")
         writers.append(spec.writer(path, overwrite))
     for writer in writers:
         writer.check()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ from escapelint.events import BuildStats
 from escapelint.gc_pause import paused
 from escapelint.read.assembler import BuildReader
 from escapelint.read.input import STDIN, InputError, open_build_output
+from escapelint.report.facts import BuildFacts
 from escapelint.report.json import JsonReportWriter
 from escapelint.report.output import open_report_output
 from escapelint.report.warnings import InputWarning, SourceFileCheck, input_warnings
@@ -131,6 +132,47 @@ def _report(
         for writer in json_writers:
             writer.end(stats, warnings_once())
     return ReportResult(stats, warnings_once())
+
+
+def write_build_reports(
+    packages: Iterable[PackageFindings],
+    facts: BuildFacts,
+    stats_provider: Callable[[], BuildStats],
+    targets: list[tuple[str, Path]],
+    *,
+    overwrite: bool = False,
+    sources: SourceLocator | None = None,
+    warnings_provider: Callable[[], list[InputWarning]] = list,
+) -> None:
+    """Every format, `json` included, from packages already read and analysed (a build escapelint ran).
+
+    `json` streams the events of each package as it passes (escapelint.report.json); the other
+    formats are written by escapelint.report.formats.write_reports in the same pass. A failure
+    leaves every previous output as it was.
+    """
+    from escapelint.report.formats import write_reports
+
+    json_targets = [path for name, path in targets if name == "json"]
+    others = [(name, path) for name, path in targets if name != "json"]
+    with contextlib.ExitStack() as stack:
+        writers = [JsonReportWriter(stack.enter_context(open_report_output(path)), facts.input_name) for path in json_targets]
+        for writer in writers:
+            writer.begin()
+
+        def tee() -> Iterator[PackageFindings]:
+            for package in packages:
+                for writer in writers:
+                    writer.package(package)
+                yield package
+
+        if others:
+            write_reports(tee(), facts, stats_provider, others, overwrite=overwrite, sources=sources,
+                          warnings_provider=warnings_provider)  # fmt: skip
+        else:
+            for _ in tee():
+                pass
+        for writer in writers:
+            writer.end(stats_provider(), warnings_provider())
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from escapelint.report.annotations import escape_data, escape_property
 from escapelint.report.diff import (
     ANNOTATION_LIMIT,
     COMMENT_MARKER,
-    _order,
     diff_json,
     diff_sarif,
     diff_sites,
@@ -30,6 +29,7 @@ from escapelint.report.diff import (
     markdown_comment,
 )
 from escapelint.report.markdown import comment_length, fit_comment, md, md_code_spans
+from escapelint.report.page import finding_order
 from escapelint.report.sarif import FINGERPRINT_KEY
 from escapelint.rules import RULES
 from escapelint.workflows.audit import BuildResult
@@ -116,7 +116,7 @@ def test_the_comment_is_filled_as_far_as_the_limit_allows(upgrade):
 
 def test_comment_rows_are_the_report_models_sites(upgrade):
     sites = diff_sites(upgrade.added)
-    assert [s.fingerprint for s in sites] == [f.fingerprint for f in sorted(upgrade.added, key=_order)]
+    assert [s.fingerprint for s in sites] == [f.fingerprint for f in sorted(upgrade.added, key=finding_order)]
     comment = markdown_comment(upgrade)
     for site in sites:
         assert f"| `{site.category}` | <code>{md(site.expr)}</code> | {md_code_spans(site.reason)} |" in comment

@@ -11,36 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime, timezone
-from itertools import groupby
 
 from escapelint.analyze.findings import Finding
 from escapelint.report.annotations import github_annotation, workflow_command
-from escapelint.report.page import heap_site
+from escapelint.report.page import finding_order, finding_record, heap_site
+from escapelint.report.sarif import findings_sarif
 
 CHECK_SCHEMA = "escapelint.check/1"
 CHECK_FORMATS = ("json", "github", "sarif")
-
-
-def _order(finding: Finding) -> tuple:
-    at = finding.event.position
-    return (finding.event.package or "", at.file, at.line, at.column or 0, finding.fingerprint)
-
-
-def _finding_json(finding: Finding) -> dict:
-    at = finding.event.position
-    return {
-        "fingerprint": finding.fingerprint,
-        "package": finding.event.package,
-        "function": finding.function,
-        "category": finding.category,
-        "kind": finding.event.kind.value,
-        "expr": finding.event.expr,
-        "file": at.file,
-        "line": at.line,
-        "column": at.column,
-        "reason": finding.reason,
-    }
 
 
 def check_json(
@@ -52,7 +30,7 @@ def check_json(
     compared_with: str,
     go_version: str | None,
 ) -> str:
-    new = sorted(new, key=_order)
+    new = sorted(new, key=finding_order)
     problems = list(problems)
     document = {
         "schema": CHECK_SCHEMA,
@@ -60,8 +38,8 @@ def check_json(
         "compared_with": compared_with,
         "go_version": go_version,
         "known": known,
-        "new": [_finding_json(f) for f in new],
-        "suppressed": [{**_finding_json(f), "suppression": reason} for f, reason in suppressed],
+        "new": [finding_record(f, f.event.position.file) for f in new],
+        "suppressed": [{**finding_record(f, f.event.position.file), "suppression": reason} for f, reason in suppressed],
         "problems": problems,
     }
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
@@ -71,7 +49,7 @@ def check_annotations(new: Iterable[Finding], *, problems: Iterable[str]) -> str
     """One error annotation per new heap escape (they fail the gate), and one per malformed suppression."""
     lines = [
         github_annotation(site, command="error", title=f"escapelint: new {site.category}")
-        for site in (heap_site(f) for f in sorted(new, key=_order))
+        for site in (heap_site(f) for f in sorted(new, key=finding_order))
     ]
     for problem in problems:
         file, _, rest = problem.partition(":")
@@ -83,25 +61,8 @@ def check_annotations(new: Iterable[Finding], *, problems: Iterable[str]) -> str
 
 def check_sarif(new: Iterable[Finding], *, compared_with: str, go_version: str | None, generated_at=None) -> str:
     """SARIF of the new sites only, written by the report's SARIF writer, one package at a time."""
-    from escapelint.report.diff import _TextTarget
-    from escapelint.report.facts import BuildFacts
-    from escapelint.report.index import index_page
-    from escapelint.report.output import STDOUT
-    from escapelint.report.sarif import SarifWriter
-
-    facts = BuildFacts(f"check against {compared_with}", go_version, None, generated_at or datetime.now(timezone.utc))
-    writer = SarifWriter(STDOUT, overwrite=True)
-    writer.target = target = _TextTarget()
-    try:
-        writer.begin(facts)
-        for package, findings in groupby(sorted(new, key=_order), key=lambda f: f.event.package):
-            path = package if package is not None else "(no package)"
-            writer.sites([heap_site(f) for f in findings], package=path, title=path)
-        writer.end(index_page(facts, [], lines=0, unrecognized=0))
-        writer.publish()
-    finally:
-        writer.close()
-    return target.text.getvalue()
+    return findings_sarif(new, input_name=f"check against {compared_with}", go_version=go_version,
+                          generated_at=generated_at)  # fmt: skip
 
 
 def render_check(

@@ -8,28 +8,23 @@ document, which lists findings with their fingerprints, is written here from the
 
 from __future__ import annotations
 
-import io
 import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from itertools import groupby
+from datetime import datetime
 
 from escapelint.analyze.compare import DiffResult, repo_relative
 from escapelint.analyze.findings import Finding
 from escapelint.report.annotations import github_annotation, workflow_command
-from escapelint.report.facts import BuildFacts
-from escapelint.report.index import index_page
 from escapelint.report.markdown import (
     GITHUB_COMMENT_LIMIT,
     comment_length,
     environment,
     fit_comment,
 )
-from escapelint.report.output import STDOUT
-from escapelint.report.page import Site, heap_site
-from escapelint.report.sarif import SarifWriter
+from escapelint.report.page import Site, finding_order, finding_record, heap_sites
+from escapelint.report.sarif import findings_sarif
 from escapelint.rules import RULES
 
 #: The hidden marker a bot looks for to update its previous comment instead of adding one.
@@ -45,14 +40,9 @@ DIFF_SCHEMA = "escapelint.diff/1"
 # --- The model: the diff's sites, as the report model shows them ---------------------------------
 
 
-def _order(finding: Finding) -> tuple:
-    at = finding.event.position
-    return (finding.event.package or "", at.file, at.line, at.column or 0, finding.fingerprint)
-
-
 def diff_sites(findings: Iterable[Finding]) -> list[Site]:
     """The report model's Sites of a diff's added or removed findings, in file order per package."""
-    return [heap_site(f) for f in sorted(findings, key=_order)]
+    return heap_sites(findings)
 
 
 def _file(result: DiffResult, site: Site) -> str | None:
@@ -171,59 +161,13 @@ def github_annotations(result: DiffResult, *, limit: int = ANNOTATION_LIMIT) -> 
     return "".join(lines)
 
 
-class _TextTarget:
-    """A stream writer's target in memory: the diff hands its SARIF back as text."""
-
-    def __init__(self) -> None:
-        self.text = io.StringIO()
-
-    def check(self) -> None:
-        pass
-
-    def open(self) -> io.StringIO:
-        return self.text
-
-    def commit(self) -> None:
-        pass
-
-    def discard(self) -> None:
-        pass
-
-
 def diff_sarif(result: DiffResult, *, generated_at: datetime | None = None) -> str:
     """SARIF of the added sites only, written by the report's SARIF writer, one package at a time."""
-    facts = BuildFacts(f"diff against {result.base}", result.go_version, None, generated_at or datetime.now(timezone.utc))
-    writer = SarifWriter(STDOUT, overwrite=True)
-    writer.target = target = _TextTarget()
-    try:
-        writer.begin(facts)
-        for package, findings in groupby(sorted(result.added, key=_order), key=lambda f: f.event.package):
-            path = package if package is not None else "(no package)"
-            writer.sites(diff_sites(findings), package=path, title=path)
-        writer.end(index_page(facts, [], lines=0, unrecognized=0))
-        writer.publish()
-    finally:
-        writer.close()
-    return target.text.getvalue()
+    return findings_sarif(result.added, input_name=f"diff against {result.base}", go_version=result.go_version,
+                          generated_at=generated_at)  # fmt: skip
 
 
 # --- JSON ----------------------------------------------------------------------------------------
-
-
-def _finding_json(result: DiffResult, finding: Finding) -> dict:
-    at = finding.event.position
-    return {
-        "fingerprint": finding.fingerprint,
-        "package": finding.event.package,
-        "function": finding.function,
-        "category": finding.category,
-        "kind": finding.event.kind.value,
-        "expr": finding.event.expr,
-        "file": repo_relative(result, at.file),
-        "line": at.line,
-        "column": at.column,
-        "reason": finding.reason,
-    }
 
 
 def diff_json(result: DiffResult) -> str:
@@ -233,7 +177,7 @@ def diff_json(result: DiffResult) -> str:
         "go_version": result.go_version,
         "summary": {c.category: {"added": c.added, "removed": c.removed} for c in _changes(result)},
         "unchanged": result.unchanged,
-        "added": [_finding_json(result, f) for f in sorted(result.added, key=_order)],
-        "removed": [_finding_json(result, f) for f in sorted(result.removed, key=_order)],
+        "added": [finding_record(f, repo_relative(result, f.event.position.file)) for f in sorted(result.added, key=finding_order)],
+        "removed": [finding_record(f, repo_relative(result, f.event.position.file)) for f in sorted(result.removed, key=finding_order)],
     }
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"

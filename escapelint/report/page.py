@@ -15,6 +15,7 @@ import functools
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -452,6 +453,34 @@ def _without_directory(text: str, directory: str | None) -> str:
     if not directory or not (directory.startswith("/") or directory[1:3] in (":\\", ":/")):
         return text  # a relative directory ("kv") could also be part of an expression
     return text.replace(directory + ("\\" if "\\" in directory else "/"), "")
+
+
+def finding_order(finding: Finding) -> tuple:
+    """The order a diff or a gate lists findings in: package, file, line, column, then fingerprint."""
+    at = finding.event.position
+    return (finding.event.package or "", at.file, at.line, at.column or 0, finding.fingerprint)
+
+
+def finding_record(finding: Finding, file: str) -> dict:
+    """One finding as the diff's and the gate's JSON list it, with `file` as the document shows it."""
+    at = finding.event.position
+    return {
+        "fingerprint": finding.fingerprint,
+        "package": finding.event.package,
+        "function": finding.function,
+        "category": finding.category,
+        "kind": finding.event.kind.value,
+        "expr": finding.event.expr,
+        "file": file,
+        "line": at.line,
+        "column": at.column,
+        "reason": finding.reason,
+    }
+
+
+def heap_sites(findings: Iterable[Finding]) -> list[Site]:
+    """The Sites of a diff's or a gate's findings (`heap_site` each), in `finding_order`."""
+    return [heap_site(f) for f in sorted(findings, key=finding_order)]
 
 
 def heap_site(finding: Finding, sources: SourceLocator | None = None) -> Site:

@@ -9,16 +9,28 @@ arrives; the document is closed in `end`.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable
+from datetime import datetime, timezone
+from itertools import groupby
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import quote
 
 from escapelint import __version__
+from escapelint.analyze.findings import Finding
 from escapelint.report.categories import CATEGORIES, Category
 from escapelint.report.facts import BuildFacts
-from escapelint.report.index import IndexPage
-from escapelint.report.page import Chain, PackagePage, Place, Site
+from escapelint.report.index import IndexPage, index_page
+from escapelint.report.output import STDOUT
+from escapelint.report.page import (
+    Chain,
+    PackagePage,
+    Place,
+    Site,
+    finding_order,
+    heap_sites,
+)
 from escapelint.report.writer import StreamReportWriter
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -167,3 +179,41 @@ class SarifWriter(StreamReportWriter):
             f'"columnKind": "unicodeCodePoints",\n'
             f'"properties": {json.dumps(properties, ensure_ascii=False)}}}]}}\n'
         )
+
+
+class _InMemory:
+    """A stream writer's target in memory: the SARIF of a diff or a gate is returned as text."""
+
+    def __init__(self) -> None:
+        self.text = io.StringIO()
+
+    def check(self) -> None:
+        pass
+
+    def open(self) -> io.StringIO:
+        return self.text
+
+    def commit(self) -> None:
+        pass
+
+    def discard(self) -> None:
+        pass
+
+
+def findings_sarif(findings: Iterable[Finding], *, input_name: str, go_version: str | None,
+                   generated_at: datetime | None = None) -> str:  # fmt: skip
+    """SARIF of some heap findings (a diff's added sites, a gate's new ones), written by `SarifWriter`
+    one package at a time, as the report writes them."""
+    facts = BuildFacts(input_name, go_version, None, generated_at or datetime.now(timezone.utc))
+    writer = SarifWriter(STDOUT, overwrite=True)
+    writer.target = target = _InMemory()
+    try:
+        writer.begin(facts)
+        for package, group in groupby(sorted(findings, key=finding_order), key=lambda f: f.event.package):
+            path = package if package is not None else "(no package)"
+            writer.sites(heap_sites(group), package=path, title=path)
+        writer.end(index_page(facts, [], lines=0, unrecognized=0))
+        writer.publish()
+    finally:
+        writer.close()
+    return target.text.getvalue()

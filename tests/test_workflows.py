@@ -90,10 +90,16 @@ def test_audit_with_tests_reads_go_test_output(tmp_path, go_env):
     (repo / "kv" / "store_test.go").write_text(
         'package kv\n\nimport "testing"\n\nfunc TestNew(t *testing.T) {\n\tif New() == nil {\n\t\tt.Fatal("nil")\n\t}\n}\n'
     )
-    result = escapelint(["audit", "--tests"], repo, go_env)
+    result = escapelint(["audit", "--tests", "-f", "json:r.json", "-f", "html:site"], repo, go_env)
     assert result.returncode == 0, result.stderr
     assert "go test -gcflags=./...=-m=2" in result.stderr
     assert "did not recognise" not in result.stderr
+    # The generated test-main package (pkg.test, _testmain.go) is not the module's code (issue 11),
+    # and its file, which go removes after the build, is no "Go file not found" warning.
+    paths = {(p["path"], p["test_variant"]) for p in json.loads((repo / "r.json").read_text())["packages"]}
+    assert not any(path.endswith(".test") and variant is None for path, variant in paths), paths
+    assert ("example.com/escapelint/example/kv", "example.com/escapelint/example/kv.test") in paths
+    assert "_testmain.go" not in result.stderr
 
 
 def test_audit_refuses_a_directory_it_did_not_write(tmp_path, go_env):

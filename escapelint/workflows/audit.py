@@ -85,8 +85,21 @@ def build_and_analyze(
         # A package with tests is compiled twice, alone and in its test variant "pkg [pkg.test]",
         # which holds every site of the former: keep the test variant only.
         tested = {p.output.path for p in packages if p.output.test_variant}
-        packages = [p for p in packages if p.output.test_variant or p.output.path not in tested]
+        packages = [
+            p for p in packages
+            if (p.output.test_variant or p.output.path not in tested) and not _is_test_main(p)
+        ]  # fmt: skip
     return BuildResult(command, go_version, packages, reader.stats)
+
+
+def _is_test_main(package: PackageFindings) -> bool:
+    """The `pkg.test` package `go test` generates to run the tests (`_testmain.go`, in its build
+    directory): none of its sites is the module's code."""
+    output = package.output
+    if output.path is None or not output.path.endswith(".test") or output.test_variant:
+        return False
+    files = {e.position.file for e in output.events} | {r.position.file for r in output.remarks if r.position}
+    return all(Path(f).name == "_testmain.go" or f.startswith("<") for f in files)
 
 
 # --- check ---------------------------------------------------------------------------------------

@@ -213,14 +213,12 @@ def test_globals_come_from_every_file_of_the_directory_and_only_of_it():
     assert source.globals_of("/goroot/src/q/q.go") == {"q", "r"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CRLF sources (a Windows checkout with core.autocrlf) lose their `var ( ... )` globals and struct fields: "
-    "the scanner looks for 'var (\\n' and 'struct {\\n', so verdicts differ between platforms",
-)
-def test_crlf_line_ends_keep_globals_and_fields():
+def test_crlf_line_ends_keep_globals_and_fields(tmp_path):
+    """A Windows checkout (core.autocrlf): read_go_file reads with universal newlines, so the scanner,
+    which looks for 'var (\\n' and 'struct {\\n', sees the same text on every platform."""
     text = "package p\n\nvar (\n\ta int\n)\n\ntype T struct {\n\tN int\n}\n"
-    source = source_of(text.replace("\n", "\r\n"))
+    (tmp_path / "a.go").write_bytes(text.replace("\n", "\r\n").encode())
+    source = SourceLocator(tmp_path).read({"a.go"})
     assert source.globals_of("a.go") == {"a"}
     assert source.has_field("N")
 

@@ -136,10 +136,6 @@ def test_crlf_and_undecodable_bytes(tmp_path):
     assert found is not None and found.reason == "big on purpose" and found.applies_to == (3,)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the directive is searched anywhere in a line: prose in a comment that mentions it silences the next line",
-)
 def test_a_comment_that_mentions_the_directive_is_no_directive(tmp_path):
     text = "package p\n\n// Write //escapelint:ignore all with a reason to silence a site.\nvar big [1 << 20]byte\n"
     suppressions = read(tmp_path, text)

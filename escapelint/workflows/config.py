@@ -45,7 +45,11 @@ class Config:
     def excluded(self, file: str) -> bool:
         """Whether a site in `file` (as the compiler prints it) is excluded."""
         path = file[2:] if file.startswith("./") else file
-        return any(fnmatch.fnmatch(path, pattern) for pattern in self.exclude)
+        # "**/" also matches no directory at all, as in .gitignore: fnmatch alone needs a "/" there.
+        return any(
+            fnmatch.fnmatch(path, pattern) or (pattern.startswith("**/") and fnmatch.fnmatch(path, pattern[3:]))
+            for pattern in self.exclude
+        )
 
 
 def load_config(root: Path) -> Config:

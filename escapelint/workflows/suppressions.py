@@ -57,6 +57,8 @@ class Suppressions:
         if text is None or (DIRECTIVE not in text and NOLINT not in text):
             return
         for number, line in enumerate(text.splitlines(), start=1):
+            if (DIRECTIVE in line or NOLINT in line) and not _opens_comment(line):
+                continue  # mentioned in a comment's prose or a string, not written as a directive
             if DIRECTIVE in line:
                 match = _DIRECTIVE.search(line)
                 category, reason = (match.group(1), match.group(2)) if match else (None, None)
@@ -96,3 +98,15 @@ class Suppressions:
             if suppression.category in ("all", category):
                 return suppression
         return None
+
+
+#: Go's string and rune literals, so that a `//` inside one ("http://x") is not taken for a comment.
+_LITERAL = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|\'(?:[^\'\\\n]|\\.)*\'')
+
+
+def _opens_comment(line: str) -> bool:
+    """Whether the line's comment begins with a directive, as golangci-lint requires of //nolint:
+    `//escapelint:ignore …` alone or after code, not quoted inside another comment's prose."""
+    code = _LITERAL.sub('""', line)
+    start = code.find("//")
+    return start >= 0 and (code.startswith(DIRECTIVE, start) or code.startswith(NOLINT, start))

@@ -693,10 +693,14 @@ def main() -> None:
     from escapelint.report.output import OutputError
     from escapelint.workflows.baseline import BaselineError
     from escapelint.workflows.config import ConfigError
+    from escapelint.workflows.signals import terminated_like_interrupted
 
     stdout = sys.stdout
     try:
-        app()
+        # SIGTERM (a CI job's cancel, `timeout`, `kill`) unwinds every command as Ctrl-C does: the
+        # build is stopped, no output is published, temporary files go; the exit status is 143.
+        with terminated_like_interrupted():
+            app()
         code = EXIT_OK
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (EXIT_OK if stop.code is None else EXIT_USAGE)

@@ -121,6 +121,9 @@ class _FunctionIndex:
         return None
 
 
+_NO_VARIABLES: frozenset[str] = frozenset()
+
+
 class PackageEvidence:
     """Everything the rules may know about one package's events, gathered once."""
 
@@ -142,10 +145,13 @@ class PackageEvidence:
         for event in heap_events:
             if event.explanations:
                 self._explained_sites.setdefault((event.position, event.expr), event.explanations[0])
-        self._heap_variables: dict[str | None, set[str]] = {}
+        heap_variables: dict[str | None, set[str]] = {}
         for event, function in zip(output.events, self.located):
             if event.kind is EventKind.MOVED:
-                self._heap_variables.setdefault(declared_name(function), set()).add(event.expr)
+                heap_variables.setdefault(declared_name(function), set()).add(event.expr)
+        # Frozen once per function, not per event: a package of 100,000 `moved to heap` lines in one
+        # function took minutes when each event copied the function's whole set.
+        self._heap_variables = {name: frozenset(names) for name, names in heap_variables.items()}
 
     def evidence(self, index: int) -> tuple[Evidence, bool]:
         """The evidence for heap event `output.events[index]`, and whether its explanation is borrowed."""
@@ -158,7 +164,7 @@ class PackageEvidence:
             sources=self.sources,
             boxed_here=site in self._boxed_sites,
             explained_input=self._explained_input,
-            heap_variables=frozenset(self._heap_variables.get(declared_name(function), ())),
+            heap_variables=self._heap_variables.get(declared_name(function), _NO_VARIABLES),
             explanation=borrowed,
         )
         return evidence, borrowed is not None

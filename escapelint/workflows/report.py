@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -30,16 +27,9 @@ from escapelint.workflows.parallel import (
     read_windows,
     remove_stale_fragments,
 )
+from escapelint.workflows.signals import Terminated, terminated_like_interrupted  # noqa: F401 (re-exported)
 
 #: The exit status of a run stopped by SIGTERM: 128 + 15, as a shell reports a process SIGTERM ended.
-EXIT_TERMINATED = 128 + signal.SIGTERM
-
-
-class Terminated(SystemExit):
-    """The run was stopped by SIGTERM and unwound as Ctrl-C unwinds it; uncaught, Python exits 143."""
-
-    def __init__(self) -> None:
-        super().__init__(EXIT_TERMINATED)
 
 
 def report(
@@ -242,32 +232,6 @@ def _in_order_checked(
         yield from result.findings or ()
 
 
-@contextmanager
-def terminated_like_interrupted() -> Iterator[None]:
-    """While the block runs, SIGTERM raises `Terminated` where the run is, so that it unwinds through
-    the same cleanup as KeyboardInterrupt. A second SIGTERM does not interrupt that cleanup.
-
-    Only where SIGTERM is nobody else's: in the main thread (Python runs handlers there only), and
-    when it has its default action (an application that handles SIGTERM, or a caller that ignores
-    it, keeps its own way). `report` runs in it; so can any other workflow that writes outputs
-    (the CLI's audit or diff), to end with 143 the way it ends with 130 on Ctrl-C.
-    """
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
-        yield
-        return
-    stopping = False
-
-    def stop(signum, frame) -> None:
-        nonlocal stopping
-        if not stopping:
-            stopping = True
-            raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def report_json(

@@ -22,22 +22,8 @@ from escapelint.report.sarif import FINGERPRINT_KEY, artifact_location
 from escapelint.rules import RULES
 from escapelint.terminal import describe
 
-from .conftest import FIXTURES, RECORDED, ROOT, fixture_id, read_lines, recorded_files
+from .conftest import FIXTURES, RECORDED, fixture_id, read_lines, recorded_files
 from .reporting import render_fixture
-
-SARIF_SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
-
-
-@pytest.fixture(scope="module")
-def sarif_validator():
-    if not SARIF_SCHEMA.is_file():
-        pytest.skip(f"SARIF schema not found at {SARIF_SCHEMA}")
-    import jsonschema
-
-    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
-    validator_class = jsonschema.validators.validator_for(schema)
-    validator_class.check_schema(schema)
-    return validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
 
 
 @pytest.mark.parametrize("recording", recorded_files("*.m2.txt"), ids=fixture_id)

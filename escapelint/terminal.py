@@ -113,8 +113,12 @@ def print_build_failure(error: BuildFailedError, out: TextIO | None = None) -> N
             print(f"      {escape_controls(line.lstrip(chr(9)))}", file=out)
     if len(error.errors) > 50:
         print(f"  ... and {len(error.errors) - 50} more errors", file=out)
-    if not error.errors:
-        print("  (the build printed no compiler error escapelint recognised; run the command yourself)", file=out)
+    if error.other_lines:
+        print("  the build also printed:" if error.errors else "  the build printed:", file=out)
+        for line in error.other_lines:
+            print(f"  {escape_controls(line)}", file=out)
+    if not error.errors and not error.other_lines:
+        print("  (the build printed nothing else; run the command yourself)", file=out)
 
 
 def audit_summary(result: BuildResult, report_locations: list[str], out: TextIO | None = None) -> None:

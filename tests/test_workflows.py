@@ -119,6 +119,19 @@ def test_failed_build_exits_3_with_the_compiler_errors(tmp_path, go_env):
     assert "the Go build failed" in result.stderr
 
 
+def test_a_failed_build_shows_the_lines_escapelint_does_not_recognise(tmp_path, go_env):
+    """A redeclared method (the compiler's message is no error line the grammar knows) was hidden behind
+    "the build printed no compiler error escapelint recognised" (issue 11): every such line is shown."""
+    repo = module_repo(tmp_path, go_env)
+    (repo / "kv" / "again.go").write_text("package kv\n\nfunc (s *Store) Keys() []string { return nil }\n")
+    for command in (["audit"], ["check"]):
+        result = escapelint(command, repo, go_env)
+        assert result.returncode == 3, (command, result.stderr)
+        assert "the Go build failed" in result.stderr
+        assert "method Store.Keys already declared at" in result.stderr, result.stderr
+        assert "run the command yourself" not in result.stderr
+
+
 def test_no_go_on_path_exits_2_naming_how_to_install(tmp_path, go_env):
     repo = module_repo(tmp_path, go_env)
     env = dict(go_env, PATH=str(Path(shutil.which("git")).parent))

@@ -30,10 +30,19 @@ Progress = Callable[[int, "int | None", "str | None"], None]
 class BuildFailedError(Exception):
     """The Go build failed: the compiler's errors, never "no escapes"."""
 
-    def __init__(self, command: BuildCommand, returncode: int, errors: list[tuple[str | None, CompilerError]]):
+    def __init__(
+        self,
+        command: BuildCommand,
+        returncode: int,
+        errors: list[tuple[str | None, CompilerError]],
+        other_lines: list[str] | None = None,
+    ):
         self.command = command
         self.returncode = returncode
         self.errors = errors
+        # Every line the build printed that escapelint did not recognise (a redeclaration, a link
+        # error, a message of a newer Go): shown as Go wrote it, since one of them is why it failed.
+        self.other_lines = other_lines or []
         super().__init__(f"{command.display()} failed with exit status {returncode}")
 
 
@@ -80,7 +89,8 @@ def build_and_analyze(
         build.stop()
     if build.returncode != 0:
         errors = [(p.output.path, e) for p in packages for e in p.output.errors]
-        raise BuildFailedError(command, build.returncode or 0, errors)
+        other_lines = [u.text for p in packages for u in p.output.unrecognized]
+        raise BuildFailedError(command, build.returncode or 0, errors, other_lines)
     if tests:
         # A package with tests is compiled twice, alone and in its test variant "pkg [pkg.test]",
         # which holds every site of the former: keep the test variant only.

@@ -142,6 +142,16 @@ DirOption = Annotated[
     Optional[Path],
     typer.Option("-C", "--dir", metavar="DIR", show_default="the current directory", help="Run in this directory (inside the Go module)."),
 ]
+OutputOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="PATH",
+        show_default="stdout",
+        help="Where a bare --format writes (a directory for several).",
+    ),
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
 ConfigOption = Annotated[
     Optional[Path],
@@ -192,16 +202,7 @@ def report(
             help="json, html, md, md-summary, sarif, github or rdjsonl; FORMAT:PATH; repeatable.",
         ),
     ] = None,
-    output: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="PATH",
-            show_default="stdout",
-            help="Where a bare --format writes (a directory for several).",
-        ),
-    ] = None,
+    output: OutputOption = None,
     source_root: Annotated[
         Optional[Path],
         typer.Option(
@@ -555,16 +556,7 @@ def diff(
             help="md (PR comment), json, github (annotations) or sarif; FORMAT:PATH; repeatable.",
         ),
     ] = None,
-    output: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="PATH",
-            show_default="stdout",
-            help="Where a bare --format writes (a directory for several).",
-        ),
-    ] = None,
+    output: OutputOption = None,
     force: Annotated[
         bool, typer.Option("--force", help="Accepted for scripts; output files are always replaced whole.")
     ] = False,

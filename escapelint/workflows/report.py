@@ -27,7 +27,7 @@ from escapelint.workflows.parallel import (
     read_windows,
     remove_stale_fragments,
 )
-from escapelint.workflows.signals import Terminated, terminated_like_interrupted  # noqa: F401 (re-exported)
+from escapelint.workflows.signals import terminated_like_interrupted
 
 #: The exit status of a run stopped by SIGTERM: 128 + 15, as a shell reports a process SIGTERM ended.
 

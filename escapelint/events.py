@@ -1,7 +1,8 @@
 """The event model: what one build's `-m` output says, as plain frozen data.
 
 Everything downstream (rules, reports, JSON) works on these classes; no Lark object ever leaves the
-parser. Data flows one way: text -> grammar (escapelint.read.messages, .classifier) -> events (escapelint.read.assembler) -> ...
+parser. Data flows one way: text -> grammar (escapelint.read.messages, .classifier) -> events
+(escapelint.read.assembler) -> ...
 """
 
 from __future__ import annotations

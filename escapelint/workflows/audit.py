@@ -1,8 +1,9 @@
-"""The three ways escapelint meets its users: audit a module, gate a commit, compare a pull request.
+"""Building a module and analysing it as the build streams: what `audit`, `baseline`, `check` and `diff` share.
 
-Each runs the real Go toolchain (gobuild.py), streams its output through the reader (escapelint.read) and
-the rule engine (escapelint.analyze.findings), then decides: `audit` writes reports, `check` fails on new escapes,
-`diff` compares two revisions by fingerprint. The CLI (cli.py) only parses options and prints.
+`build_and_analyze` runs the real Go toolchain (gobuild.py) and puts its output through the reader
+(escapelint.read) and the rule engine (escapelint.analyze.findings), a package at a time. What each
+workflow then decides lives beside this: the gate in gate.py, the comparison of two revisions in
+diff.py; the CLI (escapelint.cli) only parses options and prints.
 """
 
 from __future__ import annotations
@@ -110,14 +111,4 @@ def _is_test_main(package: PackageFindings) -> bool:
         return False
     files = {e.position.file for e in output.events} | {r.position.file for r in output.remarks if r.position}
     return all(Path(f).name == "_testmain.go" or f.startswith("<") for f in files)
-
-
-# --- check ---------------------------------------------------------------------------------------
-
-
-# --- git -----------------------------------------------------------------------------------------
-
-
-# --- diff ----------------------------------------------------------------------------------------
-
 

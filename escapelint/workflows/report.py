@@ -1,4 +1,4 @@
-"""The library entry points the CLI calls: read build output, write a report. Equally usable from Python."""
+"""Reports from a file of build output (`report`, with worker processes for a large one), and every format from a build escapelint ran (`write_build_reports`)."""
 
 from __future__ import annotations
 

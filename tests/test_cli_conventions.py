@@ -271,6 +271,14 @@ def test_check_github_annotates_each_new_site_and_problem_as_an_error():
     assert "file=kv/a.go,line=7" in lines[2] and lines[2].endswith("::bad")
 
 
+def test_check_github_annotates_a_problem_in_a_file_whose_name_holds_colons():
+    from escapelint.report.check import render_check
+
+    text = render_check("github", [], suppressed=[], known=0, problems=["./a:b.go:7: needs: a reason"],
+                        compared_with="b", go_version=None)  # fmt: skip
+    assert text.startswith("::error ") and "file=a%3Ab.go,line=7" in text and text.rstrip().endswith("::needs: a reason")
+
+
 def test_check_sarif_is_valid_and_holds_the_new_sites_only(sarif_validator):
     from escapelint.report.check import render_check
 

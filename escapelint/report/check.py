@@ -10,15 +10,17 @@ JSON document lists the findings with their fingerprints, like the diff's.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 
 from escapelint.analyze.findings import Finding
 from escapelint.report.annotations import github_annotation, workflow_command
-from escapelint.report.page import finding_order, finding_record, heap_site
+from escapelint.report.page import finding_order, finding_record, heap_sites
 from escapelint.report.sarif import findings_sarif
 
 CHECK_SCHEMA = "escapelint.check/1"
 CHECK_FORMATS = ("json", "github", "sarif")
+_PROBLEM = re.compile(r"(?P<file>.+?):(?P<line>\d+): (?P<message>.*)", re.DOTALL)
 
 
 def check_json(
@@ -48,14 +50,16 @@ def check_json(
 def check_annotations(new: Iterable[Finding], *, problems: Iterable[str]) -> str:
     """One error annotation per new heap escape (they fail the gate), and one per malformed suppression."""
     lines = [
-        github_annotation(site, command="error", title=f"escapelint: new {site.category}")
-        for site in (heap_site(f) for f in sorted(new, key=finding_order))
+        github_annotation(site, command="error", title=f"escapelint: new {site.category}") for site in heap_sites(new)
     ]
     for problem in problems:
-        file, _, rest = problem.partition(":")
-        line, _, message = rest.partition(":")
-        properties = {"file": file.removeprefix("./"), "line": line, "title": "escapelint"} if line.isdigit() else None
-        lines.append(workflow_command("error", message.strip() if properties else problem, properties))
+        # "FILE:LINE: MESSAGE" as the gate words it; a file name may hold colons ("a:b.go").
+        where = _PROBLEM.match(problem)
+        if where is None:
+            lines.append(workflow_command("error", problem, None))
+            continue
+        properties = {"file": where["file"].removeprefix("./"), "line": where["line"], "title": "escapelint"}
+        lines.append(workflow_command("error", where["message"].strip(), properties))
     return "".join(lines)
 
 

@@ -177,3 +177,24 @@ def test_fit_comment_counts_utf16_units_and_hands_back_what_does_not_fit():
     assert comment_length("😀") == 2
     assert fit_comment(lambda n: "😀" * (n + 1), 10, 5) == (1, "😀😀")
     assert fit_comment(lambda n: "x" * (100 + n), 10, 50) == (0, "x" * 100)
+
+
+def test_without_a_line_mapping_sites_pair_as_their_fingerprints_do():
+    """A stored baseline has no revision: pairing in order within an identity is pairing by fingerprint."""
+    from escapelint.analyze.compare import pair_sites
+
+    for base_version, head_version in (("1.24.11", "1.25.5"), ("1.19", "1.27.3")):
+        base = list(recorded_build(base_version).heap_findings())
+        head = list(recorded_build(head_version).heap_findings())
+        pairs = pair_sites(base, head)
+        assert all(b.fingerprint == h.fingerprint for b, h in pairs)
+        assert len(pairs) == len({f.fingerprint for f in base} & {f.fingerprint for f in head})
+
+
+def test_with_an_identity_line_mapping_every_site_pairs_with_itself():
+    from escapelint.analyze.compare import pair_sites
+    from escapelint.analyze.line_map import line_mapping
+
+    findings = list(recorded_build("1.27.3").heap_findings())
+    pairs = pair_sites(findings, findings, line_mapping(()))
+    assert len(pairs) == len(findings) and all(b is h for b, h in pairs)

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from escapelint.analyze.compare import DiffResult, repo_relative
 from escapelint.analyze.findings import Finding
-from escapelint.report.annotations import github_annotation, workflow_command
+from escapelint.report.annotations import ANNOTATION_LIMIT, github_annotation, overflow_notice
 from escapelint.report.markdown import (
     GITHUB_COMMENT_LIMIT,
     comment_length,
@@ -32,8 +32,6 @@ COMMENT_MARKER = "<!-- escapelint:diff -->"
 #: The comment shows at most this many characters of the base revision: the comment must fit its
 #: limit whatever revision was given (`HEAD~1~1~1…`, a long ref name).
 REVISION_SHOWN = 100
-#: GitHub shows at most 10 warning annotations per step.
-ANNOTATION_LIMIT = 10
 DIFF_SCHEMA = "escapelint.diff/1"
 
 
@@ -145,19 +143,13 @@ def clip_revision(revision: str, limit: int = REVISION_SHOWN) -> str:
 
 
 def github_annotations(result: DiffResult, *, limit: int = ANNOTATION_LIMIT) -> str:
-    """Workflow commands that annotate each new site (GitHub shows at most `limit` per step)."""
+    """The annotation of each new site, worded as `report --format github` words it
+    (report.annotations.github_annotation), the first `limit` of them and the overflow notice."""
     added = diff_sites(result.added)
-    lines = [
-        github_annotation(site, command="warning", title=f"escapelint: {site.category}", file=_file(result, site))
-        for site in added[:limit]
-    ]
+    lines = [github_annotation(site, file=_file(result, site)) for site in added[:limit]]
     if len(added) > limit:
-        more = len(added) - limit
-        message = (
-            f"{more} more new heap escape{'s' * (more != 1)} not annotated (GitHub shows {limit} warnings per step); "
-            "see the PR comment or `escapelint diff --format json`"
-        )
-        lines.append(workflow_command("notice", message, {"title": "escapelint"}))
+        see = "see the PR comment or `escapelint diff --format json`"
+        lines.append(overflow_notice(len(added) - limit, "new heap escape", see, limit))
     return "".join(lines)
 
 

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from escapelint.analyze.findings import Finding
 from escapelint.events import BuildStats, LineRole
-from escapelint.report.page import site_message
+from escapelint.report.page import UNKNOWN_FUNCTION, site_message
 from escapelint.report.warnings import InputWarning
 from escapelint.rules import RULES
 from escapelint.workflows.audit import BuildFailedError, BuildResult, Progress
@@ -126,14 +126,16 @@ def audit_summary(result: BuildResult, report_locations: list[str], out: TextIO 
     out = out if out is not None else sys.stderr  # looked up now: tests and typer swap the streams
     heap = list(result.heap_findings())
     categories = Counter(f.category for f in heap)
-    functions = Counter((f.event.package, f.function) for f in heap)
+    # By the declared function, closures and instantiations counted in it: the function sections of
+    # the report's pages, whose largest the HTML index names as a package's worst function.
+    functions = Counter((f.event.package, f.declared_in or UNKNOWN_FUNCTION) for f in heap)
     packages = sum(1 for p in result.packages if p.output.path is not None)
     command = escape_controls(result.command.display())
     print(f"escapelint: {len(heap)} heap escapes in {packages} packages ({command})", file=out)
     for category, count in sorted(categories.items(), key=lambda item: (-item[1], item[0])):
         print(f"  {count:>6}  {category:<20} {RULES[category].title}", file=out)
     if functions:
-        print("  functions with the most heap escapes:", file=out)
+        print("  functions with the most heap escapes (closures counted in the function that declares them):", file=out)
         for (package, function), count in functions.most_common(5):
             print(f"  {count:>6}  {escape_controls(f'{package}.{function}')}", file=out)
     for location in report_locations:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -247,3 +248,31 @@ def test_diff_and_report_annotate_a_site_with_the_same_line(tmp_path):
     for finding in findings:
         (line,) = github_annotations(DiffResult("main", added=[finding])).splitlines()
         assert line in report_lines
+
+
+def test_the_terminal_and_the_index_count_a_function_the_same_way():
+    """Issue 11: the index counts closures and instantiations into the declared function, the terminal
+    counted them apart (Keep[int], Keep[string], … beside Keep): now both count by the declared function."""
+    import io
+
+    from escapelint.report.index import index_row
+    from escapelint.report.page import package_page
+    from escapelint.terminal import audit_summary
+
+    build = recorded_build("1.27.3")
+    out = io.StringIO()
+    audit_summary(replace(build, command=_Command()), [], out)
+    listed = re.findall(r"^ +(\d+)  (\S+)$", out.getvalue().split("most heap escapes")[1], re.MULTILINE)
+    sections = {}
+    for package in build.packages:
+        page = package_page(package)
+        sections.update({f"{package.output.path}.{f.name}": f.total for f in page.functions})
+        row = index_row(page)
+        assert sections[f"{package.output.path}.{row.worst_function}"] == max(f.total for f in page.functions)
+    assert listed and all(sections[name] == int(count) for count, name in listed)
+    assert ("8", "example.com/escapelint/categories/generics.Keep") in listed
+
+
+class _Command:
+    def display(self) -> str:
+        return "go build -gcflags=-m=2 ./..."

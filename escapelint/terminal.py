@@ -11,6 +11,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
 from escapelint.analyze.findings import Finding
@@ -18,7 +19,7 @@ from escapelint.events import BuildStats, LineRole
 from escapelint.report.page import UNKNOWN_FUNCTION, site_message
 from escapelint.report.warnings import InputWarning
 from escapelint.rules import RULES
-from escapelint.workflows.audit import BuildFailedError, BuildResult, Progress
+from escapelint.workflows.audit import BuildFailedError, BuildResult, GenericDeclaration, Progress
 from escapelint.workflows.gate import CheckOutcome
 
 _NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\b": "\\b", "\f": "\\f", "\v": "\\v", "\a": "\\a"}
@@ -147,6 +148,28 @@ def audit_summary(result: BuildResult, report_locations: list[str], out: TextIO 
             print(f"    [{escape_controls(package)}] {escape_controls(line.text[:160])}", file=out)
 
 
+def print_note(message: str, out: TextIO | None = None) -> None:
+    """One `escapelint: note: ...` line: something that explains a result, not a warning."""
+    out = out if out is not None else sys.stderr  # looked up now: tests and typer swap the streams
+    print(f"escapelint: note: {escape_controls(message)}", file=out)
+
+
+def uninstantiated_generics_note(declarations: list[GenericDeclaration], root: Path, *, tests: bool) -> str:
+    """Why a build of generic code has no heap escape, and what to build instead."""
+    first = declarations[0]
+    try:
+        file = first.file.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        file = str(first.file)
+    n = len(declarations)
+    advice = "build a package that instantiates them" if tests else "pass --tests if the tests instantiate them, or build a package that does"
+    return (
+        f"the compiler reports escapes of a generic function only where it is instantiated, and the packages "
+        f"built declare {n} generic function{'s' * (n != 1)} or type{'s' * (n != 1)} ({file}:{first.line}: {first.name}) "
+        f"but instantiate none of them here: {advice}"
+    )
+
+
 def describe(finding: Finding) -> str:
     """One `check` line: "FILE:LINE:COL: [CATEGORY] " and the site's message as the report model words it."""
     event = finding.event
@@ -180,7 +203,9 @@ __all__ = [
     "escape_controls",
     "print_build_failure",
     "print_check",
+    "print_note",
     "print_warnings",
     "progress_bar",
     "report_summary",
+    "uninstantiated_generics_note",
 ]

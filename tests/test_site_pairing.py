@@ -132,3 +132,18 @@ def test_moved_code_is_neither_added_nor_removed(tmp_path, go_env):
     assert diff["added"] == [] and diff["removed"] == []
     check = escapelint(["check", "--new-from-rev", "HEAD"], repo, go_env)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_pre_commit_refs_compare_with_the_merge_base_the_same_way(tmp_path, go_env):
+    """`pre-commit run --from-ref main --to-ref HEAD` (a pre-push hook): the merge base is built."""
+    repo = repo_with(tmp_path, go_env, BASE)
+    per_call = sites_per_call(repo, go_env)
+    subprocess.run(["git", "checkout", "-qb", "topic"], cwd=repo, env=go_env, check=True)
+    (repo / "rep.go").write_text(HEADER + NEW_CALL + CALL * 3 + "}\n")
+    subprocess.run(["git", "commit", "-qam", "a fourth call, above"], cwd=repo, env=go_env, check=True)
+    env = dict(go_env, PRE_COMMIT_FROM_REF="main", PRE_COMMIT_TO_REF="HEAD")
+    result = escapelint(["check", "rep.go", "-f", "json"], repo, env)
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    assert document["compared_with"] == "changes since main (PRE_COMMIT_FROM_REF)"
+    assert [(n["file"].removeprefix("./"), n["line"]) for n in document["new"]] == [("rep.go", FIRST_CALL_LINE)] * per_call

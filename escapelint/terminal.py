@@ -11,14 +11,15 @@ import sys
 from collections import Counter
 from collections.abc import Iterable
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
 from escapelint.analyze.findings import Finding
 from escapelint.events import BuildStats, LineRole
-from escapelint.report.page import site_message
+from escapelint.report.page import UNKNOWN_FUNCTION, site_message
 from escapelint.report.warnings import InputWarning
 from escapelint.rules import RULES
-from escapelint.workflows.audit import BuildFailedError, BuildResult, Progress
+from escapelint.workflows.audit import BuildFailedError, BuildResult, GenericDeclaration, Progress
 from escapelint.workflows.gate import CheckOutcome
 
 _NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\b": "\\b", "\f": "\\f", "\v": "\\v", "\a": "\\a"}
@@ -126,14 +127,16 @@ def audit_summary(result: BuildResult, report_locations: list[str], out: TextIO 
     out = out if out is not None else sys.stderr  # looked up now: tests and typer swap the streams
     heap = list(result.heap_findings())
     categories = Counter(f.category for f in heap)
-    functions = Counter((f.event.package, f.function) for f in heap)
+    # By the declared function, closures and instantiations counted in it: the function sections of
+    # the report's pages, whose largest the HTML index names as a package's worst function.
+    functions = Counter((f.event.package, f.declared_in or UNKNOWN_FUNCTION) for f in heap)
     packages = sum(1 for p in result.packages if p.output.path is not None)
     command = escape_controls(result.command.display())
     print(f"escapelint: {len(heap)} heap escapes in {packages} packages ({command})", file=out)
     for category, count in sorted(categories.items(), key=lambda item: (-item[1], item[0])):
         print(f"  {count:>6}  {category:<20} {RULES[category].title}", file=out)
     if functions:
-        print("  functions with the most heap escapes:", file=out)
+        print("  functions with the most heap escapes (closures counted in the function that declares them):", file=out)
         for (package, function), count in functions.most_common(5):
             print(f"  {count:>6}  {escape_controls(f'{package}.{function}')}", file=out)
     for location in report_locations:
@@ -143,6 +146,28 @@ def audit_summary(result: BuildResult, report_locations: list[str], out: TextIO 
         print(f"  {len(unrecognized)} output lines escapelint did not recognise, for example:", file=out)
         for package, line in unrecognized[:3]:
             print(f"    [{escape_controls(package)}] {escape_controls(line.text[:160])}", file=out)
+
+
+def print_note(message: str, out: TextIO | None = None) -> None:
+    """One `escapelint: note: ...` line: something that explains a result, not a warning."""
+    out = out if out is not None else sys.stderr  # looked up now: tests and typer swap the streams
+    print(f"escapelint: note: {escape_controls(message)}", file=out)
+
+
+def uninstantiated_generics_note(declarations: list[GenericDeclaration], root: Path, *, tests: bool) -> str:
+    """Why a build of generic code has no heap escape, and what to build instead."""
+    first = declarations[0]
+    try:
+        file = first.file.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        file = str(first.file)
+    n = len(declarations)
+    advice = "build a package that instantiates them" if tests else "pass --tests if the tests instantiate them, or build a package that does"
+    return (
+        f"the compiler reports escapes of a generic function only where it is instantiated, and the packages "
+        f"built declare {n} generic function{'s' * (n != 1)} or type{'s' * (n != 1)} ({file}:{first.line}: {first.name}) "
+        f"but instantiate none of them here: {advice}"
+    )
 
 
 def describe(finding: Finding) -> str:
@@ -178,7 +203,9 @@ __all__ = [
     "escape_controls",
     "print_build_failure",
     "print_check",
+    "print_note",
     "print_warnings",
     "progress_bar",
     "report_summary",
+    "uninstantiated_generics_note",
 ]

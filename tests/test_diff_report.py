@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -79,9 +80,10 @@ def test_comment_stays_under_the_limit_and_says_what_it_left_out(upgrade, limit)
 
 def test_annotations_respect_the_per_step_limit(upgrade):
     lines = github_annotations(upgrade, limit=3).splitlines()
-    warnings = [line for line in lines if line.startswith("::warning ")]
-    assert len(warnings) == min(3, len(upgrade.added))
-    assert all(re.match(r"::warning file=[^,]+,line=\d+(,col=\d+)?,title=escapelint%3A [a-z-]+::", w) for w in warnings)
+    annotations = lines[:3]
+    assert len(annotations) == min(3, len(upgrade.added))
+    pattern = r"::(warning|notice) (file=[^,]+,line=\d+(,col=\d+)?,)?title=escapelint [a-z-]+%3A [^:]+::"
+    assert all(re.match(pattern, a) for a in annotations), annotations
     if len(upgrade.added) > 3:
         assert lines[-1].startswith(f"::notice title=escapelint::{len(upgrade.added) - 3} more new heap escape")
     assert len(github_annotations(upgrade).splitlines()) <= ANNOTATION_LIMIT + 1
@@ -127,7 +129,12 @@ def test_annotations_word_sites_as_the_report_does(upgrade):
     sites = diff_sites(upgrade.added)
     lines = github_annotations(upgrade).splitlines()
     for site, line in zip(sites[:ANNOTATION_LIMIT], lines[:ANNOTATION_LIMIT], strict=True):
-        assert line.startswith(f"::warning file={escape_property(site.at.file)},line={site.at.line}")
+        command = "warning" if RULES[site.category].headline else "notice"
+        file = site.at.file.removeprefix("./")
+        if file.startswith("<"):  # generated code: no file to point at, as in the report's annotations
+            assert line.startswith(f"::{command} title=")
+        else:
+            assert line.startswith(f"::{command} file={escape_property(file)},line={site.at.line}")
         assert line.endswith("::" + escape_data(f"{site.message}\nFix: {RULES[site.category].fix}"))
 
 
@@ -136,7 +143,7 @@ def test_annotations_point_at_the_repository_relative_file(upgrade, tmp_path):
     relocated = DiffResult(upgrade.base, list(upgrade.added), [], repo_root=tmp_path / "repo", head_root=module)
     finding = next(f for f in relocated.added if f.event.position.file.startswith("generics/"))
     expected = f"file=sub/{finding.event.position.file},line={finding.event.position.line}"
-    assert any(line.startswith(f"::warning {expected}") for line in github_annotations(relocated, limit=100).splitlines())
+    assert any(f" {expected}," in line for line in github_annotations(relocated, limit=100).splitlines())
     assert f"<code>sub/{finding.event.position.file}:{finding.event.position.line}</code>" in markdown_comment(relocated)
 
 
@@ -177,3 +184,95 @@ def test_fit_comment_counts_utf16_units_and_hands_back_what_does_not_fit():
     assert comment_length("😀") == 2
     assert fit_comment(lambda n: "😀" * (n + 1), 10, 5) == (1, "😀😀")
     assert fit_comment(lambda n: "x" * (100 + n), 10, 50) == (0, "x" * 100)
+
+
+def test_without_a_line_mapping_sites_pair_as_their_fingerprints_do():
+    """A stored baseline has no revision: pairing in order within an identity is pairing by fingerprint."""
+    from escapelint.analyze.compare import pair_sites
+
+    for base_version, head_version in (("1.24.11", "1.25.5"), ("1.19", "1.27.3")):
+        base = list(recorded_build(base_version).heap_findings())
+        head = list(recorded_build(head_version).heap_findings())
+        pairs = pair_sites(base, head)
+        assert all(b.fingerprint == h.fingerprint for b, h in pairs)
+        assert len(pairs) == len({f.fingerprint for f in base} & {f.fingerprint for f in head})
+
+
+def test_with_an_identity_line_mapping_every_site_pairs_with_itself():
+    from escapelint.analyze.compare import pair_sites
+    from escapelint.analyze.line_map import line_mapping
+
+    findings = list(recorded_build("1.27.3").heap_findings())
+    pairs = pair_sites(findings, findings, line_mapping(()))
+    assert len(pairs) == len(findings) and all(b is h for b, h in pairs)
+
+
+def _report_annotations(tmp_path, build: BuildResult, limit: int | None = None) -> list[str]:
+    """`report --format github` of a recorded build, written by the report's writer."""
+    from escapelint.report.annotations import GithubAnnotationsWriter
+    from escapelint.report.facts import BuildFacts
+    from escapelint.report.formats import write_reports
+
+    out = tmp_path / "annotations.txt"
+    if limit is not None:
+        GithubAnnotationsWriter.limit, saved = limit, GithubAnnotationsWriter.limit
+    try:
+        write_reports(build.packages, BuildFacts.for_input("categories.m2.txt"), lambda: build.stats, [("github", out)],
+                      overwrite=True)  # fmt: skip
+    finally:
+        if limit is not None:
+            GithubAnnotationsWriter.limit = saved
+    return out.read_text().splitlines()
+
+
+def test_report_github_is_capped_as_the_diff_is(tmp_path):
+    """Issue 11: `report -f github` printed 33,368 lines on the standard library; GitHub shows 10."""
+    build = recorded_build("1.27.3")
+    total = sum(1 for _ in build.heap_findings())
+    assert total > ANNOTATION_LIMIT + 1
+    lines = _report_annotations(tmp_path, build)
+    assert len(lines) == ANNOTATION_LIMIT + 1
+    assert all(" file=" in line for line in lines[:ANNOTATION_LIMIT])
+    left = total - ANNOTATION_LIMIT
+    assert lines[-1] == (
+        f"::notice title=escapelint::{left} more heap escapes not annotated (GitHub shows {ANNOTATION_LIMIT} per "
+        "step); see the HTML, JSON or SARIF report"
+    )
+    assert len(_report_annotations(tmp_path, build, limit=total)) == total, "no notice when nothing is left"
+
+
+def test_diff_and_report_annotate_a_site_with_the_same_line(tmp_path):
+    build = recorded_build("1.27.3")
+    findings = list(build.heap_findings())
+    report_lines = set(_report_annotations(tmp_path, build, limit=len(findings)))
+    for finding in findings:
+        (line,) = github_annotations(DiffResult("main", added=[finding])).splitlines()
+        assert line in report_lines
+
+
+def test_the_terminal_and_the_index_count_a_function_the_same_way():
+    """Issue 11: the index counts closures and instantiations into the declared function, the terminal
+    counted them apart (Keep[int], Keep[string], … beside Keep): now both count by the declared function."""
+    import io
+
+    from escapelint.report.index import index_row
+    from escapelint.report.page import package_page
+    from escapelint.terminal import audit_summary
+
+    build = recorded_build("1.27.3")
+    out = io.StringIO()
+    audit_summary(replace(build, command=_Command()), [], out)
+    listed = re.findall(r"^ +(\d+)  (\S+)$", out.getvalue().split("most heap escapes")[1], re.MULTILINE)
+    sections = {}
+    for package in build.packages:
+        page = package_page(package)
+        sections.update({f"{package.output.path}.{f.name}": f.total for f in page.functions})
+        row = index_row(page)
+        assert sections[f"{package.output.path}.{row.worst_function}"] == max(f.total for f in page.functions)
+    assert listed and all(sections[name] == int(count) for count, name in listed)
+    assert ("8", "example.com/escapelint/categories/generics.Keep") in listed
+
+
+class _Command:
+    def display(self) -> str:
+        return "go build -gcflags=-m=2 ./..."

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from escapelint.analyze.line_map import FileChange, Hunk, LineMapping, line_mapping
 from escapelint.rules import RULES
 from escapelint.workflows.baseline import Baseline
 from escapelint.workflows.config import Config
@@ -128,7 +129,7 @@ def test_an_empty_fail_on_gates_nothing():
 def test_no_changes_no_new_escapes():
     outcome = gate(build(), ROOT, Config(), baseline=None, changed={}, since="HEAD")
     assert outcome.new == [] and outcome.known == len(heap())
-    assert outcome.compared_with == "changes since HEAD"
+    assert outcome.compared_with == "changes since HEAD (whole functions)"
 
 
 def test_a_changed_line_makes_its_whole_function_new():
@@ -137,7 +138,7 @@ def test_a_changed_line_makes_its_whole_function_new():
     outcome = gate(build(), ROOT, Config(), baseline=None, changed=changed, since="main")
     assert sites(outcome.new) == sites(f for f in heap() if f.declared_in == "(*Store).Set")
     assert outcome.known == len(heap()) - 3
-    assert outcome.compared_with == "changes since main"
+    assert outcome.compared_with == "changes since main (whole functions)"
 
 
 def test_changed_lines_in_several_files_and_functions():
@@ -155,6 +156,34 @@ def test_a_changed_function_in_another_file_does_not_count():
     changed = {(ROOT / "kv" / "parse.go").resolve(): {16}}
     outcome = gate(build(), ROOT, Config(), baseline=None, changed=changed, since="HEAD")
     assert {f.event.position.file for f in outcome.new} == {"kv/parse.go"}
+
+
+def changed_line_mapping(changes: dict[str, list[Hunk]]) -> LineMapping:
+    """The line mapping git would give for these hunks of fixtures/modules/example's files."""
+    return line_mapping(FileChange(name, name, tuple(hunks)) for name, hunks in changes.items())
+
+
+def test_against_a_revision_only_added_sites_on_changed_lines_are_new():
+    """Issue 11: a 1-line change in (*Store).Set made its three escapes new; now only line 27's two,
+    and only those the base revision's build does not have (`added`)."""
+    lines = changed_line_mapping({"kv/store.go": [Hunk(27, 1, 27, 1)]})
+    everything = heap()
+    outcome = gate(build(), ROOT, Config(), baseline=None, changed={}, since="HEAD", lines=lines, added=everything)
+    assert sites(outcome.new) == [
+        ("kv/store.go", 27, "leaking-call", '"set " + key'),
+        ("kv/store.go", 27, "slice-growth", "append"),
+    ]
+    assert outcome.known == len(everything) - 2 and outcome.compared_with == "changes since HEAD"
+    reworded = gate(build(), ROOT, Config(), baseline=None, changed={}, since="HEAD", lines=lines, added=[])
+    assert reworded.new == [], "a changed line whose sites the base has is not new"
+
+
+def test_against_a_revision_an_added_site_on_an_unchanged_line_is_not_the_gates():
+    """A site the base lacks on a line the change left alone (a callee's change altered inlining) is
+    for `diff` to show; the gate fails only on the lines a commit touched."""
+    lines = changed_line_mapping({"kv/parse.go": [Hunk(0, 0, 1, 1)]})
+    outcome = gate(build(), ROOT, Config(), baseline=None, changed={}, since="HEAD", lines=lines, added=heap())
+    assert outcome.new == []
 
 
 def test_a_baseline_wins_over_changed_lines():

@@ -22,6 +22,7 @@ STAGES = {
     "escapelint.analyze.evidence": 2,
     "escapelint.rules": 3,
     "escapelint.analyze.findings": 4,
+    "escapelint.analyze.line_map": 0,
     "escapelint.analyze.compare": 4,
     "escapelint.report": 5,
     "escapelint.workflows": 6,

@@ -16,14 +16,14 @@ from datetime import datetime
 
 from escapelint.analyze.compare import DiffResult, repo_relative
 from escapelint.analyze.findings import Finding
-from escapelint.report.annotations import github_annotation, workflow_command
+from escapelint.report.annotations import ANNOTATION_LIMIT, github_annotation, overflow_notice
 from escapelint.report.markdown import (
     GITHUB_COMMENT_LIMIT,
     comment_length,
     environment,
     fit_comment,
 )
-from escapelint.report.page import Site, finding_order, finding_record, heap_sites
+from escapelint.report.page import Site, finding_order, finding_record, heap_sites, in_go_installation
 from escapelint.report.sarif import findings_sarif
 from escapelint.rules import RULES
 
@@ -32,8 +32,6 @@ COMMENT_MARKER = "<!-- escapelint:diff -->"
 #: The comment shows at most this many characters of the base revision: the comment must fit its
 #: limit whatever revision was given (`HEAD~1~1~1…`, a long ref name).
 REVISION_SHOWN = 100
-#: GitHub shows at most 10 warning annotations per step.
-ANNOTATION_LIMIT = 10
 DIFF_SCHEMA = "escapelint.diff/1"
 
 
@@ -65,12 +63,15 @@ class DiffRow:
 
 @dataclass(frozen=True, slots=True)
 class DiffSection:
-    """The new or the removed sites; the comment shows the first `shown` of `rows`."""
+    """The new or the removed sites, the module's own or the standard library's inlined into it; the
+    comment shows the first `shown` of `rows`."""
 
     title: str
-    open: bool
+    added: bool  # the new sites, else the removed ones
+    open: bool  # shown unfolded: the module's own new sites
     rows: tuple[DiffRow, ...]
     shown: int
+    in_go_installation: bool = False  # sites in GOROOT files: standard-library code inlined here
 
     @property
     def visible(self) -> tuple[DiffRow, ...]:
@@ -94,6 +95,13 @@ class DiffComment:
     def left_out(self) -> list[tuple[str, int]]:
         return [(s.title, len(s.rows) - s.shown) for s in self.sections if s.shown < len(s.rows)]
 
+    @property
+    def in_go_installation(self) -> tuple[int, int]:
+        """(new, removed) sites in GOROOT files, which the counts above include."""
+        new, removed = (sum(len(s.rows) for s in self.sections if s.in_go_installation and s.added is is_new)
+                        for is_new in (True, False))  # fmt: skip
+        return new, removed
+
 
 def _changes(result: DiffResult) -> tuple[CategoryChange, ...]:
     added = Counter(f.category for f in result.added)
@@ -109,29 +117,48 @@ def _rows(result: DiffResult, findings: list[Finding]) -> tuple[DiffRow, ...]:
     return tuple(rows)
 
 
+def _sections(result: DiffResult) -> tuple[DiffSection, ...]:
+    """The comment's sections in the order they are filled: the module's own new and removed sites, then
+    those in GOROOT files (standard-library generics instantiated, or code inlined, into the module's
+    packages: slices.Insert's append reported at slices.go), collapsed, after them."""
+    sections = []
+    for title, is_new, findings in (("New heap escapes", True, result.added),
+                                    ("Removed heap escapes", False, result.removed)):  # fmt: skip
+        rows = _rows(result, findings)
+        own = tuple(r for r in rows if not in_go_installation(r.site.at.file))
+        sections.append(DiffSection(title, is_new, is_new, own, 0))
+        inlined = tuple(r for r in rows if in_go_installation(r.site.at.file))
+        if inlined:
+            std_title = f"{title} in inlined standard-library code"
+            sections.append(DiffSection(std_title, is_new, False, inlined, 0, in_go_installation=True))
+    return tuple(sorted(sections, key=lambda s: s.in_go_installation))
+
+
 # --- The PR comment ------------------------------------------------------------------------------
 
 
 def markdown_comment(result: DiffResult, *, limit: int = GITHUB_COMMENT_LIMIT, report_hint: str | None = None) -> str:
     """The PR comment: a summary table, the new sites, the removed ones; always under `limit` characters.
 
-    As many new sites as fit are listed, then as many removed ones (`fit_comment`); the comment says
-    how many it left out and where the full list is.
+    As many new sites as fit are listed, then as many removed ones (`fit_comment`), then those in
+    inlined standard-library code (GOROOT files), each in a collapsed section of its own; the comment
+    says how many it left out and where the full list is.
     """
     template = environment().get_template("diff_comment.md")
-    new = DiffSection("New heap escapes", True, _rows(result, result.added), 0)
-    removed = DiffSection("Removed heap escapes", False, _rows(result, result.removed), 0)
+    sections = list(_sections(result))
     comment = DiffComment(
         COMMENT_MARKER, clip_revision(result.base), len(result.added), len(result.removed), result.unchanged,
-        _changes(result), (new, removed), report_hint,
+        _changes(result), tuple(sections), report_hint,
     )  # fmt: skip
 
-    def render(n_new: int, n_removed: int) -> str:
-        sections = (replace(new, shown=n_new), replace(removed, shown=n_removed))
-        return template.render(comment=replace(comment, sections=sections))
+    def render(index: int, shown: int) -> str:
+        trial = [*sections[:index], replace(sections[index], shown=shown), *sections[index + 1 :]]
+        return template.render(comment=replace(comment, sections=tuple(trial)))
 
-    n_new, _ = fit_comment(lambda n: render(n, 0), len(new.rows), limit)
-    _, text = fit_comment(lambda n: render(n_new, n), len(removed.rows), limit)
+    text = template.render(comment=comment)
+    for index, section in enumerate(sections):  # filled in order: the module's own sites first
+        shown, text = fit_comment(lambda n: render(index, n), len(section.rows), limit)
+        sections[index] = replace(section, shown=shown)
     assert comment_length(text) <= limit, "the comment must fit GitHub's limit"
     return text
 
@@ -145,19 +172,13 @@ def clip_revision(revision: str, limit: int = REVISION_SHOWN) -> str:
 
 
 def github_annotations(result: DiffResult, *, limit: int = ANNOTATION_LIMIT) -> str:
-    """Workflow commands that annotate each new site (GitHub shows at most `limit` per step)."""
+    """The annotation of each new site, worded as `report --format github` words it
+    (report.annotations.github_annotation), the first `limit` of them and the overflow notice."""
     added = diff_sites(result.added)
-    lines = [
-        github_annotation(site, command="warning", title=f"escapelint: {site.category}", file=_file(result, site))
-        for site in added[:limit]
-    ]
+    lines = [github_annotation(site, file=_file(result, site)) for site in added[:limit]]
     if len(added) > limit:
-        more = len(added) - limit
-        message = (
-            f"{more} more new heap escape{'s' * (more != 1)} not annotated (GitHub shows {limit} warnings per step); "
-            "see the PR comment or `escapelint diff --format json`"
-        )
-        lines.append(workflow_command("notice", message, {"title": "escapelint"}))
+        see = "see the PR comment or `escapelint diff --format json`"
+        lines.append(overflow_notice(len(added) - limit, "new heap escape", see, limit))
     return "".join(lines)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from escapelint.analyze.findings import Finding, PackageFindings
 from escapelint.analyze.source import SourceLocator, read_go_file
+from escapelint.report.facts import go_version_from_path
 from escapelint.events import (
     EscapeEvent,
     EventKind,
@@ -335,6 +336,14 @@ def _may_show(path: Path, root: Path | None) -> bool:
     if root is not None and resolved.is_relative_to(root.resolve()):
         return True
     return any(resolved.is_relative_to(source) for source in _go_sources(resolved.parent))
+
+
+def in_go_installation(file: str | None) -> bool:
+    """Whether a site's file is a Go installation's (GOROOT) source: standard-library code the compiler
+    inlined into the package, or a generic instantiated there, not the module's own."""
+    if file is None or not Path(file).is_absolute():
+        return False
+    return go_version_from_path(file) is not None or bool(_go_sources(Path(file).parent))
 
 
 @functools.lru_cache(maxsize=4096)

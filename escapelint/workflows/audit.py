@@ -9,12 +9,13 @@ diff.py; the CLI (escapelint.cli) only parses options and prints.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from escapelint.analyze.findings import Finding, PackageFindings, analyze
-from escapelint.analyze.source import SourceLocator
+from escapelint.analyze.source import SourceLocator, read_go_file
 from escapelint.events import BuildStats, CompilerError
 from escapelint.read.assembler import BuildReader
 from escapelint.workflows.gobuild import (
@@ -112,3 +113,30 @@ def _is_test_main(package: PackageFindings) -> bool:
     files = {e.position.file for e in output.events} | {r.position.file for r in output.remarks if r.position}
     return all(Path(f).name == "_testmain.go" or f.startswith("<") for f in files)
 
+
+
+#: A top-level declaration with type parameters, as gofmt writes it: `func Name[`, `type Name[`
+#: (`type A [3]int`, an array type, has a space before its bracket).
+_GENERIC_DECLARATION = re.compile(r"^(?:func|type) (\w+)\[", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class GenericDeclaration:
+    file: Path
+    line: int
+    name: str
+
+
+def generic_declarations(go: GoToolchain, patterns: list[str], root: Path) -> list[GenericDeclaration]:
+    """The generic functions and types declared in the non-test files of the packages `patterns` build.
+
+    A generic function's body is analysed only where it is instantiated (the compiler's escape
+    analysis runs on instantiated shapes), so a module of nothing else builds without one escape
+    diagnostic: what `audit` says when it finds no heap escape at all. GoCommandError if `go list` fails.
+    """
+    found = []
+    for path in go.go_files(patterns, root):
+        text = read_go_file(path)
+        for match in _GENERIC_DECLARATION.finditer(text or ""):
+            found.append(GenericDeclaration(path, text.count("\n", 0, match.start()) + 1, match.group(1)))
+    return found

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from escapelint.analyze.compare import DiffResult, compare
 from escapelint.workflows.audit import Progress, build_and_analyze
-from escapelint.workflows.git import git, worktree_at
+from escapelint.workflows.git import git, line_mapping_since, worktree_at
 from escapelint.workflows.gobuild import GoToolchain
 
 
@@ -14,7 +14,10 @@ def run_diff(go: GoToolchain, patterns: list[str], root: Path, base_ref: str, pr
     with worktree_at(root, base_ref) as base_root:
         base = build_and_analyze(go, patterns, base_root, progress=progress)
     head = build_and_analyze(go, patterns, root, progress=progress)
-    result = compare(base.heap_findings(), head.heap_findings(), base_ref, head.go_version)
+    # Sites on lines the change left alone are paired by where those lines went, before the rest are
+    # paired by what they are: an identical expression inserted above others is the added one.
+    lines = line_mapping_since(root, base_ref)
+    result = compare(base.heap_findings(), head.heap_findings(), base_ref, head.go_version, lines)
     result.repo_root = Path(git(["rev-parse", "--show-toplevel"], root).strip()).resolve()
     result.head_root = root.resolve()
     # Paths of removed sites are printed relative to the base worktree's module root, which mirrors root.

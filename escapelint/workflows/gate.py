@@ -1,18 +1,28 @@
-"""The pre-commit gate: which of a build's heap escapes are new, against a baseline or the changed lines."""
+"""The pre-commit gate: which of a build's heap escapes are new, against a baseline or the changed lines.
+
+Against a revision, a heap escape is new when it is on a line the change added or modified and the
+base revision, built in a temporary worktree, has no such site there (escapelint.analyze.compare pairs
+them by the line mapping, then by what they are): a reworded line keeps its escapes, an identical
+expression inserted above others is the new one. `whole_function` keeps the older rule: every heap
+escape of a function the change touched, without building the base.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from escapelint.analyze.compare import compare
 from escapelint.analyze.findings import Finding
+from escapelint.analyze.line_map import LineMapping
 from escapelint.analyze.source import read_package_source
 from escapelint.report.warnings import InputWarning
-from escapelint.workflows.audit import BuildResult
+from escapelint.workflows.audit import BuildResult, Progress, build_and_analyze
 from escapelint.workflows.baseline import Baseline, read_baseline
 from escapelint.workflows.config import Config
-from escapelint.workflows.git import GitError, git
+from escapelint.workflows.git import GitError, git, worktree_at
+from escapelint.workflows.gobuild import GoToolchain
 from escapelint.workflows.suppressions import Suppressions
 
 
@@ -49,11 +59,17 @@ def gate(
     baseline: Baseline | None,
     changed: dict[Path, set[int]] | None,
     since: str | None,
+    lines: LineMapping | None = None,
+    added: Collection[Finding] = (),
 ) -> CheckOutcome:
-    """Which of a build's heap escapes are new: not in the baseline, or on changed lines/functions."""
+    """Which of a build's heap escapes are new: not in the baseline; else, with `lines`, on a line the
+    change added or modified and among `added` (the head sites the base revision does not have,
+    `added_since`); else (whole functions) on a changed line or in a function holding one."""
     suppressions = Suppressions()
     new, suppressed, known = [], [], 0
-    changed_functions = _changed_functions(result, root, changed) if changed is not None else set()
+    whole_function = baseline is None and lines is None
+    changed_functions = _changed_functions(result, root, changed) if whole_function and changed is not None else set()
+    added_ids = {id(f) for f in added}
     for finding in result.heap_findings():
         at = finding.event.position
         if at.file.startswith("<") or config.excluded(at.file) or finding.category not in config.fail_on:
@@ -66,16 +82,49 @@ def gate(
             continue
         if baseline is not None:
             is_new = finding not in baseline
+        elif lines is not None:
+            is_new = lines.is_changed(at.file, at.line) and id(finding) in added_ids
         else:
-            lines = changed.get(path.resolve(), set()) if path is not None else set()
-            is_new = at.line in lines or (at.file, finding.declared_in) in changed_functions
+            changed_here = changed.get(path.resolve(), set()) if path is not None else set()
+            is_new = at.line in changed_here or (at.file, finding.declared_in) in changed_functions
         if is_new:
             new.append(finding)
         else:
             known += 1
     problems = [f"{p.file}:{p.line}: {p.message}" for p in suppressions.problems]
-    compared_with = f"baseline {baseline.path}" if baseline is not None else f"changes since {since}"
+    if baseline is not None:
+        compared_with = f"baseline {baseline.path}"
+    else:
+        compared_with = f"changes since {since}" + (" (whole functions)" if whole_function else "")
     return CheckOutcome(new, suppressed, known, problems, compared_with)
+
+
+def on_changed_lines(result: BuildResult, lines: LineMapping) -> list[Finding]:
+    """The build's heap escapes on lines the change added or modified: the only ones that can be new."""
+    return [f for f in result.heap_findings() if lines.is_changed(f.event.position.file, f.event.position.line)]
+
+
+def added_since(
+    go: GoToolchain,
+    patterns: list[str],
+    root: Path,
+    result: BuildResult,
+    revision: str,
+    lines: LineMapping,
+    progress: Progress | None = None,
+) -> list[Finding]:
+    """The heap escapes of `result` (the working tree) that `revision` does not have, as `diff` finds
+    them: `revision` is built in a temporary worktree, and the sites are paired by the line mapping,
+    then by what they are. Nothing is built when no heap escape is on a changed line (the usual commit
+    that touches no allocation); a pattern naming a directory the revision lacks is left out of its build.
+    Raises escapelint.workflows.audit.BuildFailedError when the revision does not build."""
+    if not on_changed_lines(result, lines):
+        return []
+    with worktree_at(root, revision) as base_root:
+        there = [p for p in patterns if (base_root / p.removesuffix("/...")).is_dir()]
+        base = build_and_analyze(go, there, base_root, progress=progress).heap_findings() if there else ()
+        comparison = compare(base, result.heap_findings(), revision, result.go_version, lines)
+    return comparison.added
 
 
 def _resolve(root: Path, printed: str) -> Path | None:

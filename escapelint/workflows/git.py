@@ -1,14 +1,14 @@
-"""What escapelint asks git: changed lines since a revision, and a temporary worktree of one."""
+"""What escapelint asks git: changed lines since a revision, their line mapping, and a temporary worktree of one."""
 
 from __future__ import annotations
 
 import contextlib
-import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from escapelint.analyze.line_map import DiffFormatError, LineMapping, line_mapping, parse_diff
 from escapelint.analyze.source import read_go_file
 
 
@@ -39,7 +39,27 @@ def commit_of(root: Path, revision: str) -> str:
         raise GitError(f"{revision!r} does not name a commit in the git repository at {root}") from None
 
 
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
+def _diff_since(root: Path, commit: str) -> str:
+    """`git diff -U0 -M` of the working tree against `commit`, under `root`, in the one form
+    escapelint.analyze.line_map reads: whatever the user's configuration says about colours, external
+    diff drivers, text conversion, prefixes (diff.noprefix, diff.mnemonicPrefix) and relative names."""
+    return git(
+        ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--no-relative", "-U0", "-M",
+         "--src-prefix=a/", "--dst-prefix=b/", commit, "--", "."],
+        root,
+    )  # fmt: skip
+
+
+def _changes_since(root: Path, commit: str):
+    try:
+        return parse_diff(_diff_since(root, commit))
+    except DiffFormatError as exc:
+        raise GitError(f"git diff printed what escapelint cannot read: {exc}") from None
+
+
+def _untracked(root: Path) -> list[str]:
+    """Untracked (not ignored) files under `root`, relative to `root`."""
+    return git(["ls-files", "--others", "--exclude-standard", "--", "."], root).splitlines()
 
 
 def changed_lines(root: Path, revision: str) -> dict[Path, set[int]]:
@@ -47,24 +67,29 @@ def changed_lines(root: Path, revision: str) -> dict[Path, set[int]]:
     top = Path(git(["rev-parse", "--show-toplevel"], root).strip())
     commit = commit_of(root, revision)
     changed: dict[Path, set[int]] = {}
-    diff = git(["diff", "--no-color", "--no-ext-diff", "-U0", commit, "--", "."], root)
-    current: Path | None = None
-    for line in diff.splitlines():
-        if line.startswith("+++ "):
-            name = line[4:]
-            current = None if name == "/dev/null" else (top / name[2:]).resolve()
-            continue
-        match = _HUNK.match(line)
-        if match and current is not None:
-            start, count = int(match.group(1)), int(match.group(2) or 1)
-            changed.setdefault(current, set()).update(range(start, start + count))
-    untracked = git(["ls-files", "--others", "--exclude-standard", "--", "."], root)
-    for name in untracked.splitlines():
+    for change in _changes_since(root, commit):
+        if change.new_path is not None and change.hunks:
+            lines = change.added_lines()
+            if lines:
+                changed.setdefault((top / change.new_path).resolve(), set()).update(lines)
+    for name in _untracked(root):
         path = (root / name).resolve()
         text = read_go_file(path) if path.suffix == ".go" else None
         if text is not None:
             changed[path] = set(range(1, text.count("\n") + 2))
     return changed
+
+
+def line_mapping_since(root: Path, revision: str) -> LineMapping:
+    """The line mapping (escapelint.analyze.line_map) from `revision` to the working tree, with file
+    names relative to `root` (a module inside the repository), as a build in `root` prints them;
+    untracked files count as added whole."""
+    top = Path(git(["rev-parse", "--show-toplevel"], root).strip()).resolve()
+    inside = root.resolve().relative_to(top).as_posix()
+    commit = commit_of(root, revision)
+    mapping = line_mapping(_changes_since(root, commit)).for_directory(inside)
+    untracked = line_mapping((), _untracked(root))
+    return LineMapping(mapping.files, {**mapping.added, **untracked.added})
 
 
 @contextlib.contextmanager

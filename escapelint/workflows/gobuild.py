@@ -99,6 +99,19 @@ class GoToolchain:
                 packages.append(item["ImportPath"] + " [test]")
         return packages
 
+    def go_files(self, patterns: list[str], cwd: Path) -> list[Path]:
+        """The non-test Go files the build of `patterns` compiles (build constraints applied)."""
+        text = self.run(["list", "-e", "-json=Dir,GoFiles", *patterns], cwd)
+        files, decoder, index = [], json.JSONDecoder(), 0
+        while index < len(text):
+            while index < len(text) and text[index].isspace():
+                index += 1
+            if index >= len(text):
+                break
+            item, index = decoder.raw_decode(text, index)
+            files.extend(Path(item["Dir"]) / name for name in item.get("GoFiles") or ())
+        return files
+
 
 @dataclass(frozen=True)
 class BuildCommand:

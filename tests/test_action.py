@@ -149,7 +149,7 @@ class World:
         temp.mkdir(exist_ok=True)
         given = {
             "actions/setup-python": {"python-path": sys.executable},
-            "install": {"python": sys.executable, "escapelint": str(escapelint_shim(self.root))},
+            "install": {"escapelint": str(escapelint_shim(self.root))},
         }
         if diff is not None:
             given["diff"] = diff
@@ -377,3 +377,32 @@ def test_the_whole_action_on_a_pull_request_adding_an_escape_in_a_module_in_a_su
     assert allowed.step("diff").outputs["status"] == "0" and allowed.status == "success", allowed.log
     assert allowed.step("diff").outputs["sarif"] == "" and not allowed.step("Upload the new sites to code scanning").with_
     assert [w["argv"][2] for w in writes(world.calls())] == ["POST", "PATCH"], "the second run updates its comment"
+
+
+# --- the post-comment mode: the workflow_run half of the two-workflow pattern ----------------------
+
+
+def test_post_comment_posts_a_downloaded_comment_without_building(world):
+    comment = recorded_comment(world.root)
+    (world.state / "pull.json").write_text(json.dumps({"head": {"sha": "c0ffee" * 6 + "c0ff"}}))
+    world.comments([a_comment(41, BOT, comment.read_text())])
+    world.env["GITHUB_EVENT_NAME"] = "workflow_run"
+    run = world.run(inputs={"post-comment": str(comment), "pull-request": "7", "head-sha": "c0ffee" * 6 + "c0ff"})
+    assert run.status == "success", run.log
+    ran = [s.name for s in run.steps if s.ran]
+    assert ran == ["Pull request, base and permissions", "Step summary", "Sticky pull-request comment"], ran
+    (write,) = writes(world.calls())
+    assert write["argv"][2:4] == ["PATCH", f"repos/{REPOSITORY}/issues/comments/41"]
+    assert world.summary.read_text() == comment.read_text()
+
+
+def test_post_comment_refuses_a_pull_request_whose_head_is_another_commit(world):
+    """The number comes from an artifact the untrusted run wrote: it must not steer the comment elsewhere."""
+    comment = recorded_comment(world.root)
+    (world.state / "pull.json").write_text(json.dumps({"head": {"sha": "1" * 40}}))
+    world.comments([])
+    run = world.run(inputs={"post-comment": str(comment), "pull-request": "7", "head-sha": "2" * 40})
+    assert writes(world.calls()) == [] and run.status == "success"
+    assert "head is 1111111111111111111111111111111111111111, not 2222" in run.step("comment").stdout
+    run = world.run(inputs={"post-comment": str(comment), "pull-request": "7; rm -rf /"})
+    assert run.step("context").returncode == 2 and "is not a pull request's number" in run.step("context").stdout

@@ -12,8 +12,12 @@ another GitHub App writes as `APP-SLUG[bot]`: give that as `comment-author`.
 This step never fails the job: a token that cannot write (403), a network error or a missing `gh`
 is a warning, and the exit status is 0. The gate is the action's last step.
 
+With HEAD_SHA (the `post-comment` mode's `head-sha`), the comment is posted only if the pull
+request's head is that commit: the number came from an artifact that the untrusted run could write,
+and must not steer the bot's comment onto another pull request.
+
 Outputs: url (the comment's address, '' when none was posted).
-Inputs, from the environment: SHOULD_COMMENT (step `context`), COMMENT (the file), PR,
+Inputs, from the environment: SHOULD_COMMENT (step `context`), COMMENT (the file), PR, HEAD_SHA,
 GITHUB_REPOSITORY, GH_TOKEN, INPUT_COMMENT_AUTHOR, GH (the gh executable, default `gh`).
 """
 
@@ -90,8 +94,20 @@ def token_user() -> str:
     return login or ACTIONS_BOT
 
 
-def post(repository: str, pr: str, body: str) -> str:
+class WrongPullRequest(Exception):
+    pass
+
+
+def check_head(repository: str, pr: str, head_sha: str) -> None:
+    head = gh(["api", f"repos/{repository}/pulls/{pr}", "--jq", ".head.sha"]).strip()
+    if head != head_sha:
+        raise WrongPullRequest(f"pull request #{pr}'s head is {head or 'unknown'}, not {head_sha}: not posted")
+
+
+def post(repository: str, pr: str, body: str, head_sha: str = "") -> str:
     """Update the action's own comment, or add one; the comment's address."""
+    if head_sha:
+        check_head(repository, pr, head_sha)
     author = token_user()
     listing = gh(["api", "--paginate", f"repos/{repository}/issues/{pr}/comments?per_page=100"])
     mine = own_comment(comments_of(listing), author)
@@ -124,7 +140,10 @@ def main() -> int:
         set_output("url", "")
         return 0
     try:
-        url = post(os.environ["GITHUB_REPOSITORY"], os.environ["PR"], body)
+        url = post(os.environ["GITHUB_REPOSITORY"], os.environ["PR"], body, os.environ.get("HEAD_SHA", "").strip())
+    except WrongPullRequest as exc:
+        warning(str(exc))
+        url = ""
     except (GhError, KeyError, ValueError) as exc:
         hint = ""
         if "403" in str(exc) or "not accessible" in str(exc):

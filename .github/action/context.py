@@ -12,7 +12,12 @@ Outputs:
   sarif    'true' when the SARIF upload step should run: the `sarif` input is on and the token can
            write security events (not a read-only run)
 
-Inputs, from the environment: INPUT_BASE, INPUT_COMMENT, INPUT_SARIF, and GitHub's own variables.
+With INPUT_POST_COMMENT (the action's `post-comment` mode, in a workflow_run workflow that posts
+what a read-only pull_request run wrote) nothing is built: `pr` is INPUT_PULL_REQUEST, which must be
+a number, `base` is empty, and `comment` is the `comment` input.
+
+Inputs, from the environment: INPUT_BASE, INPUT_COMMENT, INPUT_SARIF, INPUT_POST_COMMENT,
+INPUT_PULL_REQUEST, and GitHub's own variables.
 """
 
 from __future__ import annotations
@@ -86,7 +91,21 @@ def ensure_commit(revision: str) -> None:
     )
 
 
+def post_only(pr: str) -> None:
+    """The `post-comment` mode: the pull request is given (from an artifact: untrusted, so checked)."""
+    if not re.fullmatch(r"[1-9][0-9]{0,9}", pr.strip()):
+        fail(f"pull-request: {pr.strip()!r} is not a pull request's number")
+    set_output("base", "")
+    set_output("pr", pr.strip())
+    set_output("fork", "false")
+    set_output("comment", "true" if flag("INPUT_COMMENT", True) else "false")
+    set_output("sarif", "false")
+
+
 def main() -> None:
+    if os.environ.get("INPUT_POST_COMMENT", "").strip():
+        post_only(os.environ.get("INPUT_PULL_REQUEST", ""))
+        return
     payload = event()
     event_name = os.environ.get("GITHUB_EVENT_NAME", "")
     pr = pull_request(payload, event_name)

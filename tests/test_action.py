@@ -406,3 +406,49 @@ def test_post_comment_refuses_a_pull_request_whose_head_is_another_commit(world)
     assert "head is 1111111111111111111111111111111111111111, not 2222" in run.step("comment").stdout
     run = world.run(inputs={"post-comment": str(comment), "pull-request": "7; rm -rf /"})
     assert run.step("context").returncode == 2 and "is not a pull request's number" in run.step("context").stdout
+
+
+def test_the_documented_workflows_parse_and_give_the_action_only_its_inputs():
+    """docs/github-actions.md's workflows: valid YAML, and every `with:` of the action is an input."""
+    docs = (ROOT / "docs" / "github-actions.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```yaml\n(.*?)^```", docs, re.MULTILINE | re.DOTALL)
+    used = 0
+    for block in blocks:
+        workflow = yaml.safe_load(block)
+        for job in workflow["jobs"].values():
+            for step in job["steps"]:
+                if step.get("uses", "").startswith("OWNER/escapelint@"):
+                    used += 1
+                    assert set(step.get("with") or {}) <= set(ACTION["inputs"]), step
+    assert used == 3
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "uses: OWNER/escapelint@COMMIT" in readme
+
+
+@pytest.mark.slow
+def test_the_install_step_installs_escapelint_from_the_actions_own_files(tmp_path):
+    """The runner downloads the action as files (no .git): the install step pip-installs them."""
+    action = tmp_path / "action"
+    action.mkdir()
+    for name in ("pyproject.toml", "README.md", "action.yml", "escapelint", "grammars", ".github"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, action / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, action / name)
+    (step,) = [s for s in ACTION["runs"]["steps"] if s.get("id") == "install"]
+    output = tmp_path / "output"
+    output.write_text("")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(PYTHON=sys.executable, GITHUB_ACTION_PATH=str(action), RUNNER_TEMP=str(tmp_path), GITHUB_OUTPUT=str(output))
+    done = subprocess.run(["bash", "-eo", "pipefail", "-c", step["run"]], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (line,) = output.read_text().splitlines()
+    name, executable = line.split("=", 1)
+    assert name == "escapelint"
+    version = subprocess.run([executable, "--version"], env=env, capture_output=True, text=True, check=False)
+    from escapelint import __version__
+
+    assert version.returncode == 0 and version.stdout.strip() == __version__, version.stderr
+    rules = subprocess.run([executable, "rules"], env=env, capture_output=True, text=True, check=False)
+    assert rules.returncode == 0 and "returned-pointer" in rules.stdout, "the grammar and rules are installed"

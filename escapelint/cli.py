@@ -478,7 +478,8 @@ def check(
     the merge base of PRE_COMMIT_FROM_REF and PRE_COMMIT_TO_REF when pre-commit sets them
     (`pre-commit run --from-ref A --to-ref B`), else HEAD. A configured baseline that does not exist is
     a warning on stderr (exit 2 under --strict). Suppress a site with `//escapelint:ignore CATEGORY
-    reason` on its line or the line above.
+    reason` on its line or the line above. Files are named from the top of the git repository (a
+    module in a subfolder, `-C DIR`, included), as pre-commit and GitHub name them.
     """
     import dataclasses
     import os

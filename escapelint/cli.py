@@ -535,7 +535,7 @@ def check(
                 problems=outcome.problems,
                 compared_with=outcome.compared_with,
                 go_version=result.go_version,
-                file_shown=shown,
+                file_shown=shown if shown.top is not None else None,  # outside git: as the compiler printed them
             )
         )
     else:

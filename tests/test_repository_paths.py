@@ -42,3 +42,32 @@ def test_a_problem_names_its_file_from_the_top(tmp_path):
         "services/kv/kv/a:b.go:7: //escapelint:ignore needs a reason"
     )
     assert shown.problem("no position here") == "no position here"
+
+
+def test_the_gates_machine_formats_name_files_as_they_are_told(tmp_path):
+    """render_check's file_shown reaches the JSON, the annotations and SARIF (site, steps, %SRCROOT%)."""
+    import json
+
+    from escapelint.report.check import render_check
+
+    from .conftest import analysed
+
+    new = [f for f in analysed("1.27.3", "example").findings() if f.event.kind.value in ("escape", "moved")][:2]
+    shown = RepositoryPaths(tmp_path / "svc", tmp_path)
+    common = dict(suppressed=[], known=0, problems=[], compared_with="b", go_version="go1.27.3", file_shown=shown)
+    document = json.loads(render_check("json", new, **common))
+    assert {n["file"].split("/")[0] for n in document["new"]} == {"svc"}
+    annotations = render_check("github", new, **common)
+    assert annotations.count("::error file=svc/") == 2
+    sarif = json.loads(render_check("sarif", new, **common))
+    run = sarif["runs"][0]
+    uris = [loc["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"] for loc in r["locations"]]
+    steps = [
+        place["location"]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in run["results"] for flow in r.get("codeFlows", ()) for thread in flow["threadFlows"]
+        for place in thread["locations"] if "physicalLocation" in place["location"]
+    ]  # fmt: skip
+    assert uris and all(u.startswith("svc/") for u in uris + steps), (uris, steps)
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["description"]["text"] == "The top of the git repository"
+    plain = json.loads(render_check("sarif", new, **{**common, "file_shown": None}))
+    assert plain["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["description"]["text"] == "The directory go build ran in"

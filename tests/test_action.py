@@ -404,6 +404,9 @@ def test_post_comment_refuses_a_pull_request_whose_head_is_another_commit(world)
     run = world.run(inputs={"post-comment": str(comment), "pull-request": "7", "head-sha": "2" * 40})
     assert writes(world.calls()) == [] and run.status == "success"
     assert "head is 1111111111111111111111111111111111111111, not 2222" in run.step("comment").stdout
+    run = world.run(inputs={"post-comment": str(world.root / "not-downloaded.md"), "pull-request": "7"})
+    assert "does not exist: was the artifact downloaded?" in world.summary.read_text()
+    assert writes(world.calls()) == [] and run.status == "success"
     run = world.run(inputs={"post-comment": str(comment), "pull-request": "7; rm -rf /"})
     assert run.step("context").returncode == 2 and "is not a pull request's number" in run.step("context").stdout
 

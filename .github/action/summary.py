@@ -4,7 +4,7 @@ It runs for every pull request, forks included: a fork's read-only run gets no c
 summary (on the run's page) is where its result is read.
 
 Inputs, from the environment: COMMENT (the diff step's comment file, '' when none was written),
-STATUS (the diff's exit status), GITHUB_STEP_SUMMARY.
+STATUS (the diff's exit status, or `posted` in the post-comment mode), GITHUB_STEP_SUMMARY.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ WHY = {"2": "a usage or configuration error", "3": "the Go build failed"}
 def summary_text(comment: str, status: str) -> str:
     if comment and Path(comment).is_file():
         return Path(comment).read_text(encoding="utf-8")
+    if status == "posted":  # the post-comment mode: nothing was built
+        return f"## escapelint\n\nThe comment to post, `{comment}`, does not exist: was the artifact downloaded?\n"
     why = WHY.get(status, "see the step's log")
     if not status:
         return "## escapelint\n\n`escapelint diff` did not run: see the log of the action's steps.\n"

@@ -506,7 +506,10 @@ def check(
     of a touched function instead. A configured baseline that does not exist is a warning on stderr
     (exit 2 under --strict). Suppress a site with `//escapelint:ignore CATEGORY reason` on its line or
     the line above.
+    Files are named from the top of the git repository (a module in a subfolder, `-C DIR`, included), as
+    pre-commit and GitHub name them.
     """
+    import dataclasses
     import os
 
     from escapelint.terminal import print_build_failure, print_check
@@ -520,6 +523,7 @@ def check(
         warn_if_nothing_changed,
     )
     from escapelint.workflows.git import GitError, changed_lines, line_mapping_since
+    from escapelint.workflows.repository import RepositoryPaths
 
     note = Verbose(verbose)
     toolchain, root, config = _module(go, directory, config_file, note)
@@ -560,6 +564,9 @@ def check(
         note(f"compared with the build of {comparison.since}: {len(added)} added, {time.perf_counter() - started:.3f} s")
     outcome = gate(result, root, config, baseline=comparison.baseline, changed=changed, since=comparison.since,
                    lines=lines, added=added)  # fmt: skip
+    # Files are named relative to the repository's top, not to a module in a subfolder (-C DIR).
+    shown = RepositoryPaths.of(root)
+    outcome = dataclasses.replace(outcome, problems=[shown.problem(p) for p in outcome.problems])
     note(f"compared with {outcome.compared_with}: {len(outcome.new)} new, {outcome.known} known")
     if format is not CheckFormat.text:
         from escapelint.report.check import render_check
@@ -573,10 +580,11 @@ def check(
                 problems=outcome.problems,
                 compared_with=outcome.compared_with,
                 go_version=result.go_version,
+                file_shown=shown if shown.top is not None else None,  # outside git: as the compiler printed them
             )
         )
     else:
-        print_check(outcome)
+        print_check(outcome, file_shown=shown)
     warnings = [*comparison.warnings, *_build_warnings(result, root)]
     if outcome.new or outcome.problems:
         _warn(warnings, strict=False)
@@ -601,6 +609,16 @@ def diff(
         ),
     ] = None,
     output: OutputOption = None,
+    max_new: Annotated[
+        Optional[int],
+        typer.Option(
+            "--max-new",
+            metavar="N",
+            min=0,
+            show_default="the configuration's max-new, else 0",
+            help="Exit 1 when the change adds more than N heap escapes.",
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Accepted for scripts; output files are always replaced whole.")
     ] = False,
@@ -613,7 +631,7 @@ def diff(
     """What a change adds and removes: builds REF (in a temporary git worktree) and the working tree.
 
     Both builds happen once, whatever the number of formats. Exit 1 when the new heap escapes exceed
-    the configured `max-new` (default 0).
+    --max-new, else the configured `max-new` (default 0).
     """
     from escapelint.report import diff as diff_report
     from escapelint.report.formats import (
@@ -666,7 +684,7 @@ def diff(
             f"{result.unchanged} unchanged compared with {base}",
             err=True,
         )
-    if len(result.added) > config.max_new:
+    if len(result.added) > (config.max_new if max_new is None else max_new):
         raise typer.Exit(EXIT_GATE)
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -170,19 +171,25 @@ def uninstantiated_generics_note(declarations: list[GenericDeclaration], root: P
     )
 
 
-def describe(finding: Finding) -> str:
-    """One `check` line: "FILE:LINE:COL: [CATEGORY] " and the site's message as the report model words it."""
+def describe(finding: Finding, file_shown: Callable[[str], str] | None = None) -> str:
+    """One `check` line: "FILE:LINE:COL: [CATEGORY] " and the site's message as the report model words it.
+
+    `file_shown` names the file (the gate passes RepositoryPaths: relative to the repository's top).
+    """
     event = finding.event
     message = site_message(event.kind.value, event.expr, finding.reason or "", function=finding.function or "?")
-    return escape_controls(f"{event.position}: [{finding.category}] {message}")
+    position = event.position if file_shown is None else replace(event.position, file=file_shown(event.position.file))
+    return escape_controls(f"{position}: [{finding.category}] {message}")
 
 
-def print_check(outcome: CheckOutcome, out: TextIO | None = None) -> None:
+def print_check(
+    outcome: CheckOutcome, out: TextIO | None = None, file_shown: Callable[[str], str] | None = None
+) -> None:
     out = out if out is not None else sys.stdout  # looked up now: tests and typer swap the streams
     for problem in outcome.problems:
         print(escape_controls(problem), file=out)
     for finding in outcome.new:
-        print(describe(finding), file=out)
+        print(describe(finding, file_shown), file=out)
         rule = RULES.get(finding.category or "")
         if rule is not None:
             print(f"    fix: {rule.fix} (escapelint explain {rule.id})", file=out)

@@ -240,3 +240,28 @@ def test_pre_commit_hook_with_the_real_framework(tmp_path, go_env):
         [pre_commit, "try-repo", str(ROOT), "escapelint"], cwd=repo, env=env, capture_output=True, text=True
     )
     assert passing.returncode == 0, passing.stdout + passing.stderr
+
+
+def test_a_module_in_a_subfolder_is_checked_with_C_and_named_from_the_repository(tmp_path, go_env):
+    """`check -C svc` (the hook's `args: [-C, svc]`) names files relative to the repository's top, as
+    pre-commit, the developer at the top and GitHub's annotations want them; so does the diff's SARIF."""
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "modules" / "example", repo / "svc")
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "initial"]):
+        subprocess.run(["git", *args], cwd=repo, env=go_env, check=True)
+    store = repo / "svc" / "kv" / "store.go"
+    store.write_text(store.read_text() + LEAK)
+    text = escapelint(["check", "-C", "svc", "svc/kv/store.go"], repo, go_env)
+    assert text.returncode == 1, text.stderr
+    assert text.stdout.startswith("svc/kv/store.go:"), text.stdout
+    assert "in Leak" in text.stdout
+    annotations = escapelint(["check", "-C", "svc", "svc/kv/store.go", "-f", "github"], repo, go_env)
+    assert annotations.returncode == 1 and annotations.stdout.startswith("::error file=svc/kv/store.go,line=")
+    document = json.loads(escapelint(["check", "-C", "svc", "-f", "json"], repo, go_env).stdout)
+    assert [(n["file"], n["function"]) for n in document["new"]] == [("svc/kv/store.go", "Leak")]
+    inside = escapelint(["check", "kv/store.go"], repo / "svc", go_env)  # run in the module: the same names
+    assert inside.returncode == 1 and inside.stdout.startswith("svc/kv/store.go:")
+    commit(repo, go_env, "add Leak")
+    sarif = json.loads(escapelint(["diff", "-C", "svc", "--base", "HEAD~1", "-q", "-f", "sarif"], repo, go_env).stdout)
+    (result,) = sarif["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "svc/kv/store.go"

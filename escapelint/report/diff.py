@@ -183,9 +183,10 @@ def github_annotations(result: DiffResult, *, limit: int = ANNOTATION_LIMIT) -> 
 
 
 def diff_sarif(result: DiffResult, *, generated_at: datetime | None = None) -> str:
-    """SARIF of the added sites only, written by the report's SARIF writer, one package at a time."""
+    """SARIF of the added sites only, written by the report's SARIF writer, one package at a time; files
+    relative to the repository's top, as code scanning (github/codeql-action/upload-sarif) resolves them."""
     return findings_sarif(result.added, input_name=f"diff against {result.base}", go_version=result.go_version,
-                          generated_at=generated_at)  # fmt: skip
+                          generated_at=generated_at, file_shown=lambda file: repo_relative(result, file))  # fmt: skip
 
 
 # --- JSON ----------------------------------------------------------------------------------------

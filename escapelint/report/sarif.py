@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timezone
 from itertools import groupby
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -103,6 +104,8 @@ class SarifWriter(StreamReportWriter):
         self._rule_index = {c.id: i for i, c in enumerate(CATEGORIES)}
         self._first = True
         self.results = 0
+        #: What relative URIs are relative to (`%SRCROOT%`), said in the run's originalUriBaseIds.
+        self.source_root = "The directory go build ran in"
 
     def begin(self, facts: BuildFacts) -> None:
         super().begin(facts)
@@ -175,7 +178,7 @@ class SarifWriter(StreamReportWriter):
         self.out.write(
             "\n],\n"
             f'"invocations": [{json.dumps(invocation)}],\n'
-            f'"originalUriBaseIds": {{"{SRCROOT}": {{"description": {{"text": "The directory go build ran in"}}}}}},\n'
+            f'"originalUriBaseIds": {{"{SRCROOT}": {{"description": {{"text": {json.dumps(self.source_root)}}}}}}},\n'
             f'"columnKind": "unicodeCodePoints",\n'
             f'"properties": {json.dumps(properties, ensure_ascii=False)}}}]}}\n'
         )
@@ -200,18 +203,38 @@ class _InMemory:
         pass
 
 
+def _renamed(site: Site, file_shown: Callable[[str], str]) -> Site:
+    def place(at: Place) -> Place:
+        return at if at.file is None else replace(at, file=file_shown(at.file))
+
+    chains = tuple(
+        replace(chain, hops=tuple(
+            replace(hop, steps=tuple(replace(step, at=place(step.at)) for step in hop.steps)) for hop in chain.hops
+        ))
+        for chain in site.chains
+    )  # fmt: skip
+    return replace(site, at=place(site.at), chains=chains)
+
+
 def findings_sarif(findings: Iterable[Finding], *, input_name: str, go_version: str | None,
-                   generated_at: datetime | None = None) -> str:  # fmt: skip
+                   generated_at: datetime | None = None, file_shown: Callable[[str], str] | None = None) -> str:  # fmt: skip
     """SARIF of some heap findings (a diff's added sites, a gate's new ones), written by `SarifWriter`
-    one package at a time, as the report writes them."""
+    one package at a time, as the report writes them.
+
+    `file_shown` renames the files of the sites and of their explanation steps (a diff and a gate
+    name them relative to the repository's top, which is what code scanning resolves them against).
+    """
     facts = BuildFacts(input_name, go_version, None, generated_at or datetime.now(timezone.utc))
     writer = SarifWriter(STDOUT, overwrite=True)
     writer.target = target = _InMemory()
+    if file_shown is not None:
+        writer.source_root = "The top of the git repository"
     try:
         writer.begin(facts)
         for package, group in groupby(sorted(findings, key=finding_order), key=lambda f: f.event.package):
             path = package if package is not None else "(no package)"
-            writer.sites(heap_sites(group), package=path, title=path)
+            sites = heap_sites(group)
+            writer.sites(sites if file_shown is None else [_renamed(s, file_shown) for s in sites], package=path, title=path)
         writer.end(index_page(facts, [], lines=0, unrecognized=0))
         writer.publish()
     finally:

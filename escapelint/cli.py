@@ -175,6 +175,49 @@ VerboseOption = Annotated[
 ]
 
 
+ProfileOption = Annotated[
+    Optional[list[Path]],
+    typer.Option(
+        "--profile",
+        metavar="FILE",
+        help="A Go heap profile of this build (go test -memprofile, /debug/pprof/heap or /allocs); repeatable, they add up. Sites are ranked by the bytes they allocated.",
+    ),
+]
+
+
+def _read_profiles(paths, go_command=None, toolchain=None, note=None):
+    """The heap profiles named by --profile, read before any build, or a usage failure."""
+    from escapelint.workflows.gobuild import GoNotFoundError, GoToolchain
+    from escapelint.workflows.profile import ProfileError, read_profiles
+
+    if not paths:
+        return None
+    if toolchain is None:
+        try:
+            toolchain = GoToolchain.find(go_command)
+        except GoNotFoundError:
+            toolchain = None  # a profile already in `go tool pprof -raw` text needs no go
+    try:
+        profiles = read_profiles(list(paths), toolchain)
+    except ProfileError as exc:
+        raise _fail(str(exc)) from None
+    if note is not None:
+        for profile in profiles:
+            note(f"profile {profile.name}: {profile.samples} samples, {len(profile.locations)} locations")
+    return profiles
+
+
+def _attribute_to_build(result, profiles, root: Path):
+    """The profiles joined to a build's heap sites, or a usage failure (not a heap profile)."""
+    from escapelint.analyze.cost import ProfileMismatchError
+    from escapelint.workflows.profile import attribute_build
+
+    try:
+        return attribute_build(result.packages, profiles, root)
+    except ProfileMismatchError as exc:
+        raise _fail(str(exc)) from None
+
+
 PackagesArgument = Annotated[
     Optional[list[str]], typer.Argument(metavar="[PACKAGE]...", help="Package patterns (default ./...).")
 ]
@@ -227,6 +270,11 @@ def report(
             help="Worker processes for an input file over 16 MiB. The report is the same for any number.",
         ),
     ] = None,
+    profile: ProfileOption = None,
+    go: Annotated[
+        Optional[str],
+        typer.Option("--go", metavar="GO", show_default="go on PATH", help="The go whose `go tool pprof` reads --profile."),
+    ] = None,
     strict: StrictOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -236,8 +284,11 @@ def report(
     on stderr and the report's "stats" give the count of lines per role; lines escapelint does not
     understand are listed under "unrecognized", never dropped. A warning on stderr (and in the JSON
     document) says when the input is mostly not compiler output, holds no escape diagnostic, or names
-    Go files that are not under the source root; --strict makes that exit 2.
+    Go files that are not under the source root; --strict makes that exit 2. With --profile, the heap
+    profile's bytes and objects are attributed to the sites and every report ranks them (`go tool pprof`
+    reads the profile; a profile already in `go tool pprof -raw` text needs no go).
     """
+    from escapelint.analyze.cost import ProfileMismatchError
     from escapelint.read.input import InputError
     from escapelint.report.formats import parse_format_targets
     from escapelint.report.output import OutputError
@@ -247,14 +298,19 @@ def report(
     note = Verbose(verbose)
     try:
         targets = parse_format_targets(format or ["json"], output)
+        profiles = _read_profiles(profile, go, note=note)
         note(f"reading {input}; source root {(source_root or Path.cwd()).resolve()}")
         note("writing " + ", ".join(f"{name}: {path}" for name, path in targets))
-        result = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs)
-    except (InputError, OutputError) as exc:
+        result = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs, profiles=profiles)
+    except (InputError, OutputError, ProfileMismatchError) as exc:
         raise _fail(str(exc)) from None
     note(f"read {result.stats.lines} lines, {result.stats.packages} packages")
     if not quiet:
         report_summary(result.stats)
+        if result.costs is not None:
+            from escapelint.terminal import cost_summary
+
+            cost_summary(result.costs)
     _warn(result.warnings, strict)
 
 
@@ -339,6 +395,28 @@ def audit(
     force: Annotated[
         bool, typer.Option("--force", help="Write into a directory escapelint did not write (named files are always replaced).")
     ] = False,
+    profile: ProfileOption = None,
+    bench: Annotated[
+        Optional[str],
+        typer.Option(
+            "--bench",
+            metavar="PATTERN",
+            help="Run the packages' benchmarks matching PATTERN (go test -bench) with a memory profile, and rank the sites by the bytes they allocated.",
+        ),
+    ] = None,
+    benchtime: Annotated[
+        Optional[str],
+        typer.Option("--benchtime", metavar="T", show_default="go test's (1s)", help="go test -benchtime for --bench: 2s, 500x, ..."),
+    ] = None,
+    memprofilerate: Annotated[
+        int,
+        typer.Option(
+            "--memprofilerate",
+            min=1,
+            metavar="N",
+            help="go test -memprofilerate for --bench: 1 records every allocation (exact; slower benchmarks), Go's default 524288 one per 512 KiB.",
+        ),
+    ] = 1,
     go: GoOption = None,
     directory: DirOption = None,
     config_file: ConfigOption = None,
@@ -348,7 +426,10 @@ def audit(
 ) -> None:
     """Analyse a module: build it with -gcflags=PATTERN=-m=2 and write browsable reports.
 
-    Progress shows on stderr while Go builds (when it is a terminal); a short summary follows.
+    Progress shows on stderr while Go builds (when it is a terminal); a short summary follows. With
+    --profile FILE (a heap profile of the same code) or --bench PATTERN (escapelint runs the benchmarks
+    with -memprofile), the sites are ranked by the bytes they allocated: in the summary and every report.
+    A benchmark that fails exits 3 with its output.
     """
     from escapelint.report.facts import BuildFacts
     from escapelint.report.formats import check_format_targets, parse_format_targets
@@ -363,8 +444,14 @@ def audit(
     except OutputError as exc:
         raise _fail(str(exc)) from None
     toolchain, root, _ = _module(go, directory, config_file, note)
+    profiles = _read_profiles(profile, toolchain=toolchain, note=note) or []
     patterns = packages or ["./..."]
     result = _build(toolchain, patterns, root, tests=tests, quiet=quiet, note=note)
+    costs = None
+    if bench is not None:
+        profiles += _benchmark_profiles(toolchain, patterns, root, bench, benchtime, memprofilerate, quiet, note)
+    if profile or bench is not None:
+        costs = _attribute_to_build(result, profiles, root)
     facts = BuildFacts(
         input_name=str(root), go_version=result.go_version, command=result.command.display(), generated_at=_now()
     )
@@ -374,13 +461,52 @@ def audit(
     started = time.perf_counter()
     try:
         write_build_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force,
-                            sources=SourceLocator(root), warnings_provider=lambda: warnings)  # fmt: skip
+                            sources=SourceLocator(root), warnings_provider=lambda: warnings, costs=costs)  # fmt: skip
     except OutputError as exc:
         raise _fail(str(exc)) from None
     note(f"reports written in {time.perf_counter() - started:.3f} s: " + ", ".join(f"{n}: {p}" for n, p in targets))
     if not quiet:
         audit_summary(result, [f"{name}: {path}" for name, path in targets])
+        if costs is not None:
+            from escapelint.terminal import cost_summary
+
+            cost_summary(costs)
     _warn(warnings, strict)
+
+
+def _benchmark_profiles(toolchain, patterns, root, bench, benchtime, rate, quiet, note):
+    """Run the benchmarks (`audit --bench`) and read their memory profiles; exit 3 when one fails."""
+    from escapelint.workflows.profile import (
+        BenchmarkFailedError,
+        ProfileError,
+        read_profiles,
+        run_benchmarks,
+        temporary_directory,
+    )
+
+    def progress(message: str) -> None:
+        note(message)
+        if not quiet:
+            typer.echo(f"escapelint: {message}", err=True)
+
+    why = "every allocation is recorded: exact figures" if rate == 1 else f"one allocation per {rate} bytes on average"
+    progress(f"benchmarks matching {bench!r}, -memprofilerate={rate} ({why})")
+    with temporary_directory() as directory:
+        try:
+            run = run_benchmarks(toolchain, patterns, root, Path(directory), bench=bench, benchtime=benchtime,
+                                 memprofilerate=rate, progress=progress)  # fmt: skip
+            if not run.profiles:
+                raise _fail(f"--bench {bench}: no package of {' '.join(patterns)} has test files")
+            return read_profiles(run.profiles, toolchain)
+        except BenchmarkFailedError as exc:
+            from escapelint.terminal import escape_controls
+
+            typer.echo(f"escapelint: the benchmarks failed (exit {exc.returncode}): {escape_controls(str(exc).split(' failed')[0])}", err=True)
+            for line in exc.output.splitlines():
+                typer.echo(f"  {escape_controls(line)}", err=True)
+            raise typer.Exit(EXIT_BUILD_FAILED) from None
+        except ProfileError as exc:
+            raise _fail(str(exc)) from None
 
 
 def _build_warnings(result, root: Path):

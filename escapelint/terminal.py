@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from typing import TextIO
 
+from escapelint.analyze.cost import CostAttribution
 from escapelint.analyze.findings import Finding
 from escapelint.events import BuildStats, LineRole
 from escapelint.report.page import site_message
@@ -145,6 +146,59 @@ def audit_summary(result: BuildResult, report_locations: list[str], out: TextIO 
             print(f"    [{escape_controls(package)}] {escape_controls(line.text[:160])}", file=out)
 
 
+def format_bytes(count: int) -> str:
+    """Bytes for people: 8.2 MB, 512 kB, 96 B (decimal units, as `go test -benchmem` counts B/op)."""
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count} B"
+
+
+def cost_summary(costs: CostAttribution, out: TextIO | None = None, top: int = 10) -> None:
+    """The heap profile's verdict: the costliest sites with their category and fix, the costliest
+    functions, the bytes at lines without a site, and what the profile did not exercise."""
+    out = out if out is not None else sys.stderr  # looked up now: tests and typer swap the streams
+    facts = costs.facts
+    total = facts.total.bytes
+    profiles = len(facts.files)
+    print(
+        f"escapelint: heap profile{'s' * (profiles != 1)}: {format_bytes(total)} in {facts.total.objects} objects "
+        f"sampled; {format_bytes(facts.attributed.bytes)} at heap sites, {format_bytes(facts.unmatched.bytes)} at "
+        f"lines without one, {format_bytes(facts.unmapped.bytes)} in {facts.unmapped_samples} samples outside the "
+        "build (tests, other packages, the runtime)",
+        file=out,
+    )
+    ranked = [(f, c) for f, c in costs.ranked(costs.heap_sites.values()) if c.exercised]
+    if ranked:
+        print("  heap sites by bytes allocated:", file=out)
+    for finding, cost in ranked[:top]:
+        shared = f" (shares its line with {len(cost.shared_with)} other site{'s' * (len(cost.shared_with) != 1)})" if cost.shared_with else ""
+        print(
+            f"  {format_bytes(cost.figures.bytes):>9} {cost.share:6.1%}  {escape_controls(finding.event.position)}: "
+            f"[{finding.category}] {escape_controls(finding.event.expr)} in {escape_controls(finding.function or '?')}{shared}",
+            file=out,
+        )
+        rule = RULES.get(finding.category or "")
+        if rule is not None:
+            print(f"{'':19}fix: {rule.fix}", file=out)
+    functions = [t for t in costs.functions if t.figures.bytes or t.figures.objects]
+    if functions:
+        print("  functions by bytes allocated at their heap sites:", file=out)
+        for total_row in functions[:5]:
+            print(f"  {format_bytes(total_row.figures.bytes):>9}  {escape_controls(total_row.key)}", file=out)
+    if costs.unmatched:
+        print("  bytes at lines where the compiler reports no heap site:", file=out)
+    for unmatched in costs.unmatched[:5]:
+        what = "slice growth by append, which this Go does not report" if unmatched.slice_growth else "no heap site reported on this line"
+        print(
+            f"  {format_bytes(unmatched.figures.bytes):>9}  {escape_controls(unmatched.file)}:{unmatched.line}: {what}",
+            file=out,
+        )
+    idle = sum(1 for c in costs.sites.values() if not c.exercised)
+    if idle:
+        print(f"  {idle} heap site{'s' * (idle != 1)} not exercised by this profile (0 bytes here; not free)", file=out)
+
+
 def describe(finding: Finding) -> str:
     """One `check` line: "FILE:LINE:COL: [CATEGORY] " and the site's message as the report model words it."""
     event = finding.event
@@ -174,6 +228,8 @@ def print_check(outcome: CheckOutcome, out: TextIO | None = None) -> None:
 __all__ = [
     "Progress",
     "audit_summary",
+    "cost_summary",
+    "format_bytes",
     "describe",
     "escape_controls",
     "print_build_failure",

@@ -23,6 +23,7 @@ STAGES = {
     "escapelint.rules": 3,
     "escapelint.analyze.findings": 4,
     "escapelint.analyze.compare": 4,
+    "escapelint.analyze.cost": 4,
     "escapelint.report": 5,
     "escapelint.workflows": 6,
     "escapelint.terminal": 7,

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from escapelint.analyze.cost import CostAttribution
 from escapelint.analyze.findings import PackageFindings
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats, LineRole
@@ -222,6 +223,7 @@ def write_reports(
     overwrite: bool = False,
     sources: SourceLocator | None = None,
     warnings_provider: Callable[[], Iterable[InputWarning]] | None = None,
+    costs: CostAttribution | None = None,
 ) -> None:
     """Write every target in one pass over `packages`.
 

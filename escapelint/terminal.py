@@ -16,7 +16,7 @@ from typing import TextIO
 from escapelint.analyze.cost import CostAttribution
 from escapelint.analyze.findings import Finding
 from escapelint.events import BuildStats, LineRole
-from escapelint.report.page import site_message
+from escapelint.report.page import bytes_text, site_message
 from escapelint.report.warnings import InputWarning
 from escapelint.rules import RULES
 from escapelint.workflows.audit import BuildFailedError, BuildResult, Progress
@@ -146,14 +146,6 @@ def audit_summary(result: BuildResult, report_locations: list[str], out: TextIO 
             print(f"    [{escape_controls(package)}] {escape_controls(line.text[:160])}", file=out)
 
 
-def format_bytes(count: int) -> str:
-    """Bytes for people: 8.2 MB, 512 kB, 96 B (decimal units, as `go test -benchmem` counts B/op)."""
-    for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if count >= size:
-            return f"{count / size:.1f} {unit}"
-    return f"{count} B"
-
-
 def cost_summary(costs: CostAttribution, out: TextIO | None = None, top: int = 10) -> None:
     """The heap profile's verdict: the costliest sites with their category and fix, the costliest
     functions, the bytes at lines without a site, and what the profile did not exercise."""
@@ -162,9 +154,9 @@ def cost_summary(costs: CostAttribution, out: TextIO | None = None, top: int = 1
     total = facts.total.bytes
     profiles = len(facts.files)
     print(
-        f"escapelint: heap profile{'s' * (profiles != 1)}: {format_bytes(total)} in {facts.total.objects} objects "
-        f"sampled; {format_bytes(facts.attributed.bytes)} at heap sites, {format_bytes(facts.unmatched.bytes)} at "
-        f"lines without one, {format_bytes(facts.unmapped.bytes)} in {facts.unmapped_samples} samples outside the "
+        f"escapelint: heap profile{'s' * (profiles != 1)}: {bytes_text(total)} in {facts.total.objects} objects "
+        f"sampled; {bytes_text(facts.attributed.bytes)} at heap sites, {bytes_text(facts.unmatched.bytes)} at "
+        f"lines without one, {bytes_text(facts.unmapped.bytes)} in {facts.unmapped_samples} samples outside the "
         "build (tests, other packages, the runtime)",
         file=out,
     )
@@ -174,7 +166,7 @@ def cost_summary(costs: CostAttribution, out: TextIO | None = None, top: int = 1
     for finding, cost in ranked[:top]:
         shared = f" (shares its line with {len(cost.shared_with)} other site{'s' * (len(cost.shared_with) != 1)})" if cost.shared_with else ""
         print(
-            f"  {format_bytes(cost.figures.bytes):>9} {cost.share:6.1%}  {escape_controls(finding.event.position)}: "
+            f"  {bytes_text(cost.figures.bytes):>9} {cost.share:6.1%}  {escape_controls(finding.event.position)}: "
             f"[{finding.category}] {escape_controls(finding.event.expr)} in {escape_controls(finding.function or '?')}{shared}",
             file=out,
         )
@@ -185,13 +177,13 @@ def cost_summary(costs: CostAttribution, out: TextIO | None = None, top: int = 1
     if functions:
         print("  functions by bytes allocated at their heap sites:", file=out)
         for total_row in functions[:5]:
-            print(f"  {format_bytes(total_row.figures.bytes):>9}  {escape_controls(total_row.key)}", file=out)
+            print(f"  {bytes_text(total_row.figures.bytes):>9}  {escape_controls(total_row.key)}", file=out)
     if costs.unmatched:
         print("  bytes at lines where the compiler reports no heap site:", file=out)
     for unmatched in costs.unmatched[:5]:
         what = "slice growth by append, which this Go does not report" if unmatched.slice_growth else "no heap site reported on this line"
         print(
-            f"  {format_bytes(unmatched.figures.bytes):>9}  {escape_controls(unmatched.file)}:{unmatched.line}: {what}",
+            f"  {bytes_text(unmatched.figures.bytes):>9}  {escape_controls(unmatched.file)}:{unmatched.line}: {what}",
             file=out,
         )
     idle = sum(1 for c in costs.sites.values() if not c.exercised)
@@ -229,7 +221,6 @@ __all__ = [
     "Progress",
     "audit_summary",
     "cost_summary",
-    "format_bytes",
     "describe",
     "escape_controls",
     "print_build_failure",

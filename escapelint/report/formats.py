@@ -254,7 +254,7 @@ def write_reports(
         for package in packages:
             if go_version is None:
                 go_version = _go_version(package)
-            page = package_page(package, sources)
+            page = package_page(package, sources, costs=costs)
             if page.stem in stems:  # the same package twice in one input
                 page = replace(page, stem=_unique(page.stem, stems))
             stems.add(page.stem)
@@ -264,7 +264,7 @@ def write_reports(
         stats = stats_provider()
         warnings = tuple(warnings_provider()) if warnings_provider is not None else ()
         index = index_page(replace(facts, go_version=go_version), rows, stats.lines,
-                           stats.roles.get(LineRole.UNRECOGNIZED, 0), warnings)  # fmt: skip
+                           stats.roles.get(LineRole.UNRECOGNIZED, 0), warnings, costs)  # fmt: skip
         for writer in writers:
             writer.end(index)
         for writer in writers:

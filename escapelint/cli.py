@@ -197,9 +197,13 @@ def _read_profiles(paths, go_command=None, toolchain=None, note=None):
             toolchain = GoToolchain.find(go_command)
         except GoNotFoundError:
             toolchain = None  # a profile already in `go tool pprof -raw` text needs no go
+    from escapelint.analyze.cost import ProfileMismatchError, check_heap_profile
+
     try:
         profiles = read_profiles(list(paths), toolchain)
-    except ProfileError as exc:
+        for read in profiles:
+            check_heap_profile(read)  # a CPU profile is refused before the build, not after it
+    except (ProfileError, ProfileMismatchError) as exc:
         raise _fail(str(exc)) from None
     if note is not None:
         for profile in profiles:
@@ -479,7 +483,7 @@ def _benchmark_profiles(toolchain, patterns, root, bench, benchtime, rate, quiet
     from escapelint.workflows.profile import (
         BenchmarkFailedError,
         ProfileError,
-        read_profiles,
+        read_benchmark_profiles,
         run_benchmarks,
         temporary_directory,
     )
@@ -497,7 +501,7 @@ def _benchmark_profiles(toolchain, patterns, root, bench, benchtime, rate, quiet
                                  memprofilerate=rate, progress=progress)  # fmt: skip
             if not run.profiles:
                 raise _fail(f"--bench {bench}: no package of {' '.join(patterns)} has test files")
-            return read_profiles(run.profiles, toolchain)
+            return read_benchmark_profiles(run, toolchain, bench)
         except BenchmarkFailedError as exc:
             from escapelint.terminal import escape_controls
 
@@ -590,6 +594,14 @@ def check(
             help="text (for people), json, github (workflow annotations) or sarif, on stdout. The exit status is the same.",
         ),
     ] = CheckFormat.text,
+    profile: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--profile",
+            metavar="FILE",
+            help="A heap profile of this code; with `fail-on-bytes` configured, new sites that allocated less do not fail. Repeatable.",
+        ),
+    ] = None,
     go: GoOption = None,
     directory: DirOption = None,
     config_file: ConfigOption = None,
@@ -604,7 +616,8 @@ def check(
     the merge base of PRE_COMMIT_FROM_REF and PRE_COMMIT_TO_REF when pre-commit sets them
     (`pre-commit run --from-ref A --to-ref B`), else HEAD. A configured baseline that does not exist is
     a warning on stderr (exit 2 under --strict). Suppress a site with `//escapelint:ignore CATEGORY
-    reason` on its line or the line above.
+    reason` on its line or the line above. With `fail-on-bytes = N` configured and a heap profile
+    (--profile), only new sites the profile saw allocate at least N bytes fail.
     """
     import os
 
@@ -620,6 +633,7 @@ def check(
 
     note = Verbose(verbose)
     toolchain, root, config = _module(go, directory, config_file, note)
+    profiles = _read_profiles(profile, toolchain=toolchain, note=note)
     if files:
         patterns = packages_for_files(files, root)
         if not patterns:
@@ -642,6 +656,15 @@ def check(
         raise _fail(f"no baseline ({root / config.baseline}) and no git history to compare with: {exc}") from None
     result = _build(toolchain, patterns, root, quiet=True, note=note)
     outcome = gate(result, root, config, baseline=comparison.baseline, changed=changed, since=comparison.since)
+    cost_warnings, below = [], []
+    if config.fail_on_bytes is not None:
+        from escapelint.workflows.cost_gate import apply_fail_on_bytes, missing_profile_warning
+
+        if profiles is None:
+            cost_warnings.append(missing_profile_warning("fail-on-bytes", "check"))
+        else:
+            verdict = apply_fail_on_bytes(outcome, _attribute_to_build(result, profiles, root), config.fail_on_bytes)
+            outcome, below = verdict.outcome, verdict.below
     note(f"compared with {outcome.compared_with}: {len(outcome.new)} new, {outcome.known} known")
     if format is not CheckFormat.text:
         from escapelint.report.check import render_check
@@ -659,7 +682,15 @@ def check(
         )
     else:
         print_check(outcome)
-    warnings = [*comparison.warnings, *_build_warnings(result, root)]
+    if below and not quiet:
+        from escapelint.report.page import bytes_text
+        from escapelint.terminal import describe
+
+        typer.echo(f"escapelint check: {len(below)} new heap escape{'s' * (len(below) != 1)} allocated less than "
+                   f"fail-on-bytes ({bytes_text(config.fail_on_bytes)}) in the profile, not failing:", err=True)  # fmt: skip
+        for finding, spent in below:
+            typer.echo(f"  {bytes_text(spent):>9}  {describe(finding)}", err=True)
+    warnings = [*comparison.warnings, *cost_warnings, *_build_warnings(result, root)]
     if outcome.new or outcome.problems:
         _warn(warnings, strict=False)
         raise typer.Exit(EXIT_GATE)
@@ -686,6 +717,14 @@ def diff(
     force: Annotated[
         bool, typer.Option("--force", help="Accepted for scripts; output files are always replaced whole.")
     ] = False,
+    profile: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--profile",
+            metavar="FILE",
+            help="A heap profile of the working tree's code: the new sites' bytes, and the `max-new-bytes` gate. Repeatable.",
+        ),
+    ] = None,
     go: GoOption = None,
     directory: DirOption = None,
     config_file: ConfigOption = None,
@@ -695,7 +734,8 @@ def diff(
     """What a change adds and removes: builds REF (in a temporary git worktree) and the working tree.
 
     Both builds happen once, whatever the number of formats. Exit 1 when the new heap escapes exceed
-    the configured `max-new` (default 0).
+    the configured `max-new` (default 0), or, with --profile and `max-new-bytes`, when the new sites
+    allocated more than that many bytes in the profile.
     """
     from escapelint.report import diff as diff_report
     from escapelint.report.formats import (
@@ -717,10 +757,11 @@ def diff(
         raise _fail(str(exc)) from None
     note = Verbose(verbose)
     toolchain, root, config = _module(go, directory, config_file, note)
+    profiles = _read_profiles(profile, toolchain=toolchain, note=note)
     note(f"building {base} in a temporary git worktree, then the working tree")
     started = time.perf_counter()
     try:
-        result = run_diff(toolchain, packages or ["./..."], root, base)
+        result = run_diff(toolchain, packages or ["./..."], root, base, profiles=profiles)
     except GitError as exc:
         raise _fail(str(exc)) from None
     except BuildFailedError as exc:
@@ -748,7 +789,20 @@ def diff(
             f"{result.unchanged} unchanged compared with {base}",
             err=True,
         )
-    if len(result.added) > config.max_new:
+    over_bytes = False
+    if config.max_new_bytes is not None:
+        from escapelint.report.page import bytes_text
+        from escapelint.workflows.cost_gate import missing_profile_warning, new_bytes
+
+        if result.costs is None:
+            _warn([missing_profile_warning("max-new-bytes", "diff")], strict=False)
+        else:
+            spent = new_bytes(result.added, result.costs)
+            over_bytes = spent > config.max_new_bytes
+            if not quiet or over_bytes:
+                typer.echo(f"escapelint diff: the new sites allocated {bytes_text(spent)} in the profile "
+                           f"(max-new-bytes {bytes_text(config.max_new_bytes)})", err=True)  # fmt: skip
+    if len(result.added) > config.max_new or over_bytes:
         raise typer.Exit(EXIT_GATE)
 
 

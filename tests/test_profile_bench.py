@@ -61,3 +61,70 @@ def test_audit_profile_reads_a_profile_of_the_same_code(tmp_path, go_env):  # no
     assert result.returncode == 0, result.stderr
     document = json.loads((repo / "r.json").read_text())
     assert document["profile"]["attributed"]["bytes"] > 0
+
+
+HOT_LEAK = """
+// Hot allocates 1 KiB per call: a new heap escape its benchmark exercises.
+func Hot() *[1024]byte {
+	return new([1024]byte)
+}
+
+// Cold is a new heap escape nothing runs.
+func Cold() *int {
+	x := 42
+	return &x
+}
+"""
+HOT_BENCH = 'package kv\n\nimport "testing"\n\nvar keep *[1024]byte\n\nfunc BenchmarkHot(b *testing.B) {\n\tfor i := 0; i < b.N; i++ {\n\t\tkeep = Hot()\n\t}\n}\n'
+
+
+def _profile(repo, env, tmp_path):
+    import subprocess
+
+    profile = tmp_path / "mem.pb.gz"
+    subprocess.run(
+        ["go", "test", "-run", "^$", "-bench", "Hot", "-benchtime", "100x", "-memprofile", str(profile),
+         "-memprofilerate=1", "-o", str(tmp_path / "kv.test"), "./kv"],
+        cwd=repo, env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    return profile
+
+
+def test_check_fails_only_on_new_sites_that_allocate_fail_on_bytes(tmp_path, go_env):  # noqa: F811
+    from .test_workflows import commit
+
+    repo = module_repo(tmp_path, go_env)
+    assert escapelint(["baseline", "-q"], repo, go_env).returncode == 0
+    commit(repo, go_env, "baseline")
+    with (repo / "kv" / "store.go").open("a") as store:
+        store.write(HOT_LEAK)
+    (repo / "kv" / "hot_test.go").write_text(HOT_BENCH)
+    profile = _profile(repo, go_env, tmp_path)
+    (repo / ".escapelint.toml").write_text('baseline = ".escapelint-baseline.json"\nfail-on-bytes = 1024\n')
+    result = escapelint(["check", "--profile", str(profile), "kv/store.go"], repo, go_env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "new(" in result.stdout and "Hot" in result.stdout and "&x" not in result.stdout.replace("x := 42", "")
+    assert "allocated less than fail-on-bytes (1.0 kB) in the profile, not failing" in result.stderr
+    assert "Cold" in result.stderr
+    # Without a profile every new site counts, and a warning says why.
+    without = escapelint(["check", "kv/store.go"], repo, go_env)
+    assert without.returncode == 1 and "fail-on-bytes is configured but `check` was given no --profile" in without.stderr
+
+
+def test_diff_gates_on_max_new_bytes(tmp_path, go_env):  # noqa: F811
+    repo = module_repo(tmp_path, go_env)
+    with (repo / "kv" / "store.go").open("a") as store:
+        store.write(HOT_LEAK)
+    (repo / "kv" / "hot_test.go").write_text(HOT_BENCH)
+    profile = _profile(repo, go_env, tmp_path)
+    (repo / ".escapelint.toml").write_text("max-new = 5\nmax-new-bytes = 1000000\n")
+    passed = escapelint(["diff", "--base", "main", "--profile", str(profile), "-f", "json:d.json", "-f", "md:c.md"], repo, go_env)
+    assert passed.returncode == 0, passed.stderr
+    assert "max-new-bytes 1.0 MB" in passed.stderr
+    document = json.loads((repo / "d.json").read_text())
+    hot = next(a for a in document["added"] if a["function"] == "Hot")
+    assert hot["profile"]["bytes"] >= 100 * 1024 and document["new_bytes"] >= hot["profile"]["bytes"]
+    assert "The heap profile saw the new sites allocate" in (repo / "c.md").read_text()
+    (repo / ".escapelint.toml").write_text("max-new = 5\nmax-new-bytes = 1024\n")
+    failed = escapelint(["diff", "--base", "main", "--profile", str(profile)], repo, go_env)
+    assert failed.returncode == 1, failed.stderr

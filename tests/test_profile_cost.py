@@ -9,6 +9,7 @@ deliberately malformed.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import shutil
@@ -313,3 +314,113 @@ def test_report_refuses_a_file_that_is_not_a_profile_in_one_line(tmp_path):
     result = run_cli(["report", str(RECORDED / "go1.27.3" / "profiled.m2.txt"), "--profile", str(bad), "-q"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1].startswith("escapelint: error: --profile ")
+
+
+# --- the reports: HTML, Markdown, SARIF ---------------------------------------------------------
+
+
+def render_with_profile(version: str, targets):
+    from escapelint.report.facts import BuildFacts
+    from escapelint.report.formats import write_reports
+
+    from .reporting import FIXED_DATE
+
+    recording, costs = costed(version)
+    facts = BuildFacts(f"go{version}/profiled.m2.txt", f"go{version}", None, FIXED_DATE)
+    write_reports(iter(recording.packages), facts, lambda: recording.stats, targets, sources=recording.sources, costs=costs)
+    return costs
+
+
+@pytest.mark.parametrize("version", ["1.19", "1.27.3"])
+def test_the_page_model_ranks_functions_and_sites_by_bytes(version):
+    from escapelint.report.facts import BuildFacts
+    from escapelint.report.index import index_page, index_row
+    from escapelint.report.page import package_page
+
+    recording, costs = costed(version)
+    page = package_page(recording.packages[0], recording.sources, costs=costs)
+    names = [f.name for f in page.functions]
+    assert names[0] == "NewBuffer" and page.functions[0].cost.bar == 1.0
+    assert [f.cost.bytes for f in page.functions] == sorted((f.cost.bytes for f in page.functions), reverse=True)
+    assert names[-1] in ("Unused", "newPoint") and not page.functions[-1].cost.exercised
+    two_points = next(f for f in page.functions if f.name == "TwoPoints")
+    assert [s.cost.shared_with for s in two_points.sites] == [("24:24 &Point{...}",), ("24:10 &Point{...}",)]
+    assert {(s.function, s.at.line) for s in page.idle_sites} == {("newPoint", 38), ("Unused", 63)}
+    facts = BuildFacts("x", f"go{version}", None, None)
+    index = index_page(facts, [index_row(page)], recording.stats.lines, 0, (), costs)
+    assert index.profile.chart[0].category.id == "returned-pointer" and index.profile.chart[0].value_text.endswith("MB")
+    assert index.profile.idle_sites == 2 and index.rows[0].bytes == page.cost.bytes
+    if version == "1.19":
+        assert index.profile.slice_growth_bytes > 0  # the append the compiler does not report
+
+
+def test_html_and_markdown_show_the_ranking_and_their_links_resolve(tmp_path):
+    from markdown_it import MarkdownIt
+
+    from .reporting import PageLinks, broken_links, parse_page
+
+    html, md = tmp_path / "html", tmp_path / "md"
+    render_with_profile("1.27.3", [("html", html), ("md", md)])
+    page = next(html.glob("example_com_escapelint_profiled_hot_*.html")).read_text()
+    assert page.index("<code>NewBuffer</code>") < page.index("<code>Collect</code>") < page.index("<code>Unused</code>")
+    assert 'id="not-exercised"' in page and "8.2 MB" in page and 'class="cost-bar"' in page
+    assert "The profile cannot tell this site from <code>24:24 &amp;Point{...}</code>" in page
+    assert "style=" not in page  # the pages' CSP allows no inline style
+    index = (html / "index.html").read_text()
+    assert 'id="cost-chart"' in index and "Bytes allocated per category" in index and ">Bytes</button>" in index
+    html_pages = sorted(html.glob("*.html"))
+    assert broken_links(html, html_pages, functools.lru_cache(None)(parse_page)) == []
+    renderer = MarkdownIt("commonmark", {"html": True}).enable("table")
+
+    @functools.lru_cache(None)
+    def md_page(path):
+        parser = PageLinks()
+        parser.feed(renderer.render(path.read_text(encoding="utf-8")))
+        return parser
+
+    assert broken_links(md, sorted(md.glob("*.md")), md_page) == []
+    text = next(md.glob("example_com_escapelint_profiled_hot_*.md")).read_text()
+    assert "| Category | Expression | At | Why | Bytes |" in text and "## Not exercised by this profile" in text
+    readme = (md / "README.md").read_text()
+    assert "allocated at heap sites" in readme and "not exercised by this profile" in readme
+    assert "\n\n| Category | Bytes | |\n| --- | ---: | --- |\n| [returned-pointer]" in readme
+
+
+def test_sarif_results_carry_the_figures_and_rank(tmp_path, sarif_validator):
+    out = tmp_path / "r.sarif"
+    costs = render_with_profile("1.27.3", [("sarif", out)])
+    document = json.loads(out.read_text())
+    sarif_validator.validate(document)
+    results = document["runs"][0]["results"]
+    top = max(results, key=lambda r: r["rank"])
+    assert top["properties"]["expression"] == "&Buffer{}" and top["properties"]["profileBytes"] > 8_000_000
+    assert 80 < top["rank"] <= 100 and top["rank"] == pytest.approx(100 * top["properties"]["profileShare"], abs=0.01)
+    idle = [r for r in results if not r["properties"]["profileExercised"]]
+    assert len(idle) == 2 and all(r["rank"] == 0 for r in idle)
+    assert costs.facts.total.bytes > 0
+
+
+# --- the gates' configuration --------------------------------------------------------------------
+
+
+def test_cost_gate_keys_are_read_and_checked(tmp_path):
+    from escapelint.workflows.config import ConfigError, load_config
+
+    (tmp_path / ".escapelint.toml").write_text("fail-on-bytes = 4096\nmax-new-bytes = 0\n")
+    config = load_config(tmp_path)
+    assert (config.fail_on_bytes, config.max_new_bytes) == (4096, 0)
+    (tmp_path / ".escapelint.toml").write_text('fail-on-bytes = "4k"\n')
+    with pytest.raises(ConfigError, match="fail-on-bytes must be a whole number of bytes >= 0"):
+        load_config(tmp_path)
+
+
+def test_fail_on_bytes_lets_cheap_new_sites_pass():
+    from escapelint.workflows.cost_gate import apply_fail_on_bytes
+    from escapelint.workflows.gate import CheckOutcome
+
+    recording, costs = costed("1.27.3")
+    heap = [f for f in recording.findings() if f.category is not None]
+    outcome = CheckOutcome(heap, [], 0, [], "baseline x")
+    verdict = apply_fail_on_bytes(outcome, costs, 1_000_000)
+    assert [f.function for f in verdict.outcome.new] == ["NewBuffer"]
+    assert verdict.outcome.known == len(heap) - 1 and len(verdict.below) == len(heap) - 1

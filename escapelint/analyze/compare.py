@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from escapelint.analyze.cost import CostAttribution
 from escapelint.analyze.findings import Finding
 
 
@@ -24,6 +25,7 @@ class DiffResult:
     go_version: str | None = None
     repo_root: Path | None = None
     head_root: Path | None = None
+    costs: CostAttribution | None = None  # a heap profile of the head build, when one was given (`diff --profile`)
 
 
 def compare(base: Iterable[Finding], head: Iterable[Finding], base_ref: str, go_version: str | None) -> DiffResult:

@@ -287,6 +287,11 @@ def attribute(
     )
 
 
+def check_heap_profile(profile: HeapProfile) -> None:
+    """ProfileMismatchError unless `profile` has the values of a heap profile (before any build runs)."""
+    _value_indexes(profile)
+
+
 def _value_indexes(profile: HeapProfile) -> dict[str, int | None]:
     indexes = {name: profile.value_index(kind) for name, kind in VALUE_TYPES.items()}
     if indexes["bytes"] is None and indexes["inuse_bytes"] is None:

@@ -637,7 +637,7 @@ def package_page(
         else:
             site = _site(finding, cache, directory)
             if costs is not None:
-                site = _with_cost(site, finding, costs)
+                site = with_cost(site, finding, costs)
             if site.inlined_from:
                 function.inlined.setdefault(site.inlined_from, []).append(site)
             else:
@@ -669,7 +669,8 @@ def package_page(
     )
 
 
-def _with_cost(site: Site, finding: Finding, costs: CostAttribution) -> Site:
+def with_cost(site: Site, finding: Finding, costs: CostAttribution) -> Site:
+    """`site` (the Site of `finding`) with its heap profile figures; its bar is set by the page."""
     cost = costs.of(finding)
     if cost is None:
         return site

@@ -19,7 +19,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from escapelint.analyze.cost import CostAttribution, attribute
@@ -146,6 +146,7 @@ class BenchmarkRun:
     profiles: list[Path]
     commands: list[str]
     memprofilerate: int
+    packages: list[str]  # the package each profile is of
 
 
 def benchmark_packages(go: GoToolchain, patterns: list[str], root: Path) -> list[str]:
@@ -176,7 +177,7 @@ def run_benchmarks(
         packages = benchmark_packages(go, patterns, root)
     except GoCommandError as exc:
         raise ProfileError(f"--bench: {exc}") from None
-    profiles, commands = [], []
+    profiles, commands, profiled = [], [], []
     for index, package in enumerate(packages):
         profile = directory / f"mem-{index}.pb.gz"
         argv = [go.executable, "test", "-run", "^$", "-bench", bench]
@@ -195,7 +196,16 @@ def run_benchmarks(
         commands.append(shown)
         if profile.is_file():  # no benchmark matched: go test writes the profile all the same, empty of them
             profiles.append(profile)
-    return BenchmarkRun(profiles, commands, memprofilerate)
+            profiled.append(package)
+    return BenchmarkRun(profiles, commands, memprofilerate, profiled)
+
+
+def read_benchmark_profiles(run: BenchmarkRun, go: GoToolchain, bench: str) -> list[HeapProfile]:
+    """The profiles of a benchmark run, named by what recorded them (their files are temporary)."""
+    return [
+        replace(read_profile(path, go), name=f"go test -bench {bench} {package}")
+        for path, package in zip(run.profiles, run.packages)
+    ]
 
 
 def temporary_directory() -> tempfile.TemporaryDirectory:

@@ -117,22 +117,10 @@ def read_heap_profile(lines: Iterable[str], name: str = "<profile>") -> HeapProf
     locations: dict[int, ProfileLocation] = {}
     samples = 0
     section = "header"
-    pending: tuple[int, list[int]] | None = None  # a sample line waiting for its label line
     location: ProfileLocation | None = None
+    numbered = enumerate(lines, 1)
     number = 0
-
-    def flush_sample(size: int | None) -> None:
-        first, values = pending
-        key = (first, size)
-        total = groups.get(key)
-        if total is None:
-            groups[key] = [*values, 1]
-        else:
-            for i, value in enumerate(values):
-                total[i] += value
-            total[-1] += 1
-
-    for number, line in enumerate(lines, 1):
+    for number, line in numbered:
         line = line.rstrip("\r\n")
         if section == "header":
             if line == "Samples:":
@@ -155,35 +143,8 @@ def read_heap_profile(lines: Iterable[str], name: str = "<profile>") -> HeapProf
                 if match[3]:
                     default_type = match[1]
             sample_types = tuple(types)
-            section = "samples"
-        elif section == "samples":
-            if line == "Locations":
-                if pending is not None:
-                    flush_sample(None)
-                    pending = None
-                section = "locations"
-                continue
-            head, colon, rest = line.partition(": ")
-            if colon and "[" not in head:
-                if pending is not None:
-                    flush_sample(None)
-                try:
-                    values = [int(v) for v in head.split()]
-                    first = int(rest.split(None, 1)[0]) if rest.strip() else 0
-                except ValueError:
-                    raise ProfileFormatError(f"{name}:{number}: not a sample: {line[:80]!r}") from None
-                if len(values) != len(sample_types):
-                    raise ProfileFormatError(
-                        f"{name}:{number}: {len(values)} values for {len(sample_types)} sample types"
-                    )
-                pending = (first, values)
-                samples += 1
-            elif ":[" in line and pending is not None:  # the sample's labels
-                match = _SIZE_LABEL.search(line)
-                flush_sample(int(match[1]) if match else None)
-                pending = None
-            elif line.strip():
-                raise ProfileFormatError(f"{name}:{number}: not a sample: {line[:80]!r}")
+            samples, number = _read_samples(numbered, len(sample_types), groups, name)
+            section = "locations"  # _read_samples stops after the "Locations" line
         elif section == "locations":
             if line == "Mappings":
                 section = "mappings"
@@ -212,8 +173,6 @@ def read_heap_profile(lines: Iterable[str], name: str = "<profile>") -> HeapProf
         # The mappings are not needed: Go's profiles are symbolized when written.
     if section in ("header", "types"):
         raise ProfileFormatError(f"{name}: no samples section: not the text of `go tool pprof -raw`")
-    if section == "samples" and pending is not None:
-        flush_sample(None)
     return HeapProfile(
         name=name,
         sample_types=sample_types,
@@ -225,6 +184,61 @@ def read_heap_profile(lines: Iterable[str], name: str = "<profile>") -> HeapProf
         locations=locations,
         samples=samples,
     )
+
+
+def _read_samples(numbered, types: int, groups: dict, name: str) -> tuple[int, int]:
+    """Sum the sample lines into `groups` up to the "Locations" line: (samples read, last line number).
+
+    The one hot loop of the reader (a long benchmark's profile has millions of samples): a sample
+    line is `V1 V2 ...: LOC LOC ...`, optionally followed by its label line (`bytes:[N] ...`).
+    """
+    samples = 0
+    key: tuple[int, int | None] | None = None
+    values: list[int] = []
+    number = 0
+
+    def add(key, values) -> None:
+        total = groups.get(key)
+        if total is None:
+            groups[key] = [*values, 1]
+        else:
+            for i in range(types):
+                total[i] += values[i]
+            total[types] += 1
+
+    for number, line in numbered:
+        head, colon, rest = line.partition(": ")
+        if colon and "[" not in head:
+            if key is not None:
+                add(key, values)
+            try:
+                values = [int(v) for v in head.split()]
+                rest = rest.lstrip()
+                end = rest.find(" ")
+                first = int(rest[:end] if end >= 0 else rest) if rest.strip() else 0
+            except ValueError:
+                raise ProfileFormatError(f"{name}:{number}: not a sample: {line.strip()[:80]!r}") from None
+            if len(values) != types:
+                raise ProfileFormatError(f"{name}:{number}: {len(values)} values for {types} sample types")
+            key = (first, None)
+            samples += 1
+        elif ":[" in line and key is not None:  # the sample's labels
+            match = _SIZE_LABEL.search(line)
+            if match is not None:
+                key = (key[0], int(match[1]))
+            add(key, values)
+            key = None
+        elif line.rstrip("\r\n") == "Locations":
+            break
+        elif line.strip():
+            raise ProfileFormatError(f"{name}:{number}: not a sample: {line.strip()[:80]!r}")
+    else:
+        if key is not None:
+            add(key, values)
+        return samples, number
+    if key is not None:
+        add(key, values)
+    return samples, number
 
 
 def _int(text: str, name: str, number: int) -> int:

@@ -15,6 +15,7 @@ binary written into a temporary directory (`-o`), never into the module.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import subprocess
 import tempfile
@@ -72,15 +73,33 @@ def read_profile(path: Path, go: GoToolchain | None) -> HeapProfile:
             f"pass --go GO, or convert it where Go is: go tool pprof -raw {path} > {path}.txt"
         )
     argv = [go.executable, "tool", "pprof", "-raw", "-symbolize=none", str(path)]
-    try:
-        result = subprocess.run(argv, capture_output=True, check=False, env=os.environ.copy())
-    except OSError as exc:
-        raise ProfileError(f"--profile {path}: cannot run {go.executable}: {exc.strerror}") from None
-    if result.returncode != 0:
-        message = " ".join(result.stderr.decode(errors="replace").split()) or f"exit {result.returncode}"
-        raise ProfileError(f"--profile {path}: go tool pprof cannot read it: {message}")
-    text = result.stdout.decode("utf-8", errors="replace").splitlines()
-    return _parse(text, path)
+    # Streamed: the text of a long benchmark's profile runs to hundreds of megabytes.
+    with tempfile.TemporaryFile() as errors:
+        try:
+            process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, env=os.environ.copy())
+        except OSError as exc:
+            raise ProfileError(f"--profile {path}: cannot run {go.executable}: {exc.strerror}") from None
+        try:
+            text = io.TextIOWrapper(process.stdout, encoding="utf-8", errors="replace")
+            try:
+                profile = read_heap_profile(text, str(path))
+                problem = None
+            except ProfileFormatError as exc:
+                profile, problem = None, exc
+            for _ in text:  # what the reader left: pprof must not block on a full pipe
+                pass
+        except BaseException:  # Ctrl-C, SIGTERM: stop pprof, which may be blocked on the pipe
+            process.kill()
+            process.wait()
+            raise
+        returncode = process.wait()
+        if returncode != 0:
+            errors.seek(0)
+            message = " ".join(errors.read().decode(errors="replace").split()) or f"exit {returncode}"
+            raise ProfileError(f"--profile {path}: go tool pprof cannot read it: {message}")
+    if problem is not None:
+        raise ProfileError(f"--profile {problem}")
+    return profile
 
 
 def _parse(lines, path: Path) -> HeapProfile:

@@ -658,7 +658,10 @@ def check(
     outcome = gate(result, root, config, baseline=comparison.baseline, changed=changed, since=comparison.since)
     cost_warnings, below = [], []
     if config.fail_on_bytes is not None:
-        from escapelint.workflows.cost_gate import apply_fail_on_bytes, missing_profile_warning
+        from escapelint.workflows.cost_gate import (
+            apply_fail_on_bytes,
+            missing_profile_warning,
+        )
 
         if profiles is None:
             cost_warnings.append(missing_profile_warning("fail-on-bytes", "check"))

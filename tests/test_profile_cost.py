@@ -157,7 +157,7 @@ def test_append_growth_is_a_site_from_go125_and_profile_evidence_before(version)
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_the_figures_add_up_and_the_rest_is_counted(version):
-    recording, costs = costed(version)
+    _, costs = costed(version)
     facts = costs.facts
     assert facts.attributed + facts.unmatched + facts.unmapped == facts.total
     assert sum(c.figures.bytes for c in costs.sites.values()) == facts.attributed.bytes

@@ -23,7 +23,14 @@ from escapelint.report.markdown import (
     environment,
     fit_comment,
 )
-from escapelint.report.page import Site, bytes_text, finding_order, finding_record, heap_sites, with_cost
+from escapelint.report.page import (
+    Site,
+    bytes_text,
+    finding_order,
+    finding_record,
+    heap_sites,
+    with_cost,
+)
 from escapelint.report.sarif import findings_sarif
 from escapelint.rules import RULES
 
@@ -188,8 +195,10 @@ def diff_json(result: DiffResult) -> str:
         "go_version": result.go_version,
         "summary": {c.category: {"added": c.added, "removed": c.removed} for c in _changes(result)},
         "unchanged": result.unchanged,
-        "added": [_with_profile(finding_record(f, repo_relative(result, f.event.position.file)), f, result)
-                  for f in sorted(result.added, key=finding_order)],  # fmt: skip
+        "added": [
+            _with_profile(finding_record(f, repo_relative(result, f.event.position.file)), f, result)
+            for f in sorted(result.added, key=finding_order)
+        ],
         "removed": [finding_record(f, repo_relative(result, f.event.position.file)) for f in sorted(result.removed, key=finding_order)],
     }
     if result.costs is not None:

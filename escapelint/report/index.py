@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from escapelint.analyze.cost import CostAttribution
 from escapelint.report.categories import (
-    CATEGORY_BY_ID,
     CATEGORIES,
+    CATEGORY_BY_ID,
     Category,
     CategoryCount,
     category_counts,

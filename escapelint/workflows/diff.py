@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from escapelint.analyze.compare import DiffResult, compare
+from escapelint.read.heap_profile import HeapProfile
 from escapelint.workflows.audit import Progress, build_and_analyze
 from escapelint.workflows.git import git, worktree_at
-from escapelint.read.heap_profile import HeapProfile
 from escapelint.workflows.gobuild import GoToolchain
 from escapelint.workflows.profile import attribute_build
 

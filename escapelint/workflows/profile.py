@@ -26,7 +26,12 @@ from pathlib import Path
 from escapelint.analyze.cost import CostAttribution, attribute
 from escapelint.analyze.findings import PackageFindings
 from escapelint.analyze.source import SourceLocator, read_go_file
-from escapelint.read.heap_profile import RAW_TEXT_STARTS, HeapProfile, ProfileFormatError, read_heap_profile
+from escapelint.read.heap_profile import (
+    RAW_TEXT_STARTS,
+    HeapProfile,
+    ProfileFormatError,
+    read_heap_profile,
+)
 from escapelint.workflows.gobuild import GoCommandError, GoNotFoundError, GoToolchain
 
 #: Every allocation is sampled: exact counts, and no small site is missed in a short benchmark run.

@@ -175,6 +175,53 @@ VerboseOption = Annotated[
 ]
 
 
+ProfileOption = Annotated[
+    Optional[list[Path]],
+    typer.Option(
+        "--profile",
+        metavar="FILE",
+        help="A Go heap profile of this build (go test -memprofile, /debug/pprof/heap or /allocs); repeatable, they add up. Sites are ranked by the bytes they allocated.",
+    ),
+]
+
+
+def _read_profiles(paths, go_command=None, toolchain=None, note=None):
+    """The heap profiles named by --profile, read before any build, or a usage failure."""
+    from escapelint.workflows.gobuild import GoNotFoundError, GoToolchain
+    from escapelint.workflows.profile import ProfileError, read_profiles
+
+    if not paths:
+        return None
+    if toolchain is None:
+        try:
+            toolchain = GoToolchain.find(go_command)
+        except GoNotFoundError:
+            toolchain = None  # a profile already in `go tool pprof -raw` text needs no go
+    from escapelint.analyze.cost import ProfileMismatchError, check_heap_profile
+
+    try:
+        profiles = read_profiles(list(paths), toolchain)
+        for read in profiles:
+            check_heap_profile(read)  # a CPU profile is refused before the build, not after it
+    except (ProfileError, ProfileMismatchError) as exc:
+        raise _fail(str(exc)) from None
+    if note is not None:
+        for profile in profiles:
+            note(f"profile {profile.name}: {profile.samples} samples, {len(profile.locations)} locations")
+    return profiles
+
+
+def _attribute_to_build(result, profiles, root: Path):
+    """The profiles joined to a build's heap sites, or a usage failure (not a heap profile)."""
+    from escapelint.analyze.cost import ProfileMismatchError
+    from escapelint.workflows.profile import attribute_build
+
+    try:
+        return attribute_build(result.packages, profiles, root)
+    except ProfileMismatchError as exc:
+        raise _fail(str(exc)) from None
+
+
 PackagesArgument = Annotated[
     Optional[list[str]], typer.Argument(metavar="[PACKAGE]...", help="Package patterns (default ./...).")
 ]
@@ -227,6 +274,11 @@ def report(
             help="Worker processes for an input file over 16 MiB. The report is the same for any number.",
         ),
     ] = None,
+    profile: ProfileOption = None,
+    go: Annotated[
+        Optional[str],
+        typer.Option("--go", metavar="GO", show_default="go on PATH", help="The go whose `go tool pprof` reads --profile."),
+    ] = None,
     strict: StrictOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -236,8 +288,11 @@ def report(
     on stderr and the report's "stats" give the count of lines per role; lines escapelint does not
     understand are listed under "unrecognized", never dropped. A warning on stderr (and in the JSON
     document) says when the input is mostly not compiler output, holds no escape diagnostic, or names
-    Go files that are not under the source root; --strict makes that exit 2.
+    Go files that are not under the source root; --strict makes that exit 2. With --profile, the heap
+    profile's bytes and objects are attributed to the sites and every report ranks them (`go tool pprof`
+    reads the profile; a profile already in `go tool pprof -raw` text needs no go).
     """
+    from escapelint.analyze.cost import ProfileMismatchError
     from escapelint.read.input import InputError
     from escapelint.report.formats import parse_format_targets
     from escapelint.report.output import OutputError
@@ -247,14 +302,19 @@ def report(
     note = Verbose(verbose)
     try:
         targets = parse_format_targets(format or ["json"], output)
+        profiles = _read_profiles(profile, go, note=note)
         note(f"reading {input}; source root {(source_root or Path.cwd()).resolve()}")
         note("writing " + ", ".join(f"{name}: {path}" for name, path in targets))
-        result = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs)
-    except (InputError, OutputError) as exc:
+        result = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs, profiles=profiles)
+    except (InputError, OutputError, ProfileMismatchError) as exc:
         raise _fail(str(exc)) from None
     note(f"read {result.stats.lines} lines, {result.stats.packages} packages")
     if not quiet:
         report_summary(result.stats)
+        if result.costs is not None:
+            from escapelint.terminal import cost_summary
+
+            cost_summary(result.costs)
     _warn(result.warnings, strict)
 
 
@@ -339,6 +399,28 @@ def audit(
     force: Annotated[
         bool, typer.Option("--force", help="Write into a directory escapelint did not write (named files are always replaced).")
     ] = False,
+    profile: ProfileOption = None,
+    bench: Annotated[
+        Optional[str],
+        typer.Option(
+            "--bench",
+            metavar="PATTERN",
+            help="Run the packages' benchmarks matching PATTERN (go test -bench) with a memory profile, and rank the sites by the bytes they allocated.",
+        ),
+    ] = None,
+    benchtime: Annotated[
+        Optional[str],
+        typer.Option("--benchtime", metavar="T", show_default="go test's (1s)", help="go test -benchtime for --bench: 2s, 500x, ..."),
+    ] = None,
+    memprofilerate: Annotated[
+        int,
+        typer.Option(
+            "--memprofilerate",
+            min=1,
+            metavar="N",
+            help="go test -memprofilerate for --bench: 1 records every allocation (exact; slower benchmarks), Go's default 524288 one per 512 KiB.",
+        ),
+    ] = 1,
     go: GoOption = None,
     directory: DirOption = None,
     config_file: ConfigOption = None,
@@ -348,7 +430,10 @@ def audit(
 ) -> None:
     """Analyse a module: build it with -gcflags=PATTERN=-m=2 and write browsable reports.
 
-    Progress shows on stderr while Go builds (when it is a terminal); a short summary follows.
+    Progress shows on stderr while Go builds (when it is a terminal); a short summary follows. With
+    --profile FILE (a heap profile of the same code) or --bench PATTERN (escapelint runs the benchmarks
+    with -memprofile), the sites are ranked by the bytes they allocated: in the summary and every report.
+    A benchmark that fails exits 3 with its output.
     """
     from escapelint.report.facts import BuildFacts
     from escapelint.report.formats import check_format_targets, parse_format_targets
@@ -363,8 +448,14 @@ def audit(
     except OutputError as exc:
         raise _fail(str(exc)) from None
     toolchain, root, _ = _module(go, directory, config_file, note)
+    profiles = _read_profiles(profile, toolchain=toolchain, note=note) or []
     patterns = packages or ["./..."]
     result = _build(toolchain, patterns, root, tests=tests, quiet=quiet, note=note)
+    costs = None
+    if bench is not None:
+        profiles += _benchmark_profiles(toolchain, patterns, root, bench, benchtime, memprofilerate, quiet, note)
+    if profile or bench is not None:
+        costs = _attribute_to_build(result, profiles, root)
     facts = BuildFacts(
         input_name=str(root), go_version=result.go_version, command=result.command.display(), generated_at=_now()
     )
@@ -374,12 +465,16 @@ def audit(
     started = time.perf_counter()
     try:
         write_build_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force,
-                            sources=SourceLocator(root), warnings_provider=lambda: warnings)  # fmt: skip
+                            sources=SourceLocator(root), warnings_provider=lambda: warnings, costs=costs)  # fmt: skip
     except OutputError as exc:
         raise _fail(str(exc)) from None
     note(f"reports written in {time.perf_counter() - started:.3f} s: " + ", ".join(f"{n}: {p}" for n, p in targets))
     if not quiet:
         audit_summary(result, [f"{name}: {path}" for name, path in targets])
+        if costs is not None:
+            from escapelint.terminal import cost_summary
+
+            cost_summary(costs)
         _note_uninstantiated_generics(toolchain, patterns, root, result, tests=tests)
     _warn(warnings, strict)
 
@@ -399,6 +494,41 @@ def _note_uninstantiated_generics(toolchain, patterns: list[str], root: Path, re
         return  # the build succeeded; the note is a courtesy
     if declarations:
         print_note(uninstantiated_generics_note(declarations, root, tests=tests))
+
+
+def _benchmark_profiles(toolchain, patterns, root, bench, benchtime, rate, quiet, note):
+    """Run the benchmarks (`audit --bench`) and read their memory profiles; exit 3 when one fails."""
+    from escapelint.workflows.profile import (
+        BenchmarkFailedError,
+        ProfileError,
+        read_benchmark_profiles,
+        run_benchmarks,
+        temporary_directory,
+    )
+
+    def progress(message: str) -> None:
+        note(message)
+        if not quiet:
+            typer.echo(f"escapelint: {message}", err=True)
+
+    why = "every allocation is recorded: exact figures" if rate == 1 else f"one allocation per {rate} bytes on average"
+    progress(f"benchmarks matching {bench!r}, -memprofilerate={rate} ({why})")
+    with temporary_directory() as directory:
+        try:
+            run = run_benchmarks(toolchain, patterns, root, Path(directory), bench=bench, benchtime=benchtime,
+                                 memprofilerate=rate, progress=progress)  # fmt: skip
+            if not run.profiles:
+                raise _fail(f"--bench {bench}: no package of {' '.join(patterns)} has test files")
+            return read_benchmark_profiles(run, toolchain, bench)
+        except BenchmarkFailedError as exc:
+            from escapelint.terminal import escape_controls
+
+            typer.echo(f"escapelint: the benchmarks failed (exit {exc.returncode}): {escape_controls(str(exc).split(' failed')[0])}", err=True)
+            for line in exc.output.splitlines():
+                typer.echo(f"  {escape_controls(line)}", err=True)
+            raise typer.Exit(EXIT_BUILD_FAILED) from None
+        except ProfileError as exc:
+            raise _fail(str(exc)) from None
 
 
 def _build_warnings(result, root: Path):
@@ -489,6 +619,14 @@ def check(
             help="text (for people), json, github (workflow annotations) or sarif, on stdout. The exit status is the same.",
         ),
     ] = CheckFormat.text,
+    profile: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--profile",
+            metavar="FILE",
+            help="A heap profile of this code; with `fail-on-bytes` configured, new sites that allocated less do not fail. Repeatable.",
+        ),
+    ] = None,
     go: GoOption = None,
     directory: DirOption = None,
     config_file: ConfigOption = None,
@@ -508,6 +646,8 @@ def check(
     the line above.
     Files are named from the top of the git repository (a module in a subfolder, `-C DIR`, included), as
     pre-commit and GitHub name them.
+    With `fail-on-bytes = N` configured and a heap profile (--profile), only new sites the profile saw
+    allocate at least N bytes fail.
     """
     import dataclasses
     import os
@@ -527,6 +667,7 @@ def check(
 
     note = Verbose(verbose)
     toolchain, root, config = _module(go, directory, config_file, note)
+    profiles = _read_profiles(profile, toolchain=toolchain, note=note)
     if files:
         patterns = packages_for_files(files, root)
         if not patterns:
@@ -567,6 +708,18 @@ def check(
     # Files are named relative to the repository's top, not to a module in a subfolder (-C DIR).
     shown = RepositoryPaths.of(root)
     outcome = dataclasses.replace(outcome, problems=[shown.problem(p) for p in outcome.problems])
+    cost_warnings, below = [], []
+    if config.fail_on_bytes is not None:
+        from escapelint.workflows.cost_gate import (
+            apply_fail_on_bytes,
+            missing_profile_warning,
+        )
+
+        if profiles is None:
+            cost_warnings.append(missing_profile_warning("fail-on-bytes", "check"))
+        else:
+            verdict = apply_fail_on_bytes(outcome, _attribute_to_build(result, profiles, root), config.fail_on_bytes)
+            outcome, below = verdict.outcome, verdict.below
     note(f"compared with {outcome.compared_with}: {len(outcome.new)} new, {outcome.known} known")
     if format is not CheckFormat.text:
         from escapelint.report.check import render_check
@@ -585,7 +738,15 @@ def check(
         )
     else:
         print_check(outcome, file_shown=shown)
-    warnings = [*comparison.warnings, *_build_warnings(result, root)]
+    if below and not quiet:
+        from escapelint.report.page import bytes_text
+        from escapelint.terminal import describe
+
+        typer.echo(f"escapelint check: {len(below)} new heap escape{'s' * (len(below) != 1)} allocated less than "
+                   f"fail-on-bytes ({bytes_text(config.fail_on_bytes)}) in the profile, not failing:", err=True)  # fmt: skip
+        for finding, spent in below:
+            typer.echo(f"  {bytes_text(spent):>9}  {describe(finding, shown)}", err=True)
+    warnings = [*comparison.warnings, *cost_warnings, *_build_warnings(result, root)]
     if outcome.new or outcome.problems:
         _warn(warnings, strict=False)
         raise typer.Exit(EXIT_GATE)
@@ -622,6 +783,14 @@ def diff(
     force: Annotated[
         bool, typer.Option("--force", help="Accepted for scripts; output files are always replaced whole.")
     ] = False,
+    profile: Annotated[
+        Optional[list[Path]],
+        typer.Option(
+            "--profile",
+            metavar="FILE",
+            help="A heap profile of the working tree's code: the new sites' bytes, and the `max-new-bytes` gate. Repeatable.",
+        ),
+    ] = None,
     go: GoOption = None,
     directory: DirOption = None,
     config_file: ConfigOption = None,
@@ -631,7 +800,8 @@ def diff(
     """What a change adds and removes: builds REF (in a temporary git worktree) and the working tree.
 
     Both builds happen once, whatever the number of formats. Exit 1 when the new heap escapes exceed
-    --max-new, else the configured `max-new` (default 0).
+    --max-new, else the configured `max-new` (default 0), or, with --profile and `max-new-bytes`,
+    when the new sites allocated more than that many bytes in the profile.
     """
     from escapelint.report import diff as diff_report
     from escapelint.report.formats import (
@@ -653,10 +823,11 @@ def diff(
         raise _fail(str(exc)) from None
     note = Verbose(verbose)
     toolchain, root, config = _module(go, directory, config_file, note)
+    profiles = _read_profiles(profile, toolchain=toolchain, note=note)
     note(f"building {base} in a temporary git worktree, then the working tree")
     started = time.perf_counter()
     try:
-        result = run_diff(toolchain, packages or ["./..."], root, base)
+        result = run_diff(toolchain, packages or ["./..."], root, base, profiles=profiles)
     except GitError as exc:
         raise _fail(str(exc)) from None
     except BuildFailedError as exc:
@@ -684,7 +855,20 @@ def diff(
             f"{result.unchanged} unchanged compared with {base}",
             err=True,
         )
-    if len(result.added) > (config.max_new if max_new is None else max_new):
+    over_bytes = False
+    if config.max_new_bytes is not None:
+        from escapelint.report.page import bytes_text
+        from escapelint.workflows.cost_gate import missing_profile_warning, new_bytes
+
+        if result.costs is None:
+            _warn([missing_profile_warning("max-new-bytes", "diff")], strict=False)
+        else:
+            spent = new_bytes(result.added, result.costs)
+            over_bytes = spent > config.max_new_bytes
+            if not quiet or over_bytes:
+                typer.echo(f"escapelint diff: the new sites allocated {bytes_text(spent)} in the profile "
+                           f"(max-new-bytes {bytes_text(config.max_new_bytes)})", err=True)  # fmt: skip
+    if len(result.added) > (config.max_new if max_new is None else max_new) or over_bytes:
         raise typer.Exit(EXIT_GATE)
 
 

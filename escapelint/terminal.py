@@ -15,9 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from escapelint.analyze.cost import CostAttribution
 from escapelint.analyze.findings import Finding
 from escapelint.events import BuildStats, LineRole
-from escapelint.report.page import UNKNOWN_FUNCTION, site_message
+from escapelint.report.page import UNKNOWN_FUNCTION, bytes_text, site_message
 from escapelint.report.warnings import InputWarning
 from escapelint.rules import RULES
 from escapelint.workflows.audit import BuildFailedError, BuildResult, GenericDeclaration, Progress
@@ -171,6 +172,51 @@ def uninstantiated_generics_note(declarations: list[GenericDeclaration], root: P
     )
 
 
+def cost_summary(costs: CostAttribution, out: TextIO | None = None, top: int = 10) -> None:
+    """The heap profile's verdict: the costliest sites with their category and fix, the costliest
+    functions, the bytes at lines without a site, and what the profile did not exercise."""
+    out = out if out is not None else sys.stderr  # looked up now: tests and typer swap the streams
+    facts = costs.facts
+    total = facts.total.bytes
+    profiles = len(facts.files)
+    print(
+        f"escapelint: heap profile{'s' * (profiles != 1)}: {bytes_text(total)} in {facts.total.objects} objects "
+        f"sampled; {bytes_text(facts.attributed.bytes)} at heap sites, {bytes_text(facts.unmatched.bytes)} at "
+        f"lines without one, {bytes_text(facts.unmapped.bytes)} in {facts.unmapped_samples} samples outside the "
+        "build (tests, other packages, the runtime)",
+        file=out,
+    )
+    ranked = [(f, c) for f, c in costs.ranked(costs.heap_sites.values()) if c.exercised]
+    if ranked:
+        print("  heap sites by bytes allocated:", file=out)
+    for finding, cost in ranked[:top]:
+        shared = f" (shares its line with {len(cost.shared_with)} other site{'s' * (len(cost.shared_with) != 1)})" if cost.shared_with else ""
+        print(
+            f"  {bytes_text(cost.figures.bytes):>9} {cost.share:6.1%}  {escape_controls(finding.event.position)}: "
+            f"[{finding.category}] {escape_controls(finding.event.expr)} in {escape_controls(finding.function or '?')}{shared}",
+            file=out,
+        )
+        rule = RULES.get(finding.category or "")
+        if rule is not None:
+            print(f"{'':19}fix: {rule.fix}", file=out)
+    functions = [t for t in costs.functions if t.figures.bytes or t.figures.objects]
+    if functions:
+        print("  functions by bytes allocated at their heap sites:", file=out)
+        for total_row in functions[:5]:
+            print(f"  {bytes_text(total_row.figures.bytes):>9}  {escape_controls(total_row.key)}", file=out)
+    if costs.unmatched:
+        print("  bytes at lines where the compiler reports no heap site:", file=out)
+    for unmatched in costs.unmatched[:5]:
+        what = "slice growth by append, which this Go does not report" if unmatched.slice_growth else "no heap site reported on this line"
+        print(
+            f"  {bytes_text(unmatched.figures.bytes):>9}  {escape_controls(unmatched.file)}:{unmatched.line}: {what}",
+            file=out,
+        )
+    idle = sum(1 for c in costs.sites.values() if not c.exercised)
+    if idle:
+        print(f"  {idle} heap site{'s' * (idle != 1)} not exercised by this profile (0 bytes here; not free)", file=out)
+
+
 def describe(finding: Finding, file_shown: Callable[[str], str] | None = None) -> str:
     """One `check` line: "FILE:LINE:COL: [CATEGORY] " and the site's message as the report model words it.
 
@@ -206,6 +252,7 @@ def print_check(
 __all__ = [
     "Progress",
     "audit_summary",
+    "cost_summary",
     "describe",
     "escape_controls",
     "print_build_failure",

@@ -22,6 +22,7 @@ Usage::
 
     python scripts/benchmark.py --go 1.22.10 [--runs 3] [--keep DIR] [--assert-targets]
     python scripts/benchmark.py --startup [--go 1.27.3] [--runs 10] [--assert-targets]
+    python scripts/benchmark.py --profile --go 1.22.10 [--depth 9] [--copies 1] [--keep DIR]
 
 ``--startup`` measures escapelint's fixed costs instead, on a copy of the bundled example module
 (``fixtures/modules/example``) with a baseline: in one run, interleaved, the median of ``--runs``
@@ -30,6 +31,15 @@ Usage::
 ``go build -gcflags=./...=-m=2 ./...``. Targets: ``--version`` <= 100 ms; check adds <= 150 ms and audit
 <= 400 ms to its build. Bytecode is cached in a temporary directory (``PYTHONPYCACHEPREFIX``), as an
 installed package has it, even when ``PYTHONDONTWRITEBYTECODE`` is set.
+
+``--profile`` measures the heap-profile ranking (issue 12): it records a heap profile of
+``fixtures/modules/stacks``'s BenchmarkStacks with ``-memprofilerate 1`` and ``STACKS_DEPTH=DEPTH``
+(4^DEPTH x 8 distinct stacks, every allocation sampled: depth 9 writes a 6 MB profile of 2.1 million
+samples), builds std with ``-m=2`` and reads and analyses it together with the stacks module's own
+output, then times, each once, in this process: ``go tool pprof -raw`` of the profile streamed into
+escapelint's reader (``workflows.profile.read_profile``), the reader alone on the saved text, and the
+attribution of ``--copies`` copies of the profile (several profiles add up) to every heap site of
+std and the module (``workflows.profile.attribute_build``). The profile is not committed.
 
 Exit status: 0; 1 if ``--assert-targets`` is given and a target is missed;
 2 if the toolchain is missing or the build or escapelint fails.
@@ -55,6 +65,7 @@ else:  # run as a script: scripts/ is on sys.path
     from check_std import build_std, output_name
     from toolchains import Toolchain, find
 
+ROOT = Path(__file__).resolve().parent.parent
 MAX_RATIO = 3.0
 MAX_RSS_MIB = 250.0
 MIB = 1024 * 1024
@@ -314,6 +325,61 @@ def print_startup(medians: dict[str, float], runs: int) -> bool:
     return ok
 
 
+def profile_benchmark(toolchain: Toolchain, depth: int, copies: int, out_dir: Path) -> None:
+    """Record the stacks profile, build std, and print the reading and attribution figures."""
+    from escapelint.analyze.findings import analyze
+    from escapelint.analyze.source import SourceLocator
+    from escapelint.read.assembler import BuildReader
+    from escapelint.read.heap_profile import read_heap_profile
+    from escapelint.workflows.gobuild import GoToolchain
+    from escapelint.workflows.profile import attribute_build, read_profile
+
+    module = ROOT / "fixtures" / "modules" / "stacks"
+    env = toolchain.env()
+    env["STACKS_DEPTH"] = str(depth)
+    profile = out_dir / "stacks.pb.gz"
+    started = time.perf_counter()
+    subprocess.run(
+        [str(toolchain.go), "test", "-run", "^$", "-bench", ".", "-benchtime", "1x", "-memprofilerate", "1",
+         "-memprofile", str(profile), "-o", str(out_dir / "stacks.test"), "."],
+        cwd=module, env=env, check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    print(f"profile  {profile.stat().st_size / MIB:.1f} MiB gzip'd protobuf, depth {depth}, recorded in {time.perf_counter() - started:.1f} s")
+    std = out_dir / output_name(toolchain.version)
+    if not std.is_file():
+        build = build_std(toolchain, std)
+        print(f"std      go build -gcflags=-m=2 std: {build.seconds:.1f} s, exit {build.exit_code}")
+    module_output = subprocess.run(
+        [str(toolchain.go), "build", "-p", "1", "-gcflags=-m=2", "./..."],
+        cwd=module, env=toolchain.env(), check=True, capture_output=True,
+    ).stderr.decode()  # fmt: skip
+    packages = []
+    for lines, root in ((std.open(encoding="utf-8", errors="replace"), None), (module_output.splitlines(True), module)):
+        reader = BuildReader()
+        sources = SourceLocator(root)
+        packages += [analyze(p, sources) for p in reader.packages(lines)]
+    sites = sum(1 for p in packages for f in p.findings if f.category is not None)
+    print(f"build    {len(packages)} packages, {sites:,} heap sites (std {toolchain.version} and the stacks module)")
+    os.environ["GOROOT"] = str(toolchain.goroot)  # the go of read_profile runs in this environment
+    started = time.perf_counter()
+    read = read_profile(profile, GoToolchain(str(toolchain.go)))
+    through_pprof = time.perf_counter() - started
+    raw = out_dir / "stacks.raw"
+    with raw.open("wb") as out:
+        subprocess.run([str(toolchain.go), "tool", "pprof", "-raw", "-symbolize=none", str(profile)], env=env, stdout=out, check=True)
+    started = time.perf_counter()
+    with raw.open(encoding="utf-8") as lines:
+        read_heap_profile(lines, raw.name)
+    reader_alone = time.perf_counter() - started
+    started = time.perf_counter()
+    costs = attribute_build(packages, [read] * copies, module)
+    attribution = time.perf_counter() - started
+    print(f"samples  {read.samples:,} in {len(read.groups):,} groups of first location and size; {len(read.locations):,} locations; text {raw.stat().st_size / MIB:.0f} MiB")
+    print(f"read     go tool pprof -raw streamed into the reader: {through_pprof:.1f} s; the reader alone on the text: {reader_alone:.1f} s")
+    print(f"attribute {copies} x {profile.stat().st_size / MIB:.1f} MiB ({copies * read.samples:,} samples) to {sites:,} sites: {attribution:.2f} s; "
+          f"{costs.facts.attributed.bytes / max(costs.facts.total.bytes, 1):.1%} of the bytes at sites")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--go", metavar="VERSION", help="toolchain to build with (std: required; --startup: 1.27.3)")
@@ -321,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the build output and the report here")
     parser.add_argument("--assert-targets", action="store_true", help="exit 1 if a target is missed")
     parser.add_argument("--startup", action="store_true", help="measure the fixed costs on the bundled example")
+    parser.add_argument("--profile", action="store_true", help="measure reading and attributing a large heap profile")
+    parser.add_argument("--depth", type=int, default=9, help="--profile: STACKS_DEPTH of the benchmark (4^depth x 8 stacks)")
+    parser.add_argument("--copies", type=int, default=1, help="--profile: attribute this many copies of the profile")
     args = parser.parse_args(argv)
     if args.startup:
         args.go = args.go or "1.27.3"
@@ -336,6 +405,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     print_machine(toolchain)
+    if args.profile:
+        with tempfile.TemporaryDirectory(prefix="escapelint-benchmark-") as tmp:
+            out_dir = args.keep or Path(tmp)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            profile_benchmark(toolchain, args.depth, args.copies, out_dir)
+        return 0
     if args.startup:
         print(f"load     {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1, 5, 15 min)")
         with tempfile.TemporaryDirectory(prefix="escapelint-startup-") as tmp:

@@ -24,6 +24,7 @@ STAGES = {
     "escapelint.analyze.findings": 4,
     "escapelint.analyze.line_map": 0,
     "escapelint.analyze.compare": 4,
+    "escapelint.analyze.cost": 4,
     "escapelint.report": 5,
     "escapelint.workflows": 6,
     "escapelint.terminal": 7,

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from escapelint.analyze.cost import CostAttribution
 from escapelint.analyze.findings import Finding, normalized_expr
 from escapelint.analyze.line_map import LineMapping
 
@@ -30,6 +31,7 @@ class DiffResult:
     go_version: str | None = None
     repo_root: Path | None = None
     head_root: Path | None = None
+    costs: CostAttribution | None = None  # a heap profile of the head build, when one was given (`diff --profile`)
 
 
 def site_identity(finding: Finding) -> tuple[str, str, str, str, str]:

@@ -23,7 +23,15 @@ from escapelint.report.markdown import (
     environment,
     fit_comment,
 )
-from escapelint.report.page import Site, finding_order, finding_record, heap_sites, in_go_installation
+from escapelint.report.page import (
+    Site,
+    bytes_text,
+    finding_order,
+    finding_record,
+    heap_sites,
+    in_go_installation,
+    with_cost,
+)
 from escapelint.report.sarif import findings_sarif
 from escapelint.rules import RULES
 
@@ -90,6 +98,8 @@ class DiffComment:
     changes: tuple[CategoryChange, ...]  # categories with added or removed sites, in registry order
     sections: tuple[DiffSection, ...]
     hint: str | None  # where the full list is, when the comment leaves rows out
+    new_bytes: str | None = None  # with a heap profile: what the new sites allocated ("1.2 MB")
+    costliest: tuple[DiffRow, ...] = ()  # with a heap profile: the new sites that allocated most, at most 5
 
     @property
     def left_out(self) -> list[tuple[str, int]]:
@@ -111,7 +121,10 @@ def _changes(result: DiffResult) -> tuple[CategoryChange, ...]:
 
 def _rows(result: DiffResult, findings: list[Finding]) -> tuple[DiffRow, ...]:
     rows = []
-    for site in diff_sites(findings):
+    sites = diff_sites(findings)
+    if result.costs is not None:
+        sites = [with_cost(site, finding, result.costs) for site, finding in zip(sites, sorted(findings, key=finding_order))]
+    for site in sites:
         file = _file(result, site)
         rows.append(DiffRow(site.at.text if file is None else f"{file}:{site.at.line}", site))
     return tuple(rows)
@@ -150,6 +163,13 @@ def markdown_comment(result: DiffResult, *, limit: int = GITHUB_COMMENT_LIMIT, r
         COMMENT_MARKER, clip_revision(result.base), len(result.added), len(result.removed), result.unchanged,
         _changes(result), tuple(sections), report_hint,
     )  # fmt: skip
+    if result.costs is not None:
+        costs = result.costs
+        ranked = [row for section in sections if section.added for row in section.rows
+                  if row.site.cost is not None and row.site.cost.exercised]  # fmt: skip
+        ranked.sort(key=lambda row: -row.site.cost.bytes)
+        total = sum(c.figures.bytes for f in result.added if (c := costs.of(f)) is not None)
+        comment = replace(comment, new_bytes=bytes_text(total), costliest=tuple(ranked[:5]))
 
     def render(index: int, shown: int) -> str:
         trial = [*sections[:index], replace(sections[index], shown=shown), *sections[index + 1 :]]
@@ -199,7 +219,24 @@ def diff_json(result: DiffResult) -> str:
         "go_version": result.go_version,
         "summary": {c.category: {"added": c.added, "removed": c.removed} for c in _changes(result)},
         "unchanged": result.unchanged,
-        "added": [finding_record(f, repo_relative(result, f.event.position.file)) for f in sorted(result.added, key=finding_order)],
+        "added": [
+            _with_profile(finding_record(f, repo_relative(result, f.event.position.file)), f, result)
+            for f in sorted(result.added, key=finding_order)
+        ],
         "removed": [finding_record(f, repo_relative(result, f.event.position.file)) for f in sorted(result.removed, key=finding_order)],
     }
+    if result.costs is not None:
+        document["new_bytes"] = sum(c.figures.bytes for f in result.added if (c := result.costs.of(f)) is not None)
+        document["profile_files"] = list(result.costs.facts.files)
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+
+def _with_profile(record: dict, finding: Finding, result: DiffResult) -> dict:
+    """An added site's record with its heap profile figures, when `diff --profile` gave one."""
+    if result.costs is not None:
+        from escapelint.report.json import site_profile
+
+        cost = result.costs.of(finding)
+        if cost is not None:
+            record["profile"] = site_profile(cost, result.costs)
+    return record

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from escapelint.analyze.cost import CostAttribution
 from escapelint.analyze.findings import PackageFindings
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats, LineRole
@@ -222,6 +223,7 @@ def write_reports(
     overwrite: bool = False,
     sources: SourceLocator | None = None,
     warnings_provider: Callable[[], Iterable[InputWarning]] | None = None,
+    costs: CostAttribution | None = None,
 ) -> None:
     """Write every target in one pass over `packages`.
 
@@ -252,7 +254,7 @@ def write_reports(
         for package in packages:
             if go_version is None:
                 go_version = _go_version(package)
-            page = package_page(package, sources)
+            page = package_page(package, sources, costs=costs)
             if page.stem in stems:  # the same package twice in one input
                 page = replace(page, stem=_unique(page.stem, stems))
             stems.add(page.stem)
@@ -262,7 +264,7 @@ def write_reports(
         stats = stats_provider()
         warnings = tuple(warnings_provider()) if warnings_provider is not None else ()
         index = index_page(replace(facts, go_version=go_version), rows, stats.lines,
-                           stats.roles.get(LineRole.UNRECOGNIZED, 0), warnings)  # fmt: skip
+                           stats.roles.get(LineRole.UNRECOGNIZED, 0), warnings, costs)  # fmt: skip
         for writer in writers:
             writer.end(index)
         for writer in writers:

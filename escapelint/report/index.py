@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from escapelint.analyze.cost import CostAttribution
 from escapelint.report.categories import (
     CATEGORIES,
+    CATEGORY_BY_ID,
     Category,
     CategoryCount,
     category_counts,
 )
 from escapelint.report.facts import BuildFacts
-from escapelint.report.page import PackagePage, Tally, tally
+from escapelint.report.page import PackagePage, Tally, bytes_text, tally
 from escapelint.report.warnings import InputWarning
 
 #: The index's chart, in SVG user units: one row per category, the category's name right-aligned
@@ -53,10 +55,16 @@ class IndexRow:
     worst_count: int
     errors: int
     unrecognized: int
+    bytes: int | None = None  # with a heap profile only: what its heap sites allocated
+    idle_sites: int = 0  # with a heap profile only: its sites the profile never saw allocate
 
     @property
     def title(self) -> str:
         return f"{self.path} [{self.test_variant}]" if self.test_variant else self.path
+
+    @property
+    def bytes_text(self) -> str:
+        return "" if self.bytes is None else bytes_text(self.bytes)
 
     @property
     def headline_total(self) -> int:
@@ -87,6 +95,8 @@ def index_row(page: PackagePage) -> IndexRow:
         worst_count=0 if worst is None else worst.total,
         errors=len(page.errors),
         unrecognized=page.unrecognized,
+        bytes=None if page.cost is None else page.cost.bytes,
+        idle_sites=len(page.idle_sites),
     )
 
 
@@ -98,6 +108,7 @@ class ChartBar:
     count: int
     share: float  # of the longest bar, 0..1
     row: int  # from the top, 0-based
+    value_text: str | None = None  # what the bar's end says, when not the count (bytes: "8.2 MB")
 
     label_right = CHART_LABEL_RIGHT  # x where the category's name ends
     bar_left = CHART_BAR_LEFT
@@ -165,6 +176,7 @@ class IndexPage:
     unrecognized: int  # input lines escapelint did not understand
     errors: int
     warnings: tuple[InputWarning, ...] = ()  # shown only when there is one (escapelint.report.warnings)
+    profile: ProfileSummary | None = None  # with a heap profile only
 
     chart_width = CHART_WIDTH
 
@@ -175,8 +187,14 @@ class IndexPage:
 
     @property
     def rows_by_heap(self) -> list[IndexRow]:
-        """The rows, most heap sites first; rows with as many keep their input order."""
+        """The rows, most heap sites first (most bytes first, with a heap profile); ties keep their input order."""
+        if self.profile is not None:
+            return sorted(self.rows, key=lambda r: r.bytes or 0, reverse=True)
         return sorted(self.rows, key=lambda r: r.total, reverse=True)
+
+    @property
+    def cost_chart_height(self) -> int:
+        return 0 if self.profile is None else len(self.profile.chart) * CHART_ROW_HEIGHT + 2 * CHART_MARGIN
 
     @property
     def package_tally(self) -> Tally:
@@ -211,10 +229,72 @@ class IndexPage:
         return HeapBar(tuple(segments))
 
 
+@dataclass(frozen=True, slots=True)
+class ProfileSummary:
+    """What the index says of the heap profiles: their facts and the chart of bytes per category."""
+
+    files: tuple[str, ...]
+    total_bytes: int
+    total_objects: int
+    attributed_bytes: int
+    unmatched_bytes: int  # at lines of the build where no site is reported
+    slice_growth_bytes: int  # the part of it at `append` lines (Go before 1.25 does not report them)
+    unmapped_bytes: int
+    unmapped_samples: int
+    exercised_sites: int
+    idle_sites: int
+    chart: tuple[ChartBar, ...]  # categories with bytes, most bytes first
+
+    @property
+    def file_tally(self) -> Tally:
+        return tally(len(self.files), "heap profile")
+
+    @property
+    def idle_site_tally(self) -> Tally:
+        return tally(self.idle_sites, "heap site")
+
+    @property
+    def unmapped_sample_tally(self) -> Tally:
+        return tally(self.unmapped_samples, "sample")
+
+    def text(self, count: int) -> str:
+        return bytes_text(count)
+
+
+def profile_summary(costs: CostAttribution) -> ProfileSummary:
+    facts = costs.facts
+    with_bytes = [t for t in costs.categories if t.figures.bytes]
+    longest = max((t.figures.bytes for t in with_bytes), default=0) or 1
+    chart = tuple(
+        ChartBar(CATEGORY_BY_ID[t.key], t.figures.bytes, t.figures.bytes / longest, i, bytes_text(t.figures.bytes))
+        for i, t in enumerate(with_bytes)
+    )
+    exercised = sum(1 for c in costs.sites.values() if c.exercised)
+    return ProfileSummary(
+        files=facts.files,
+        total_bytes=facts.total.bytes,
+        total_objects=facts.total.objects,
+        attributed_bytes=facts.attributed.bytes,
+        unmatched_bytes=facts.unmatched.bytes,
+        slice_growth_bytes=sum(u.figures.bytes for u in costs.unmatched if u.slice_growth),
+        unmapped_bytes=facts.unmapped.bytes,
+        unmapped_samples=facts.unmapped_samples,
+        exercised_sites=exercised,
+        idle_sites=len(costs.sites) - exercised,
+        chart=chart,
+    )
+
+
 def index_page(
-    facts: BuildFacts, rows: list[IndexRow], lines: int, unrecognized: int, warnings: tuple[InputWarning, ...] = ()
+    facts: BuildFacts,
+    rows: list[IndexRow],
+    lines: int,
+    unrecognized: int,
+    warnings: tuple[InputWarning, ...] = (),
+    costs: CostAttribution | None = None,
 ) -> IndexPage:
-    """The index of `rows` (in input order), with the reader's line accounting and the run's warnings."""
+    """The index of `rows` (in input order), with the reader's line accounting and the run's warnings,
+    and with `costs` (a heap profile joined to the build) the profile's summary and chart."""
     sums = [sum(column) for column in zip(*(r.counts for r in rows))] if rows else [0] * len(CATEGORIES)
     totals = category_counts({c.id: n for c, n in zip(CATEGORIES, sums)})
     longest = max((t.count for t in totals), default=0) or 1
@@ -231,4 +311,5 @@ def index_page(
         unrecognized=unrecognized,
         errors=sum(r.errors for r in rows),
         warnings=tuple(warnings),
+        profile=None if costs is None else profile_summary(costs),
     )

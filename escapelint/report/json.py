@@ -26,10 +26,13 @@ from json.encoder import (
     encode_basestring as _quote,  # the C string encoder json.dumps uses
 )
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from escapelint import __version__
 from escapelint.analyze.findings import Finding, PackageFindings
+
+if TYPE_CHECKING:
+    from escapelint.analyze.cost import CostAttribution
 from escapelint.events import (
     BuildStats,
     Explanation,
@@ -62,8 +65,9 @@ def _position_fields(position: Position | None) -> str:
 class JsonReportWriter:
     """Writes one report document to `out`: `begin()`, `package()` per package, `end()`."""
 
-    def __init__(self, out: TextIO, input_name: str) -> None:
+    def __init__(self, out: TextIO, input_name: str, costs: CostAttribution | None = None) -> None:
         self._out = out
+        self.costs = costs  # a heap profile's figures (escapelint.analyze.cost): "profile" fields
         self._input_name = input_name
         self._first_package = True
         self.packages_written = 0
@@ -157,7 +161,10 @@ class JsonReportWriter:
         )
         listed = ",\n".join(f'{{"code": {_quote(w.code)}, "message": {_quote(w.message)}}}' for w in warnings)
         warnings_json = f'"warnings": [{listed}],\n' if listed else ""  # only when there is one
-        self._out.write(f'\n],\n"unrecognized": [{unrecognized}],\n{warnings_json}"stats": {stats_json}}}\n')
+        profile_json = f'"profile": {json.dumps(profile_document(self.costs))},\n' if self.costs is not None else ""
+        self._out.write(
+            f'\n],\n"unrecognized": [{unrecognized}],\n{warnings_json}{profile_json}"stats": {stats_json}}}\n'
+        )
 
     # --- pieces ----------------------------------------------------------------------------------
 
@@ -184,8 +191,15 @@ class JsonReportWriter:
             f'"category_reason": {_str(finding.reason)}, "decided_by": {decided_by}, '
             f'"inlined_from": {_str(finding.inlined_from)}, "fingerprint": {_quote(finding.fingerprint)}, '
             f'"detail": {_str(event.detail)}, "leak": {leak_json}, "input_line": {event.line}, '
-            f'"flows": [{flows}], "explanations": [{explanations}]}}'
+            f'"flows": [{flows}], "explanations": [{explanations}]{self._profile(finding)}}}'
         )
+
+    def _profile(self, finding: Finding) -> str:
+        """`, "profile": {...}` for a heap site when a profile was given (only then: the document is unchanged without)."""
+        if self.costs is None:
+            return ""
+        cost = self.costs.of(finding)
+        return "" if cost is None else f', "profile": {json.dumps(site_profile(cost, self.costs))}'
 
     def _explanation(self, explanation: Explanation, *, with_flows: bool) -> str:
         text = (
@@ -217,6 +231,65 @@ class JsonReportWriter:
         if position is None:
             position = self._position_json[id(at)] = _position_fields(at)
         return f'{{"expr": {_quote(step.expr)}, "reason": {_quote(step.reason)}, {position}}}'
+
+
+def _figures(figures) -> dict:
+    document = {"bytes": figures.bytes, "objects": figures.objects}
+    if figures.inuse_bytes is not None:
+        document["inuse_bytes"] = figures.inuse_bytes
+        document["inuse_objects"] = figures.inuse_objects
+    return document
+
+
+def site_profile(cost, costs: CostAttribution) -> dict:
+    """One heap event's "profile": its figures, share of the profiles' bytes, and the sites it shares a line with."""
+    document = _figures(cost.figures)
+    document["share"] = round(cost.share, 6)
+    document["exercised"] = cost.exercised
+    shared = []
+    for line in cost.shared_with:
+        other = costs.heap_sites[line]
+        position = other.event.position
+        shared.append({"file": position.file, "line": position.line, "column": position.column,
+                       "expr": other.event.expr, "input_line": line})  # fmt: skip
+    document["shared_with"] = shared
+    if shared:
+        document["line_bytes"] = cost.line.bytes
+        document["line_objects"] = cost.line.objects
+    return document
+
+
+def profile_document(costs: CostAttribution) -> dict:
+    """The document's "profile": the profiles' facts, totals per function, package and category, and the
+    bytes at lines without a site (docs/json-report.md)."""
+    facts = costs.facts
+
+    def totals(rows, name):
+        return [{name: t.key, **({"package": t.package} if name == "function" else {}), **_figures(t.figures),
+                 "sites": t.sites, "exercised": t.exercised} for t in rows]  # fmt: skip
+
+    exercised = sum(1 for c in costs.sites.values() if c.exercised)
+    return {
+        "files": list(facts.files),
+        "sample_types": list(facts.sample_types),
+        "durations": list(facts.durations),
+        "periods": list(facts.periods),
+        "samples": facts.samples,
+        "total": _figures(facts.total),
+        "attributed": _figures(facts.attributed),
+        "unmatched": _figures(facts.unmatched),
+        "unmapped": _figures(facts.unmapped),
+        "unmapped_samples": facts.unmapped_samples,
+        "runtime_samples": facts.runtime_samples,
+        "sites": {"exercised": exercised, "not_exercised": len(costs.sites) - exercised},
+        "functions": totals(costs.functions, "function"),
+        "packages": totals(costs.packages, "package"),
+        "categories": totals(costs.categories, "category"),
+        "unmatched_lines": [
+            {"file": u.file, "line": u.line, "function": u.function, **_figures(u.figures), "slice_growth": u.slice_growth}
+            for u in costs.unmatched
+        ],
+    }
 
 
 def _copy_file_into(fragment: Path, out: TextIO) -> None:

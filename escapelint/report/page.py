@@ -16,9 +16,10 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from escapelint.analyze.cost import CostAttribution
 from escapelint.analyze.findings import Finding, PackageFindings
 from escapelint.analyze.source import SourceLocator, read_go_file
 from escapelint.report.facts import go_version_from_path
@@ -139,6 +140,58 @@ class SourceLine:
     cut: bool  # text was longer than MAX_SOURCE_CHARS
 
 
+#: The bar beside a site's or a function's bytes, in SVG units (an SVG, since the pages' CSP allows no inline style).
+COST_BAR_WIDTH = 60
+COST_BAR_HEIGHT = 8
+
+
+def bytes_text(count: int) -> str:
+    """Bytes for people: 8.2 MB, 512.0 kB, 96 B (decimal units, as `go test -benchmem` counts B/op)."""
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count} B"
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """What a heap profile says a site or a function allocated (escapelint.analyze.cost), ready to show.
+
+    `bar` is the length of its bar beside the counts, 0..1 of the costliest of its kind on the page
+    (sites against sites, functions against functions); `shared_with` names the sites of the same
+    line the profile could not tell from this one ("24:24 &Point{...}").
+    """
+
+    bytes: int
+    objects: int
+    share: float  # of every byte the profiles sampled
+    exercised: bool
+    bar: float
+    shared_with: tuple[str, ...] = ()
+
+    @property
+    def bytes_text(self) -> str:
+        return bytes_text(self.bytes)
+
+    @property
+    def share_text(self) -> str:
+        return f"{self.share:.1%}"
+
+    @property
+    def object_tally(self) -> Tally:
+        return tally(self.objects, "object")
+
+    bar_width = COST_BAR_WIDTH
+    bar_height = COST_BAR_HEIGHT
+
+    @property
+    def bar_length(self) -> float:
+        """`bar` of COST_BAR_WIDTH (SVG units), to 0.1, at least 1 for what allocated at all (so it shows)."""
+        if not self.exercised:
+            return 0.0
+        return round(max(self.bar * COST_BAR_WIDTH, 1.0), 1)
+
+
 @dataclass(frozen=True, slots=True)
 class Site:
     """One heap allocation (an `escape` or `moved` event) with its verdict and the compiler's why."""
@@ -156,6 +209,7 @@ class Site:
     fingerprint: str
     source: SourceLine | None
     chains: tuple[Chain, ...]
+    cost: Cost | None = None  # with a heap profile only
 
     @property
     def explanation_count(self) -> int:
@@ -198,6 +252,7 @@ class FunctionSection:
     stack_values: int  # "does not escape" verdicts: values the compiler kept on the stack
     counts: tuple[CategoryCount, ...]  # nonzero only, in category order
     total: int  # heap sites, inlined copies included
+    cost: Cost | None = None  # with a heap profile only: its sites' figures summed
 
     @property
     def site_tally(self) -> Tally:
@@ -249,6 +304,18 @@ class PackagePage:
     unclaimed: int  # explanations no summary line claimed
     unrecognized: int  # input lines escapelint did not understand
     source_files: int
+    # With a heap profile only: the package's figures, and its sites the profile never saw allocate.
+    cost: Cost | None = None
+    idle_sites: tuple[Site, ...] = ()
+
+    @property
+    def profiled(self) -> bool:
+        """Whether a heap profile was given: then functions and sites are in order of bytes."""
+        return self.cost is not None
+
+    @property
+    def idle_site_tally(self) -> Tally:
+        return tally(len(self.idle_sites), "site")
 
     @property
     def sites(self) -> list[Site]:
@@ -544,9 +611,18 @@ class _FunctionBuilder:
         )
 
 
-def package_page(package: PackageFindings, sources: SourceLocator | None = None, stem: str | None = None) -> PackagePage:
+def package_page(
+    package: PackageFindings,
+    sources: SourceLocator | None = None,
+    stem: str | None = None,
+    costs: CostAttribution | None = None,
+) -> PackagePage:
     """The page of one package: its functions in order of first appearance, each with its sites,
-    inlined copies grouped by callee, leaking parameters and the count of values kept on the stack."""
+    inlined copies grouped by callee, leaking parameters and the count of values kept on the stack.
+
+    With `costs` (a heap profile joined to the build), every site and function carries its figures,
+    the functions come in order of bytes, most first (then in order of appearance), and so do the
+    sites within each; the sites the profile never saw allocate come last and are listed apart."""
     output = package.output
     cache = _SourceCache(sources or SourceLocator())
     directory = package_directory(output)
@@ -569,6 +645,8 @@ def package_page(package: PackageFindings, sources: SourceLocator | None = None,
             leaking += 1
         else:
             site = _site(finding, cache, directory)
+            if costs is not None:
+                site = with_cost(site, finding, costs)
             if site.inlined_from:
                 function.inlined.setdefault(site.inlined_from, []).append(site)
             else:
@@ -577,6 +655,10 @@ def package_page(package: PackageFindings, sources: SourceLocator | None = None,
             counts[site.category] = counts.get(site.category, 0) + 1
     path = output.path if output.path is not None else "(no package)"
     sections = tuple(f.build() for f in functions.values() if f.sites or f.inlined or f.leaks)
+    page_cost = None
+    idle: tuple[Site, ...] = ()
+    if costs is not None:
+        sections, page_cost, idle = _ranked_by_cost(sections, costs)
     return PackagePage(
         path=path,
         test_variant=output.test_variant,
@@ -591,4 +673,62 @@ def package_page(package: PackageFindings, sources: SourceLocator | None = None,
         unclaimed=len(output.unclaimed),
         unrecognized=len(output.unrecognized),
         source_files=package.source_files,
+        cost=page_cost,
+        idle_sites=idle,
     )
+
+
+def with_cost(site: Site, finding: Finding, costs: CostAttribution) -> Site:
+    """`site` (the Site of `finding`) with its heap profile figures; its bar is set by the page."""
+    cost = costs.of(finding)
+    if cost is None:
+        return site
+    shared = []
+    for line in cost.shared_with:
+        other = costs.heap_sites[line].event
+        where = f"{other.position.line}:{other.position.column}" if other.position.column else f"{other.position.line}"
+        shared.append(f"{where} {other.expr}")
+    # `bar` is set once the page's costliest site is known (_ranked_by_cost).
+    return replace(site, cost=Cost(cost.figures.bytes, cost.figures.objects, cost.share, cost.exercised, 0.0, tuple(shared)))
+
+
+def _site_bytes(site: Site) -> int:
+    return site.cost.bytes if site.cost is not None else 0
+
+
+def _ranked_by_cost(sections: tuple[FunctionSection, ...], costs: CostAttribution):
+    """The sections with bars, in order of bytes (stable); the page's figures; its unexercised sites."""
+    sites = [s for f in sections for s in (*f.sites, *(s for g in f.inlined for s in g.sites))]
+    costliest_site = max((_site_bytes(s) for s in sites), default=0) or 1
+
+    def with_bar(site: Site) -> Site:
+        if site.cost is None:
+            return site
+        return replace(site, cost=replace(site.cost, bar=site.cost.bytes / costliest_site))
+
+    def by_bytes(items: tuple[Site, ...]) -> tuple[Site, ...]:
+        return tuple(sorted((with_bar(s) for s in items), key=lambda s: -_site_bytes(s)))
+
+    grand = costs.facts.total.bytes
+    ranked = []
+    for section in sections:
+        own = by_bytes(section.sites)
+        groups = tuple(replace(g, sites=by_bytes(g.sites)) for g in section.inlined)
+        all_sites = [*own, *(s for g in groups for s in g.sites)]
+        total = sum(_site_bytes(s) for s in all_sites)
+        objects = sum(s.cost.objects for s in all_sites if s.cost is not None)
+        exercised = any(s.cost is not None and s.cost.exercised for s in all_sites)
+        ranked.append((section, own, groups, total, objects, exercised))
+    costliest_function = max((r[3] for r in ranked), default=0) or 1
+    result = []
+    for section, own, groups, total, objects, exercised in ranked:
+        cost = None
+        if section.total:
+            cost = Cost(total, objects, total / grand if grand else 0.0, exercised, total / costliest_function)
+        result.append(replace(section, sites=own, inlined=groups, cost=cost))
+    result.sort(key=lambda f: -(f.cost.bytes if f.cost is not None else 0))
+    page_bytes = sum(f.cost.bytes for f in result if f.cost is not None)
+    page_objects = sum(f.cost.objects for f in result if f.cost is not None)
+    idle = tuple(s for f in result for s in (*f.sites, *(s for g in f.inlined for s in g.sites)) if s.cost is not None and not s.cost.exercised)
+    page_cost = Cost(page_bytes, page_objects, page_bytes / grand if grand else 0.0, page_bytes > 0 or page_objects > 0, 1.0)
+    return tuple(result), page_cost, idle

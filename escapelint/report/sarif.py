@@ -153,6 +153,16 @@ class SarifWriter(StreamReportWriter):
             result["locations"] = [location]
         if site.inlined_from:
             result["properties"]["inlinedFrom"] = site.inlined_from
+        if site.cost is not None:  # a heap profile's figures (escapelint.analyze.cost)
+            # SARIF's rank is 0.0-100.0, higher first: the site's percentage of the profile's bytes.
+            result["rank"] = round(site.cost.share * 100, 3)
+            result["properties"].update(
+                profileBytes=site.cost.bytes,
+                profileObjects=site.cost.objects,
+                profileShare=round(site.cost.share, 6),
+                profileExercised=site.cost.exercised,
+                profileSharedWith=list(site.cost.shared_with),
+            )
         flows = [_code_flow(chain) for chain in site.chains if chain.hops]
         if flows:
             result["codeFlows"] = flows

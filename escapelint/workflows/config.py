@@ -5,6 +5,8 @@
     exclude = ["internal/gen/**", "**/*_generated.go"]    # sites in these files are ignored
     baseline = ".escapelint-baseline.json"               # where `baseline` writes and `check` reads
     max-new = 0                                           # `diff` fails when more new escapes than this
+    fail-on-bytes = 4096                                  # with --profile: `check` fails only on new sites allocating this much
+    max-new-bytes = 65536                                 # with --profile: `diff` fails when the new sites allocate more
 
 `.escapelint.toml` takes the same keys at its top level. An unknown key or category is an error that
 names it: a typo must not silently turn a gate off.
@@ -26,7 +28,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 DEFAULT_BASELINE = ".escapelint-baseline.json"
-KNOWN_KEYS = ("fail-on", "exclude", "baseline", "max-new")
+KNOWN_KEYS = ("fail-on", "exclude", "baseline", "max-new", "fail-on-bytes", "max-new-bytes")
 
 
 class ConfigError(ValueError):
@@ -39,6 +41,8 @@ class Config:
     exclude: tuple[str, ...] = ()
     baseline: str = DEFAULT_BASELINE
     max_new: int = 0
+    fail_on_bytes: int | None = None  # with a heap profile: new sites that allocated less do not fail `check`
+    max_new_bytes: int | None = None  # with a heap profile: `diff` fails when its new sites allocated more
     origin: Path | None = None  # the file it was read from
     baseline_configured: bool = field(default=False, compare=False)  # `baseline` is in that file
 
@@ -123,6 +127,12 @@ def _from_table(table: dict, origin: Path) -> Config:
         if not isinstance(table["max-new"], int) or isinstance(table["max-new"], bool) or table["max-new"] < 0:
             raise ConfigError(f"{origin}: max-new must be a whole number >= 0")
         values["max_new"] = table["max-new"]
+    for key in ("fail-on-bytes", "max-new-bytes"):
+        if key in table:
+            value = table[key]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{origin}: {key} must be a whole number of bytes >= 0")
+            values[key.replace("-", "_")] = value
     return Config(**{**config.__dict__, **values})
 
 

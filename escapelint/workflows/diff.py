@@ -5,12 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from escapelint.analyze.compare import DiffResult, compare
+from escapelint.read.heap_profile import HeapProfile
 from escapelint.workflows.audit import Progress, build_and_analyze
 from escapelint.workflows.git import git, line_mapping_since, worktree_at
 from escapelint.workflows.gobuild import GoToolchain
+from escapelint.workflows.profile import attribute_build
 
 
-def run_diff(go: GoToolchain, patterns: list[str], root: Path, base_ref: str, progress: Progress | None = None) -> DiffResult:
+def run_diff(
+    go: GoToolchain,
+    patterns: list[str],
+    root: Path,
+    base_ref: str,
+    progress: Progress | None = None,
+    profiles: list[HeapProfile] | None = None,
+) -> DiffResult:
+    """`profiles` (heap profiles of the working tree's code) are attributed to the head build's sites."""
     with worktree_at(root, base_ref) as base_root:
         base = build_and_analyze(go, patterns, base_root, progress=progress)
     head = build_and_analyze(go, patterns, root, progress=progress)
@@ -20,5 +30,7 @@ def run_diff(go: GoToolchain, patterns: list[str], root: Path, base_ref: str, pr
     result = compare(base.heap_findings(), head.heap_findings(), base_ref, head.go_version, lines)
     result.repo_root = Path(git(["rev-parse", "--show-toplevel"], root).strip()).resolve()
     result.head_root = root.resolve()
+    if profiles is not None:
+        result.costs = attribute_build(head.packages, profiles, root)
     # Paths of removed sites are printed relative to the base worktree's module root, which mirrors root.
     return result

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from escapelint.analyze.cost import CostAttribution
 from escapelint.analyze.findings import PackageFindings, analyze
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats
 from escapelint.gc_pause import paused
 from escapelint.read.assembler import BuildReader
+from escapelint.read.heap_profile import HeapProfile
 from escapelint.read.input import STDIN, InputError, open_build_output
 from escapelint.report.facts import BuildFacts
 from escapelint.report.json import JsonReportWriter
@@ -27,6 +29,7 @@ from escapelint.workflows.parallel import (
     read_windows,
     remove_stale_fragments,
 )
+from escapelint.workflows.profile import attribute_build
 from escapelint.workflows.signals import terminated_like_interrupted
 
 #: The exit status of a run stopped by SIGTERM: 128 + 15, as a shell reports a process SIGTERM ended.
@@ -39,6 +42,7 @@ def report(
     overwrite: bool = False,
     source_root: Path | None = None,
     jobs: int | None = None,
+    profiles: list[HeapProfile] | None = None,
 ) -> ReportResult:
     """Read `go build -gcflags=-m=2` output from `source` and write every (format, path) target in one pass.
 
@@ -56,9 +60,13 @@ def report(
     The result holds the line accounting and the warnings (escapelint.report.warnings) the JSON
     document lists too: an input that is not compiler output, without escape diagnostics, or whose
     Go files are not under `source_root` (the workers say which files their packages name).
+
+    With `profiles` (heap profiles of the same build, escapelint.workflows.profile), every package is
+    read before anything is written, in this process: the cost of a site depends on every site on its
+    line (escapelint.analyze.cost), and the result's `costs` holds the attribution.
     """
     with terminated_like_interrupted():
-        return _report(source, targets, overwrite=overwrite, source_root=source_root, jobs=jobs)
+        return _report(source, targets, overwrite=overwrite, source_root=source_root, jobs=jobs, profiles=profiles)
 
 
 def _report(
@@ -68,7 +76,8 @@ def _report(
     overwrite: bool,
     source_root: Path | None,
     jobs: int | None,
-) -> BuildStats:
+    profiles: list[HeapProfile] | None = None,
+) -> ReportResult:
     from escapelint.report.facts import BuildFacts
     from escapelint.report.formats import check_format_targets, write_reports
 
@@ -84,8 +93,18 @@ def _report(
         for path in json_targets:
             out = stack.enter_context(open_report_output(path))
             json_writers.append(JsonReportWriter(out, name))
-        windows = parallel_windows(source, jobs)  # reads the input: only once the outputs are known writable
-        if windows is None:
+        costs = None
+        # With a profile the input is read here and whole before anything is written (the docstring says why).
+        windows = None if profiles is not None else parallel_windows(source, jobs)  # only once the outputs are known writable
+        if profiles is not None:
+            reader = BuildReader()
+            stats = reader.stats
+            read = list(_read_here(reader, stack.enter_context(open_build_output(source)), sources, []))
+            costs = attribute_build(read, profiles, source_root if source_root is not None else Path.cwd())
+            for writer in json_writers:
+                writer.costs = costs
+            analysed = _written_to(iter(read), json_writers)
+        elif windows is None:
             reader = BuildReader()
             stats = reader.stats
             analysed = _read_here(reader, stack.enter_context(open_build_output(source)), sources, json_writers)
@@ -113,7 +132,7 @@ def _report(
             if others:
                 facts = BuildFacts.for_input(name)
                 write_reports(analysed, facts, lambda: stats, others, overwrite=overwrite, sources=sources,
-                              warnings_provider=warnings_once)  # fmt: skip
+                              warnings_provider=warnings_once, costs=costs)  # fmt: skip
             else:
                 for _ in analysed:
                     pass
@@ -121,7 +140,7 @@ def _report(
             raise InputError(f"{name}: cannot decode input: {exc}") from None
         for writer in json_writers:
             writer.end(stats, warnings_once())
-    return ReportResult(stats, warnings_once())
+    return ReportResult(stats, warnings_once(), costs)
 
 
 def write_build_reports(
@@ -133,8 +152,12 @@ def write_build_reports(
     overwrite: bool = False,
     sources: SourceLocator | None = None,
     warnings_provider: Callable[[], list[InputWarning]] = list,
+    costs: CostAttribution | None = None,
 ) -> None:
     """Every format, `json` included, from packages already read and analysed (a build escapelint ran).
+
+    `costs` (a heap profile joined to these packages, escapelint.analyze.cost) adds the figures to
+    every format.
 
     `json` streams the events of each package as it passes (escapelint.report.json); the other
     formats are written by escapelint.report.formats.write_reports in the same pass. A failure
@@ -145,7 +168,8 @@ def write_build_reports(
     json_targets = [path for name, path in targets if name == "json"]
     others = [(name, path) for name, path in targets if name != "json"]
     with contextlib.ExitStack() as stack:
-        writers = [JsonReportWriter(stack.enter_context(open_report_output(path)), facts.input_name) for path in json_targets]
+        writers = [JsonReportWriter(stack.enter_context(open_report_output(path)), facts.input_name, costs)
+                   for path in json_targets]  # fmt: skip
         for writer in writers:
             writer.begin()
 
@@ -157,7 +181,7 @@ def write_build_reports(
 
         if others:
             write_reports(tee(), facts, stats_provider, others, overwrite=overwrite, sources=sources,
-                          warnings_provider=warnings_provider)  # fmt: skip
+                          warnings_provider=warnings_provider, costs=costs)  # fmt: skip
         else:
             for _ in tee():
                 pass
@@ -169,6 +193,14 @@ def write_build_reports(
 class ReportResult:
     stats: BuildStats  # every input line's role
     warnings: list[InputWarning]  # why the report may be silently wrong (escapelint.report.warnings)
+    costs: CostAttribution | None = None  # the heap profiles' figures, when profiles were given
+
+
+def _written_to(packages: Iterator[PackageFindings], json_writers: list[JsonReportWriter]) -> Iterator[PackageFindings]:
+    for package in packages:
+        for writer in json_writers:
+            writer.package(package)
+        yield package
 
 
 def _noting_source_files(packages: Iterator[PackageFindings], check: SourceFileCheck) -> Iterator[PackageFindings]:

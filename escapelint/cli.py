@@ -652,13 +652,16 @@ def check(
     import dataclasses
     import os
 
-    from escapelint.terminal import print_build_failure, print_check
+    from dataclasses import replace
+
+    from escapelint.terminal import print_check
     from escapelint.workflows.audit import BuildFailedError
     from escapelint.workflows.baseline import BaselineError
     from escapelint.workflows.gate import (
         added_since,
         comparison_for,
         gate,
+        on_changed_lines,
         packages_for_files,
         warn_if_nothing_changed,
     )
@@ -697,9 +700,14 @@ def check(
         try:
             added = added_since(toolchain, patterns, root, result, comparison.revision, lines)
         except BuildFailedError as exc:
-            typer.echo(f"escapelint: {comparison.since}, the revision compared with, does not build:", err=True)
-            print_build_failure(exc)
-            raise typer.Exit(EXIT_BUILD_FAILED) from None
+            # A commit that fixes a broken build must not be blocked by its parent's errors: without
+            # the base's sites, every heap escape on a changed line counts as new, and that is said.
+            from escapelint.report.warnings import InputWarning
+
+            added = on_changed_lines(result, lines)
+            message = (f"{comparison.since}, the revision compared with, does not build ({exc}): every heap "
+                       "escape on a changed line counts as new")  # fmt: skip
+            comparison = replace(comparison, warnings=[*comparison.warnings, InputWarning("base-build-failed", message)])
         except GitError as exc:
             raise _fail(str(exc)) from None
         note(f"compared with the build of {comparison.since}: {len(added)} added, {time.perf_counter() - started:.3f} s")

@@ -21,7 +21,12 @@ from escapelint.events import BuildStats, LineRole
 from escapelint.report.page import UNKNOWN_FUNCTION, bytes_text, site_message
 from escapelint.report.warnings import InputWarning
 from escapelint.rules import RULES
-from escapelint.workflows.audit import BuildFailedError, BuildResult, GenericDeclaration, Progress
+from escapelint.workflows.audit import (
+    BuildFailedError,
+    BuildResult,
+    GenericDeclaration,
+    Progress,
+)
 from escapelint.workflows.gate import CheckOutcome
 
 _NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\b": "\\b", "\f": "\\f", "\v": "\\v", "\a": "\\a"}

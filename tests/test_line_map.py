@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from escapelint.analyze.line_map import DiffFormatError, line_mapping, parse_diff, unquote_path
+from escapelint.analyze.line_map import (
+    DiffFormatError,
+    line_mapping,
+    parse_diff,
+    unquote_path,
+)
 from escapelint.workflows.git import GitError, changed_lines, line_mapping_since
 
 LINES = "".join(f"line {n}\n" for n in range(1, 11))

@@ -12,6 +12,7 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
+from escapelint.report.annotations import GithubAnnotationsWriter
 from escapelint.report.markdown import md, md_code_spans
 
 from .conftest import RECORDED
@@ -26,7 +27,12 @@ def reports(request, tmp_path_factory):
     out = tmp_path_factory.mktemp("hostile")
     targets = [(f, out / name) for f, name in
                (("html", "html"), ("md", "md"), ("sarif", "x.sarif"), ("github", "a.txt"), ("rdjsonl", "r.jsonl"))]  # fmt: skip
-    render_fixture(request.param, targets)
+    # Every site's annotation, not GitHub's first 10 (GithubAnnotationsWriter.limit): each one is checked.
+    saved, GithubAnnotationsWriter.limit = GithubAnnotationsWriter.limit, 1_000_000
+    try:
+        render_fixture(request.param, targets)
+    finally:
+        GithubAnnotationsWriter.limit = saved
     return out
 
 

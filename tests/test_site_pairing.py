@@ -147,3 +147,17 @@ def test_the_pre_commit_refs_compare_with_the_merge_base_the_same_way(tmp_path, 
     document = json.loads(result.stdout)
     assert document["compared_with"] == "changes since main (PRE_COMMIT_FROM_REF)"
     assert [(n["file"].removeprefix("./"), n["line"]) for n in document["new"]] == [("rep.go", FIRST_CALL_LINE)] * per_call
+
+
+def test_a_base_revision_that_does_not_build_does_not_block_the_fix(tmp_path, go_env):
+    """A commit that repairs HEAD's build: HEAD cannot be compared with, so every escape on a changed
+    line is new, and a warning says why (not exit 3 for the parent's errors)."""
+    repo = repo_with(tmp_path, go_env, BASE.replace(CALL, "\tundefinedName()\n", 1))
+    (repo / "rep.go").write_text(BASE)
+    result = escapelint(["check", "--new-from-rev", "HEAD", "-f", "json"], repo, go_env)
+    assert result.returncode == 1, result.stderr
+    assert "escapelint: warning: HEAD, the revision compared with, does not build (" in result.stderr
+    assert "every heap escape on a changed line counts as new" in result.stderr
+    assert {n["line"] for n in json.loads(result.stdout)["new"]} == {FIRST_CALL_LINE}
+    worktrees = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True, check=True)
+    assert len(worktrees.stdout.splitlines()) == 1, "the temporary worktree is removed"

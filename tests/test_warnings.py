@@ -166,7 +166,7 @@ def test_audit_summary_escapes_unrecognized_lines_and_function_names():
     result = replace(build.build_result(), command=BuildCommand(("go", "build", "./\x1b[2J..."), Path(".")))
     package = result.packages[0]
     output = replace(package.output, unrecognized=(UnrecognizedLine(3, "\x1b[2Jclear\x1b]0;title\x07"),))
-    finding = replace(finding, function="F\x1b[31m")
+    finding = replace(finding, function="F\x1b[31m", declared_in="F\x1b[31m")
     result.packages[0] = replace(package, output=output, findings=(*[finding] * 20, *package.findings))
     out = io.StringIO()
     audit_summary(result, ["html: out\x1b.html"], out)

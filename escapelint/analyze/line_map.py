@@ -175,7 +175,7 @@ def _side(text: str, prefix: str) -> str | None:
     name = unquote_path(text)
     if name == "/dev/null":
         return None
-    return name[len(prefix) :] if name.startswith(prefix) else name
+    return name.removeprefix(prefix)
 
 
 def parse_diff(text: str) -> list[FileChange]:

@@ -16,7 +16,11 @@ from datetime import datetime
 
 from escapelint.analyze.compare import DiffResult, repo_relative
 from escapelint.analyze.findings import Finding
-from escapelint.report.annotations import ANNOTATION_LIMIT, github_annotation, overflow_notice
+from escapelint.report.annotations import (
+    ANNOTATION_LIMIT,
+    github_annotation,
+    overflow_notice,
+)
 from escapelint.report.markdown import (
     GITHUB_COMMENT_LIMIT,
     comment_length,
@@ -177,7 +181,7 @@ def markdown_comment(result: DiffResult, *, limit: int = GITHUB_COMMENT_LIMIT, r
 
     text = template.render(comment=comment)
     for index, section in enumerate(sections):  # filled in order: the module's own sites first
-        shown, text = fit_comment(lambda n: render(index, n), len(section.rows), limit)
+        shown, text = fit_comment(lambda n, index=index: render(index, n), len(section.rows), limit)
         sections[index] = replace(section, shown=shown)
     assert comment_length(text) <= limit, "the comment must fit GitHub's limit"
     return text

@@ -4,7 +4,9 @@
      "findings": [{"fingerprint", "package", "function", "category", "kind", "expr", "file", "line"}]}
 
 Matching is by fingerprint only (escapelint.analyze.findings): moving code, adding lines above it or reformatting
-other functions keeps a site's fingerprint, so the file's positions are for people, not for matching.
+other functions keeps a site's fingerprint, so the file's positions are for people, not for matching. A baseline
+records no git revision, so, unlike a comparison with a revision (escapelint.analyze.compare, by the line mapping),
+identical sites of one function are told apart by their ordinal: one inserted above the others makes the last look new.
 """
 
 from __future__ import annotations

@@ -8,7 +8,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from escapelint.analyze.line_map import DiffFormatError, LineMapping, line_mapping, parse_diff
+from escapelint.analyze.line_map import (
+    DiffFormatError,
+    LineMapping,
+    line_mapping,
+    parse_diff,
+)
 from escapelint.analyze.source import read_go_file
 
 

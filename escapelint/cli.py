@@ -173,6 +173,34 @@ VerboseOption = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Say on stderr what runs (the go command line), how long it takes and what was read."),
 ]
+NoCacheOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Neither read nor fill the per-package result cache ($ESCAPELINT_CACHE, else ~/.cache/escapelint/results).",
+    ),
+]
+
+
+def _open_cache(no_cache: bool, note=None):
+    """The result cache (escapelint.workflows.cache), or None under --no-cache or ESCAPELINT_CACHE=off."""
+    if no_cache:
+        return None
+    from escapelint.workflows.cache import ResultCache
+
+    cache = ResultCache.open()
+    if cache is not None and note is not None:
+        note(f"result cache: {cache.directory}" + ("" if cache.on else " (off: cannot be written)"))
+    return cache
+
+
+def _cache_warning(cache, problem: Optional[str] = None) -> None:
+    """Say once, on stderr, that the result cache went off (the reports are the same without it)."""
+    problem = problem or (cache.problem if cache is not None else None)
+    if problem:
+        from escapelint.terminal import escape_controls
+
+        typer.echo(f"escapelint: warning: {escape_controls(problem)}; the reports are not affected", err=True)
 
 
 PackagesArgument = Annotated[
@@ -229,6 +257,7 @@ def report(
     ] = None,
     strict: StrictOption = False,
     verbose: VerboseOption = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Parse compiler output, sort every heap escape into a category, and write reports.
 
@@ -249,9 +278,11 @@ def report(
         targets = parse_format_targets(format or ["json"], output)
         note(f"reading {input}; source root {(source_root or Path.cwd()).resolve()}")
         note("writing " + ", ".join(f"{name}: {path}" for name, path in targets))
-        result = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs)
+        cache = _open_cache(no_cache, note)
+        result = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs, cache=cache)
     except (InputError, OutputError) as exc:
         raise _fail(str(exc)) from None
+    _cache_warning(cache, result.cache_problem)
     note(f"read {result.stats.lines} lines, {result.stats.packages} packages")
     if not quiet:
         report_summary(result.stats)
@@ -294,7 +325,9 @@ def _module(go: Optional[str], directory: Optional[Path], config_file: Optional[
         raise _fail(str(exc)) from None
 
 
-def _build(toolchain, patterns: list[str], root: Path, *, tests: bool = False, quiet: bool = False, note=None):
+def _build(
+    toolchain, patterns: list[str], root: Path, *, tests: bool = False, quiet: bool = False, note=None, cache=None
+):
     from escapelint.terminal import print_build_failure, progress_bar
     from escapelint.workflows.audit import BuildFailedError, build_and_analyze
     from escapelint.workflows.gobuild import BuildCommand, GoNotFoundError
@@ -304,12 +337,13 @@ def _build(toolchain, patterns: list[str], root: Path, *, tests: bool = False, q
     started = time.perf_counter()
     try:
         with progress_bar(not quiet) as progress:
-            result = build_and_analyze(toolchain, patterns, root, tests=tests, progress=progress)
+            result = build_and_analyze(toolchain, patterns, root, tests=tests, progress=progress, cache=cache)
     except BuildFailedError as exc:
         print_build_failure(exc)
         raise typer.Exit(EXIT_BUILD_FAILED) from None
     except GoNotFoundError as exc:
         raise _fail(str(exc)) from None
+    _finish_cache(cache)
     note(
         f"build and analysis: {time.perf_counter() - started:.3f} s; {result.go_version or 'go version unknown'}; "
         f"{result.stats.lines} lines read, {sum(1 for p in result.packages if p.output.path is not None)} packages, "
@@ -345,6 +379,7 @@ def audit(
     quiet: QuietOption = False,
     strict: StrictOption = False,
     verbose: VerboseOption = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Analyse a module: build it with -gcflags=PATTERN=-m=2 and write browsable reports.
 
@@ -364,32 +399,70 @@ def audit(
         raise _fail(str(exc)) from None
     toolchain, root, _ = _module(go, directory, config_file, note)
     patterns = packages or ["./..."]
-    result = _build(toolchain, patterns, root, tests=tests, quiet=quiet, note=note)
-    facts = BuildFacts(
-        input_name=str(root), go_version=result.go_version, command=result.command.display(), generated_at=_now()
-    )
+    cache = _open_cache(no_cache, note)
     from escapelint.analyze.source import SourceLocator
+    from escapelint.terminal import print_build_failure, progress_bar
+    from escapelint.workflows.audit import AnalysedBuild, BuildFailedError
+    from escapelint.workflows.gobuild import GoNotFoundError
 
-    warnings = _build_warnings(result, root)
     started = time.perf_counter()
+    # The reports are written as the packages arrive, staged (escapelint.report.output), and published
+    # only once the build has succeeded: memory holds one package at a time, a failed build writes none.
     try:
-        write_build_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force,
-                            sources=SourceLocator(root), warnings_provider=lambda: warnings)  # fmt: skip
+        with progress_bar(not quiet) as progress:
+            build = AnalysedBuild(toolchain, patterns, root, tests=tests, progress=progress, cache=cache)
+            note(f"running in {root}: {build.command.display()}")
+            facts = BuildFacts(
+                input_name=str(root), go_version=build.go_version, command=build.command.display(), generated_at=_now()
+            )
+            computed: list = []
+
+            def warnings_once():  # once the build has ended
+                if not computed:
+                    computed.append(_build_warnings(build.summary(), root, build.named_files))
+                return computed[0]
+
+            write_build_reports(build.packages(), facts, lambda: build.stats, targets, overwrite=force,
+                                sources=SourceLocator(root), warnings_provider=warnings_once)  # fmt: skip
+    except BuildFailedError as exc:
+        print_build_failure(exc)
+        raise typer.Exit(EXIT_BUILD_FAILED) from None
+    except GoNotFoundError as exc:
+        raise _fail(str(exc)) from None
     except OutputError as exc:
         raise _fail(str(exc)) from None
-    note(f"reports written in {time.perf_counter() - started:.3f} s: " + ", ".join(f"{n}: {p}" for n, p in targets))
+    _finish_cache(cache)
+    result = build.summary()
+    warnings = warnings_once()
+    note(
+        f"build, analysis and reports: {time.perf_counter() - started:.3f} s; {result.go_version or 'go version unknown'}; "
+        f"{result.stats.lines} lines read, {sum(1 for p in result.packages if p.output.path is not None)} packages, "
+        f"{sum(1 for _ in result.heap_findings())} heap escapes; " + ", ".join(f"{n}: {p}" for n, p in targets)
+    )
     if not quiet:
         audit_summary(result, [f"{name}: {path}" for name, path in targets])
     _warn(warnings, strict)
 
 
-def _build_warnings(result, root: Path):
-    """The warnings (escapelint.report.warnings) about a build escapelint ran in module `root`."""
+def _finish_cache(cache) -> None:
+    """Trim the result cache to its bound after a run that filled it, and say if it went off."""
+    if cache is None:
+        return
+    if cache.on and cache.stored:
+        cache.trim()
+    _cache_warning(cache)
+
+
+def _build_warnings(result, root: Path, named_files=None):
+    """The warnings (escapelint.report.warnings) about a build escapelint ran in module `root`;
+    `named_files`: the Go files its output names, when `result` does not hold every event."""
     from escapelint.analyze.source import SourceLocator
     from escapelint.report.warnings import SourceFileCheck, input_warnings
 
     sources = SourceFileCheck(SourceLocator(root))
-    for package in result.packages:
+    if named_files is not None:
+        sources.add_names(named_files)
+    for package in result.packages if named_files is None else ():
         sources.add(package)
     hint = "the build names Go files that are not in the module (generated and removed?)"
     return input_warnings(result.stats, f"the output of {result.command.display()}", sources, from_build=True,
@@ -411,6 +484,7 @@ def baseline(
     config_file: ConfigOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Record the module's current heap escapes, so that `check` fails only on new ones."""
     from escapelint.report.output import OutputError
@@ -427,7 +501,7 @@ def baseline(
         check_baseline_target(path, overwrite=force)  # before the build
     except OutputError as exc:
         raise _fail(str(exc)) from None
-    result = _build(toolchain, packages or ["./..."], root, quiet=quiet, note=note)
+    result = _build(toolchain, packages or ["./..."], root, quiet=quiet, note=note, cache=_open_cache(no_cache, note))
     findings = list(result.heap_findings())
     try:
         write_baseline(path, baseline_document(findings, result.go_version, result.command.display()), overwrite=force)
@@ -470,6 +544,7 @@ def check(
     quiet: QuietOption = False,
     strict: StrictOption = False,
     verbose: VerboseOption = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """The pre-commit gate: exit 1 on heap escapes that are new.
 
@@ -514,7 +589,7 @@ def check(
         raise _fail(str(exc)) from None
     except GitError as exc:
         raise _fail(f"no baseline ({root / config.baseline}) and no git history to compare with: {exc}") from None
-    result = _build(toolchain, patterns, root, quiet=True, note=note)
+    result = _build(toolchain, patterns, root, quiet=True, note=note, cache=_open_cache(no_cache, note))
     outcome = gate(result, root, config, baseline=comparison.baseline, changed=changed, since=comparison.since)
     note(f"compared with {outcome.compared_with}: {len(outcome.new)} new, {outcome.known} known")
     if format is not CheckFormat.text:
@@ -565,6 +640,7 @@ def diff(
     config_file: ConfigOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """What a change adds and removes: builds REF (in a temporary git worktree) and the working tree.
 
@@ -593,8 +669,9 @@ def diff(
     toolchain, root, config = _module(go, directory, config_file, note)
     note(f"building {base} in a temporary git worktree, then the working tree")
     started = time.perf_counter()
+    cache = _open_cache(no_cache, note)
     try:
-        result = run_diff(toolchain, packages or ["./..."], root, base)
+        result = run_diff(toolchain, packages or ["./..."], root, base, cache=cache)
     except GitError as exc:
         raise _fail(str(exc)) from None
     except BuildFailedError as exc:
@@ -602,6 +679,7 @@ def diff(
         raise typer.Exit(EXIT_BUILD_FAILED) from None
     except GoNotFoundError as exc:
         raise _fail(str(exc)) from None
+    _finish_cache(cache)
     note(f"both builds and the comparison: {time.perf_counter() - started:.3f} s; {result.go_version}")
     render = {
         "md": diff_report.markdown_comment,

@@ -744,6 +744,41 @@ def explain(rule_id: Annotated[str, typer.Argument(metavar="ID", help="A categor
     typer.echo(rule_text(rule), nl=False)
 
 
+cache_app = typer.Typer(
+    name="cache",
+    help="The per-package result cache: where it is, how big, and emptying it.",
+    no_args_is_help=True,
+)
+app.add_typer(cache_app, name="cache")
+
+
+def _cache_for_maintenance():
+    from escapelint.workflows.cache import CACHE_VARIABLE, ResultCache, default_directory, limit_bytes
+
+    directory = default_directory()
+    if directory is None:
+        raise _fail(f"the result cache is off ({CACHE_VARIABLE}=off)")
+    return ResultCache(directory, limit_bytes())
+
+
+@cache_app.command("info")
+def cache_info() -> None:
+    """Print the cache's directory, its entries and size, and its size bound."""
+    info = _cache_for_maintenance().info()
+    mib = 1 << 20
+    typer.echo(f"directory: {info.directory}")
+    typer.echo(f"entries:   {info.entries}")
+    typer.echo(f"size:      {info.size / mib:,.1f} MiB of at most {info.limit / mib:,.0f} MiB (ESCAPELINT_CACHE_LIMIT)")
+
+
+@cache_app.command("clean")
+def cache_clean() -> None:
+    """Remove every entry of the cache (nothing else in or beside its directory)."""
+    cache = _cache_for_maintenance()
+    removed = cache.clean()
+    typer.echo(f"escapelint: removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.directory}", err=True)
+
+
 @app.command()
 def version() -> None:
     """Print escapelint's version."""

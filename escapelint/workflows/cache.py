@@ -618,9 +618,9 @@ class ResultCache:
                     os.link(path, staged)
                 except OSError:  # another file system, or no hard links: a copy
                     _copy_file(path, staged)
-                os.replace(staged, target)
+                _move_in(staged, target)
             else:
-                os.replace(path, target)
+                _move_in(path, target)
             self.stored += 1
         except OSError as exc:
             self.turn_off(f"cannot write {target.parent}: {exc.strerror or exc}")
@@ -719,6 +719,10 @@ class ResultCache:
                     os.unlink(item.path)
             except OSError:
                 pass
+
+
+#: How a finished entry is put in place (a rename: atomic, and a reader sees a whole entry or none).
+_move_in = os.replace
 
 
 def _is_entry_name(name: str) -> bool:

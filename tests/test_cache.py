@@ -25,8 +25,8 @@ from escapelint.workflows.report import report
 from .conftest import MODULES, module_of, recorded_files, toolchain_or_skip
 
 FORMATS = ("json", "sarif", "md", "html", "github")
-#: When a report was made: the HTML index's time and SARIF's endTimeUtc, the only bytes that may differ.
-_GENERATED = re.compile(rb'<time datetime="[^"]*">[^<]*</time>|"endTimeUtc": "[^"]*"')
+#: When a report was made (the HTML and Markdown indexes' time, SARIF's endTimeUtc): the only bytes that may differ.
+_GENERATED = re.compile(rb'<time datetime="[^"]*">[^<]*</time>|"endTimeUtc": "[^"]*"|\| Generated \| [^|]*\|')
 
 
 def _outputs(directory: Path) -> dict[str, bytes]:

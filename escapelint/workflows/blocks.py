@@ -26,6 +26,7 @@ from escapelint.analyze.findings import PackageFindings, analyze
 from escapelint.events import BuildStats, UnrecognizedLine
 from escapelint.read.assembler import BuildReader
 from escapelint.read.classifier import LineClassifier
+from escapelint.read.input import InputError
 from escapelint.read.messages import PackageHeader
 from escapelint.report.json import JsonReportWriter
 from escapelint.workflows.cache import (
@@ -234,6 +235,7 @@ class WindowLines(io.RawIOBase):
         self._file = path.open("rb", buffering=0)
         self._file.seek(start)
         self._left = end - start
+        self._name = str(path)
 
     def readable(self) -> bool:
         return True
@@ -242,7 +244,10 @@ class WindowLines(io.RawIOBase):
         if self._left <= 0:
             return 0
         with memoryview(buffer) as view:
-            read = self._file.readinto(view[: self._left])
+            try:
+                read = self._file.readinto(view[: self._left])
+            except OSError as exc:  # as escapelint.read.input says it without the cache
+                raise InputError(f"{self._name}: cannot read: {exc.strerror or exc}") from None
         self._left -= read or 0
         return read or 0
 

@@ -200,8 +200,9 @@ class ReportResult:
 
 
 def _is_regular_file(source: str) -> bool:
+    """A regular file that says how big it is (what /proc shows as regular files say 0: read as they come)."""
     try:
-        return source != STDIN and Path(source).is_file()
+        return source != STDIN and Path(source).is_file() and Path(source).stat().st_size > 0
     except (OSError, ValueError):
         return False
 

@@ -102,13 +102,13 @@ class TreeMemorySampler(threading.Thread):
         pids, todo = [], [pid]
         while todo:
             current = todo.pop()
-            if self.exclude and current != pid and self._name(current) in self.exclude:
+            if self.exclude and current != pid and self._command_name(current) in self.exclude:
                 continue
             pids.append(current)
             todo += self._children(current)
         return pids
 
-    def _name(self, pid: int) -> str:
+    def _command_name(self, pid: int) -> str:
         try:
             with open(f"/proc/{pid}/comm") as comm:
                 return comm.read().strip()

@@ -292,6 +292,7 @@ class CacheResult:
     runs: int
     replay_seconds: float  # median
     cold: list[ChildRun]  # report --format json into an empty cache
+    uncached: list[ChildRun]  # the same with --no-cache: what the cache adds to a first read
     warm: list[ChildRun]  # the same again: every package from the cache
     build_seconds: float  # median of the plain `go build -gcflags=-m=2 std`, from GOROOT/src
     audit_cold: list[ChildRun]
@@ -332,7 +333,7 @@ def cache_benchmark(toolchain: Toolchain, runs: int, out_dir: Path, source: Path
     audit = [sys.executable, "-m", "escapelint", "audit", "std", "-C", str(src), "--format",
              f"json:{out_dir / 'audit.json'}", "-q", "--force"]  # fmt: skip
     replays, builds, build_rss = [], [], []
-    cold, warm, audit_cold, audit_warm = [], [], [], []
+    cold, warm, uncached, audit_cold, audit_warm = [], [], [], [], []
 
     def checked(run: ChildRun, what: str) -> ChildRun:
         if run.exit_code != 0:
@@ -352,6 +353,7 @@ def cache_benchmark(toolchain: Toolchain, runs: int, out_dir: Path, source: Path
         shutil.rmtree(cache, ignore_errors=True)
         cold.append(checked(run_escapelint(source, report, env=env), "escapelint report (cold)"))
         warm.append(checked(run_escapelint(source, report, env=env), "escapelint report (warm)"))
+        uncached.append(checked(run_escapelint(source, report), "escapelint report --no-cache"))
         plain = _quiet_measured([str(toolchain.go), "build", "-gcflags=std=-m=2", "std"], env, src)
         builds.append(plain.seconds)
         build_rss.append(plain.max_rss_kib)
@@ -361,7 +363,7 @@ def cache_benchmark(toolchain: Toolchain, runs: int, out_dir: Path, source: Path
         audit_cold.append(checked(run_measured(audit, env, exclude=("go",)), "escapelint audit std (cold)"))
         audit_warm.append(checked(run_measured(audit, env, exclude=("go",)), "escapelint audit std (warm)"))
     shutil.rmtree(cache, ignore_errors=True)
-    return CacheResult(runs, statistics.median(replays), cold, warm, statistics.median(builds), audit_cold, audit_warm,
+    return CacheResult(runs, statistics.median(replays), cold, uncached, warm, statistics.median(builds), audit_cold, audit_warm,
                        max(build_rss) / 1024)  # fmt: skip
 
 
@@ -387,6 +389,7 @@ def print_cache_table(result: CacheResult) -> None:
         (f"replay, median of {result.runs}", f"{replay:.2f} s", "", "", ""),
         ("report, cold cache", f"{median(result.cold):.2f} s", f"{median(result.cold) / replay:.2f}",
          f"<= {MAX_COLD_RATIO:.1f}", met["cold"]),
+        ("report --no-cache", f"{median(result.uncached):.2f} s", f"{median(result.uncached) / replay:.2f}", "", ""),
         ("report, warm cache", f"{median(result.warm):.2f} s", f"{median(result.warm) / replay:.2f}",
          f"<= {MAX_WARM_RATIO:.1f}", met["warm"]),
         ("  peak RSS cold / warm", f"{rss(result.cold):.1f} / {rss(result.warm):.1f} MiB", "", "", ""),

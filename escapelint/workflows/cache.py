@@ -332,10 +332,6 @@ class BlockMeta:
 # --- entries ------------------------------------------------------------------------------------
 
 
-class CacheWriteError(Exception):
-    """An entry could not be written: the cache goes off for the rest of the run."""
-
-
 @dataclass(frozen=True)
 class Entry:
     """A verified entry, open: `body_length` bytes of body from offset 0 of `handle`, then `meta`."""

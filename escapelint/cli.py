@@ -173,6 +173,34 @@ VerboseOption = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Say on stderr what runs (the go command line), how long it takes and what was read."),
 ]
+NoCacheOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Neither read nor fill the per-package result cache ($ESCAPELINT_CACHE, else ~/.cache/escapelint/results).",
+    ),
+]
+
+
+def _open_cache(no_cache: bool, note=None):
+    """The result cache (escapelint.workflows.cache), or None under --no-cache or ESCAPELINT_CACHE=off."""
+    if no_cache:
+        return None
+    from escapelint.workflows.cache import ResultCache
+
+    cache = ResultCache.open()
+    if cache is not None and note is not None:
+        note(f"result cache: {cache.directory}" + ("" if cache.on else " (off: cannot be written)"))
+    return cache
+
+
+def _cache_warning(cache, problem: Optional[str] = None) -> None:
+    """Say once, on stderr, that the result cache went off (the reports are the same without it)."""
+    problem = problem or (cache.problem if cache is not None else None)
+    if problem:
+        from escapelint.terminal import escape_controls
+
+        typer.echo(f"escapelint: warning: {escape_controls(problem)}; the reports are not affected", err=True)
 
 
 ProfileOption = Annotated[
@@ -281,6 +309,7 @@ def report(
     ] = None,
     strict: StrictOption = False,
     verbose: VerboseOption = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Parse compiler output, sort every heap escape into a category, and write reports.
 
@@ -305,9 +334,12 @@ def report(
         profiles = _read_profiles(profile, go, note=note)
         note(f"reading {input}; source root {(source_root or Path.cwd()).resolve()}")
         note("writing " + ", ".join(f"{name}: {path}" for name, path in targets))
-        result = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs, profiles=profiles)
+        cache = _open_cache(no_cache, note)
+        result = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs, profiles=profiles,
+                            cache=cache)  # fmt: skip
     except (InputError, OutputError, ProfileMismatchError) as exc:
         raise _fail(str(exc)) from None
+    _cache_warning(cache, result.cache_problem)
     note(f"read {result.stats.lines} lines, {result.stats.packages} packages")
     if not quiet:
         report_summary(result.stats)
@@ -354,7 +386,9 @@ def _module(go: Optional[str], directory: Optional[Path], config_file: Optional[
         raise _fail(str(exc)) from None
 
 
-def _build(toolchain, patterns: list[str], root: Path, *, tests: bool = False, quiet: bool = False, note=None):
+def _build(
+    toolchain, patterns: list[str], root: Path, *, tests: bool = False, quiet: bool = False, note=None, cache=None
+):
     from escapelint.terminal import print_build_failure, progress_bar
     from escapelint.workflows.audit import BuildFailedError, build_and_analyze
     from escapelint.workflows.gobuild import BuildCommand, GoNotFoundError
@@ -364,12 +398,13 @@ def _build(toolchain, patterns: list[str], root: Path, *, tests: bool = False, q
     started = time.perf_counter()
     try:
         with progress_bar(not quiet) as progress:
-            result = build_and_analyze(toolchain, patterns, root, tests=tests, progress=progress)
+            result = build_and_analyze(toolchain, patterns, root, tests=tests, progress=progress, cache=cache)
     except BuildFailedError as exc:
         print_build_failure(exc)
         raise typer.Exit(EXIT_BUILD_FAILED) from None
     except GoNotFoundError as exc:
         raise _fail(str(exc)) from None
+    _finish_cache(cache)
     note(
         f"build and analysis: {time.perf_counter() - started:.3f} s; {result.go_version or 'go version unknown'}; "
         f"{result.stats.lines} lines read, {sum(1 for p in result.packages if p.output.path is not None)} packages, "
@@ -427,6 +462,7 @@ def audit(
     quiet: QuietOption = False,
     strict: StrictOption = False,
     verbose: VerboseOption = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Analyse a module: build it with -gcflags=PATTERN=-m=2 and write browsable reports.
 
@@ -450,25 +486,31 @@ def audit(
     toolchain, root, _ = _module(go, directory, config_file, note)
     profiles = _read_profiles(profile, toolchain=toolchain, note=note) or []
     patterns = packages or ["./..."]
-    result = _build(toolchain, patterns, root, tests=tests, quiet=quiet, note=note)
-    costs = None
-    if bench is not None:
-        profiles += _benchmark_profiles(toolchain, patterns, root, bench, benchtime, memprofilerate, quiet, note)
-    if profile or bench is not None:
-        costs = _attribute_to_build(result, profiles, root)
-    facts = BuildFacts(
-        input_name=str(root), go_version=result.go_version, command=result.command.display(), generated_at=_now()
-    )
+    cache = _open_cache(no_cache, note)
     from escapelint.analyze.source import SourceLocator
 
-    warnings = _build_warnings(result, root)
-    started = time.perf_counter()
-    try:
-        write_build_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force,
-                            sources=SourceLocator(root), warnings_provider=lambda: warnings, costs=costs)  # fmt: skip
-    except OutputError as exc:
-        raise _fail(str(exc)) from None
-    note(f"reports written in {time.perf_counter() - started:.3f} s: " + ", ".join(f"{n}: {p}" for n, p in targets))
+    if profile or bench is not None:
+        # A site's cost depends on every site of its line and the profile's totals on the whole build
+        # (escapelint.analyze.cost): the build is read whole before the reports are written.
+        result = _build(toolchain, patterns, root, tests=tests, quiet=quiet, note=note, cache=cache)
+        if bench is not None:
+            profiles += _benchmark_profiles(toolchain, patterns, root, bench, benchtime, memprofilerate, quiet, note)
+        costs = _attribute_to_build(result, profiles, root)
+        facts = BuildFacts(
+            input_name=str(root), go_version=result.go_version, command=result.command.display(), generated_at=_now()
+        )
+        warnings = _build_warnings(result, root)
+        started = time.perf_counter()
+        try:
+            write_build_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force,
+                                sources=SourceLocator(root), warnings_provider=lambda: warnings, costs=costs)  # fmt: skip
+        except OutputError as exc:
+            raise _fail(str(exc)) from None
+        _finish_cache(cache)
+        note(f"reports written in {time.perf_counter() - started:.3f} s: " + ", ".join(f"{n}: {p}" for n, p in targets))
+    else:
+        costs = None
+        result, warnings = _audit_streamed(toolchain, patterns, root, tests, quiet, note, cache, targets, force)
     if not quiet:
         audit_summary(result, [f"{name}: {path}" for name, path in targets])
         if costs is not None:
@@ -477,6 +519,53 @@ def audit(
             cost_summary(costs)
         _note_uninstantiated_generics(toolchain, patterns, root, result, tests=tests)
     _warn(warnings, strict)
+
+
+def _audit_streamed(toolchain, patterns, root: Path, tests: bool, quiet: bool, note, cache, targets, force: bool):
+    """Build, analyse and write the reports as the packages arrive: (the build's summary, its warnings)."""
+    from escapelint.analyze.source import SourceLocator
+    from escapelint.report.facts import BuildFacts
+    from escapelint.report.output import OutputError
+    from escapelint.terminal import print_build_failure, progress_bar
+    from escapelint.workflows.audit import AnalysedBuild, BuildFailedError
+    from escapelint.workflows.gobuild import GoNotFoundError
+    from escapelint.workflows.report import write_build_reports
+
+    started = time.perf_counter()
+    # The reports are written as the packages arrive, staged (escapelint.report.output), and published
+    # only once the build has succeeded: memory holds one package at a time, a failed build writes none.
+    try:
+        with progress_bar(not quiet) as progress:
+            build = AnalysedBuild(toolchain, patterns, root, tests=tests, progress=progress, cache=cache)
+            note(f"running in {root}: {build.command.display()}")
+            facts = BuildFacts(
+                input_name=str(root), go_version=build.go_version, command=build.command.display(), generated_at=_now()
+            )
+            computed: list = []
+
+            def warnings_once():  # once the build has ended
+                if not computed:
+                    computed.append(_build_warnings(build.summary(), root, build.named_files))
+                return computed[0]
+
+            write_build_reports(build.packages(), facts, lambda: build.stats, targets, overwrite=force,
+                                sources=SourceLocator(root), warnings_provider=warnings_once)  # fmt: skip
+    except BuildFailedError as exc:
+        print_build_failure(exc)
+        raise typer.Exit(EXIT_BUILD_FAILED) from None
+    except GoNotFoundError as exc:
+        raise _fail(str(exc)) from None
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
+    _finish_cache(cache)
+    result = build.summary()
+    warnings = warnings_once()
+    note(
+        f"build, analysis and reports: {time.perf_counter() - started:.3f} s; {result.go_version or 'go version unknown'}; "
+        f"{result.stats.lines} lines read, {sum(1 for p in result.packages if p.output.path is not None)} packages, "
+        f"{sum(1 for _ in result.heap_findings())} heap escapes; " + ", ".join(f"{n}: {p}" for n, p in targets)
+    )
+    return result, warnings
 
 
 def _note_uninstantiated_generics(toolchain, patterns: list[str], root: Path, result, *, tests: bool) -> None:
@@ -531,13 +620,25 @@ def _benchmark_profiles(toolchain, patterns, root, bench, benchtime, rate, quiet
             raise _fail(str(exc)) from None
 
 
-def _build_warnings(result, root: Path):
-    """The warnings (escapelint.report.warnings) about a build escapelint ran in module `root`."""
+def _finish_cache(cache) -> None:
+    """Trim the result cache to its bound after a run that filled it, and say if it went off."""
+    if cache is None:
+        return
+    if cache.on and cache.stored:
+        cache.trim()
+    _cache_warning(cache)
+
+
+def _build_warnings(result, root: Path, named_files=None):
+    """The warnings (escapelint.report.warnings) about a build escapelint ran in module `root`;
+    `named_files`: the Go files its output names, when `result` does not hold every event."""
     from escapelint.analyze.source import SourceLocator
     from escapelint.report.warnings import SourceFileCheck, input_warnings
 
     sources = SourceFileCheck(SourceLocator(root))
-    for package in result.packages:
+    if named_files is not None:
+        sources.add_names(named_files)
+    for package in result.packages if named_files is None else ():
         sources.add(package)
     hint = "the build names Go files that are not in the module (generated and removed?)"
     return input_warnings(result.stats, f"the output of {result.command.display()}", sources, from_build=True,
@@ -559,6 +660,7 @@ def baseline(
     config_file: ConfigOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Record the module's current heap escapes, so that `check` fails only on new ones."""
     from escapelint.report.output import OutputError
@@ -575,7 +677,7 @@ def baseline(
         check_baseline_target(path, overwrite=force)  # before the build
     except OutputError as exc:
         raise _fail(str(exc)) from None
-    result = _build(toolchain, packages or ["./..."], root, quiet=quiet, note=note)
+    result = _build(toolchain, packages or ["./..."], root, quiet=quiet, note=note, cache=_open_cache(no_cache, note))
     findings = list(result.heap_findings())
     try:
         write_baseline(path, baseline_document(findings, result.go_version, result.command.display()), overwrite=force)
@@ -633,6 +735,7 @@ def check(
     quiet: QuietOption = False,
     strict: StrictOption = False,
     verbose: VerboseOption = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """The pre-commit gate: exit 1 on heap escapes that are new.
 
@@ -693,7 +796,7 @@ def check(
         raise _fail(str(exc)) from None
     except GitError as exc:
         raise _fail(f"no baseline ({root / config.baseline}) and no git history to compare with: {exc}") from None
-    result = _build(toolchain, patterns, root, quiet=True, note=note)
+    result = _build(toolchain, patterns, root, quiet=True, note=note, cache=_open_cache(no_cache, note))
     added = []
     if lines is not None:
         started = time.perf_counter()
@@ -804,6 +907,7 @@ def diff(
     config_file: ConfigOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """What a change adds and removes: builds REF (in a temporary git worktree) and the working tree.
 
@@ -834,8 +938,9 @@ def diff(
     profiles = _read_profiles(profile, toolchain=toolchain, note=note)
     note(f"building {base} in a temporary git worktree, then the working tree")
     started = time.perf_counter()
+    cache = _open_cache(no_cache, note)
     try:
-        result = run_diff(toolchain, packages or ["./..."], root, base, profiles=profiles)
+        result = run_diff(toolchain, packages or ["./..."], root, base, profiles=profiles, cache=cache)
     except GitError as exc:
         raise _fail(str(exc)) from None
     except BuildFailedError as exc:
@@ -843,6 +948,7 @@ def diff(
         raise typer.Exit(EXIT_BUILD_FAILED) from None
     except GoNotFoundError as exc:
         raise _fail(str(exc)) from None
+    _finish_cache(cache)
     note(f"both builds and the comparison: {time.perf_counter() - started:.3f} s; {result.go_version}")
     render = {
         "md": diff_report.markdown_comment,
@@ -918,6 +1024,41 @@ def explain(rule_id: Annotated[str, typer.Argument(metavar="ID", help="A categor
             raise _fail(str(exc)) from None
         raise _fail(f"unknown category {rule_id!r}; did you mean {close}? (`escapelint rules` lists them)") from None
     typer.echo(rule_text(rule), nl=False)
+
+
+cache_app = typer.Typer(
+    name="cache",
+    help="The per-package result cache: where it is, how big, and emptying it.",
+    no_args_is_help=True,
+)
+app.add_typer(cache_app, name="cache")
+
+
+def _cache_for_maintenance():
+    from escapelint.workflows.cache import CACHE_VARIABLE, ResultCache, default_directory, limit_bytes
+
+    directory = default_directory()
+    if directory is None:
+        raise _fail(f"the result cache is off ({CACHE_VARIABLE}=off)")
+    return ResultCache(directory, limit_bytes())
+
+
+@cache_app.command("info")
+def cache_info() -> None:
+    """Print the cache's directory, its entries and size, and its size bound."""
+    info = _cache_for_maintenance().info()
+    mib = 1 << 20
+    typer.echo(f"directory: {info.directory}")
+    typer.echo(f"entries:   {info.entries}")
+    typer.echo(f"size:      {info.size / mib:,.1f} MiB of at most {info.limit / mib:,.0f} MiB (ESCAPELINT_CACHE_LIMIT)")
+
+
+@cache_app.command("clean")
+def cache_clean() -> None:
+    """Remove every entry of the cache (nothing else in or beside its directory)."""
+    cache = _cache_for_maintenance()
+    removed = cache.clean()
+    typer.echo(f"escapelint: removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.directory}", err=True)
 
 
 @app.command()

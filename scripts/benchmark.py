@@ -16,11 +16,17 @@ With one toolchain this:
 4. prints the machine facts and a table: input lines and size, replay and
    escapelint seconds, their ratio, lines/s and peak RSS, with the targets
    (ratio <= 3.0, peak RSS <= 250 MiB) marked PASS or MISS; the targets apply
-   to the default run.
+   to the default run. These runs do not use the result cache (``--no-cache``);
+5. the result cache (``cache_benchmark``), ``--runs`` times interleaved, medians: the replay again;
+   ``report --format json`` into an empty cache (cold) and again (warm); the plain
+   ``go build -gcflags=std=-m=2 std`` in GOROOT/src (what audit runs) and ``escapelint audit std
+   --format json`` there, cold and warm; peak RSS of each (an audit's without its ``go build``, whose
+   own peak, printed apart, is the go command's: it holds the output it replays). Targets: cold <= 2.0 and warm <= 0.5 times the replay, peak RSS
+   <= 250 MiB for every run. ``--cache-only`` skips steps 3-4.
 
 Usage::
 
-    python scripts/benchmark.py --go 1.22.10 [--runs 3] [--keep DIR] [--assert-targets]
+    python scripts/benchmark.py --go 1.22.10 [--runs 3] [--keep DIR] [--assert-targets] [--cache-only]
     python scripts/benchmark.py --startup [--go 1.27.3] [--runs 10] [--assert-targets]
     python scripts/benchmark.py --profile --go 1.22.10 [--depth 9] [--copies 1] [--keep DIR]
 
@@ -85,9 +91,10 @@ class TreeMemorySampler(threading.Thread):
 
     INTERVAL = 0.005
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, exclude: tuple[str, ...] = ()) -> None:
         super().__init__(daemon=True)
         self.pid = pid
+        self.exclude = exclude  # command names (/proc/PID/comm) whose processes, and theirs, are not counted
         self.peak_kib = 0
         self._stop_sampling = threading.Event()
         self._page_kib = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -106,9 +113,18 @@ class TreeMemorySampler(threading.Thread):
         pids, todo = [], [pid]
         while todo:
             current = todo.pop()
+            if self.exclude and current != pid and self._command_name(current) in self.exclude:
+                continue
             pids.append(current)
             todo += self._children(current)
         return pids
+
+    def _command_name(self, pid: int) -> str:
+        try:
+            with open(f"/proc/{pid}/comm") as comm:
+                return comm.read().strip()
+        except OSError:
+            return ""
 
     def _children(self, pid: int) -> list[int]:
         try:
@@ -142,19 +158,35 @@ class TreeMemorySampler(threading.Thread):
             return 0
 
 
-def run_escapelint(source: Path, report: Path, extra: tuple[str, ...] = ()) -> ChildRun:
-    """Run the JSON report as a child process and measure its wall time and peak RSS."""
+def run_escapelint(
+    source: Path, report: Path, extra: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> ChildRun:
+    """Run the JSON report as a child process and measure its wall time and peak RSS.
+
+    Without `env`, the run does not use the result cache (--no-cache): these figures are the first
+    read's; the cache's own are measured by `cache_benchmark`."""
     args = [sys.executable, "-m", "escapelint", "report", str(source)]
     args += ["--format", "json", "--output", str(report), "--force", "-q", *extra]
+    if env is None:
+        args.append("--no-cache")
+    return run_measured(args, env)
+
+
+def run_measured(
+    args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None, exclude: tuple[str, ...] = ()
+) -> ChildRun:
+    """Run a child process; its wall time, exit code and peak RSS summed over it and its children
+    (but those named in `exclude`: an audit's `go build`, which escapelint does not control)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(args)
-    sampler = TreeMemorySampler(proc.pid)
+    proc = subprocess.Popen(args, env=env, cwd=cwd)
+    sampler = TreeMemorySampler(proc.pid, exclude)
     sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     sampled = sampler.stop()
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must not wait again
-    return ChildRun(seconds, proc.returncode, max(sampled, usage.ru_maxrss))
+    # ru_maxrss of a process that waited for an excluded child counts that child's peak: left out then.
+    return ChildRun(seconds, proc.returncode, sampled if exclude else max(sampled, usage.ru_maxrss))
 
 
 def count_lines(path: Path) -> int:
@@ -258,6 +290,131 @@ def benchmark(toolchain: Toolchain, runs: int, out_dir: Path) -> Result:
         one_process_seconds=min(c.seconds for c in one_process),
         one_process_rss_kib=max(c.max_rss_kib for c in one_process),
     )
+
+
+# --- the result cache: cold and warm report, audit std cold and warm -----------------------------
+
+MAX_COLD_RATIO = 2.0
+MAX_WARM_RATIO = 0.5
+
+
+@dataclass(frozen=True)
+class CacheResult:
+    runs: int
+    replay_seconds: float  # median
+    cold: list[ChildRun]  # report --format json into an empty cache
+    uncached: list[ChildRun]  # the same with --no-cache: what the cache adds to a first read
+    warm: list[ChildRun]  # the same again: every package from the cache
+    build_seconds: float  # median of the plain `go build -gcflags=-m=2 std`, from GOROOT/src
+    audit_cold: list[ChildRun]
+    audit_warm: list[ChildRun]
+    build_rss_mib: float  # the plain go build's own peak (it holds the output it replays)
+
+    @staticmethod
+    def median(runs: list[ChildRun]) -> float:
+        import statistics
+
+        return statistics.median(r.seconds for r in runs)
+
+    @staticmethod
+    def rss_mib(runs: list[ChildRun]) -> float:
+        return max(r.max_rss_kib for r in runs) / 1024
+
+    def targets_met(self) -> dict[str, bool]:
+        return {
+            "cold": self.median(self.cold) / self.replay_seconds <= MAX_COLD_RATIO,
+            "warm": self.median(self.warm) / self.replay_seconds <= MAX_WARM_RATIO,
+            "rss": max(self.rss_mib(r) for r in (self.cold, self.warm, self.audit_cold, self.audit_warm)) <= MAX_RSS_MIB,
+        }
+
+
+def cache_benchmark(toolchain: Toolchain, runs: int, out_dir: Path, source: Path) -> CacheResult:
+    """Interleaved, `runs` times: the warm replay; `report --format json` cold (an empty cache) and
+    warm (the same cache again); the plain `go build -gcflags=-m=2 std` in GOROOT/src; `audit std
+    --format json` there, cold and warm. Each escapelint run is a child process, its peak RSS summed
+    over its workers."""
+    import shutil
+    import statistics
+
+    cache = out_dir / "cache"
+    env = dict(toolchain.env(), ESCAPELINT_CACHE=str(cache))
+    env["PATH"] = f"{toolchain.goroot / 'bin'}{os.pathsep}{env['PATH']}"
+    src = toolchain.goroot / "src"
+    report = out_dir / "cache-report.json"
+    audit = [sys.executable, "-m", "escapelint", "audit", "std", "-C", str(src), "--format",
+             f"json:{out_dir / 'audit.json'}", "-q", "--force"]  # fmt: skip
+    replays, builds, build_rss = [], [], []
+    cold, warm, uncached, audit_cold, audit_warm = [], [], [], [], []
+
+    def checked(run: ChildRun, what: str) -> ChildRun:
+        if run.exit_code != 0:
+            raise RuntimeError(f"{what} exited {run.exit_code}")
+        return run
+
+    print("warming the build cache: go build -gcflags=-m=2 std, and -gcflags=std=-m=2 in GOROOT/src ...", flush=True)
+    build_std(toolchain, source)
+    for flags in ("-gcflags=-m=2", "-gcflags=std=-m=2"):
+        subprocess.run([str(toolchain.go), "build", flags, "std"], cwd=src, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)  # fmt: skip
+    for _ in range(runs):
+        replay = build_std(toolchain, source)
+        if replay.exit_code != 0:
+            raise RuntimeError(f"replay of go build -gcflags=-m=2 std exited {replay.exit_code}")
+        replays.append(replay.seconds)
+        shutil.rmtree(cache, ignore_errors=True)
+        cold.append(checked(run_escapelint(source, report, env=env), "escapelint report (cold)"))
+        warm.append(checked(run_escapelint(source, report, env=env), "escapelint report (warm)"))
+        uncached.append(checked(run_escapelint(source, report), "escapelint report --no-cache"))
+        plain = _quiet_measured([str(toolchain.go), "build", "-gcflags=std=-m=2", "std"], env, src)
+        builds.append(plain.seconds)
+        build_rss.append(plain.max_rss_kib)
+        if plain.exit_code != 0:
+            raise RuntimeError(f"go build -gcflags=std=-m=2 std in {src} exited {plain.exit_code}")
+        shutil.rmtree(cache, ignore_errors=True)
+        audit_cold.append(checked(run_measured(audit, env, exclude=("go",)), "escapelint audit std (cold)"))
+        audit_warm.append(checked(run_measured(audit, env, exclude=("go",)), "escapelint audit std (warm)"))
+    shutil.rmtree(cache, ignore_errors=True)
+    return CacheResult(runs, statistics.median(replays), cold, uncached, warm, statistics.median(builds), audit_cold, audit_warm,
+                       max(build_rss) / 1024)  # fmt: skip
+
+
+def _quiet_measured(args: list[str], env: dict[str, str], cwd: Path) -> ChildRun:
+    """run_measured with the output discarded (a plain go build prints 330 MB)."""
+    with open(os.devnull, "wb") as null:  # opened for writing only: never replaced
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=null, stderr=null)
+        sampler = TreeMemorySampler(proc.pid)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        sampled = sampler.stop()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return ChildRun(seconds, proc.returncode, max(sampled, usage.ru_maxrss))
+
+
+def print_cache_table(result: CacheResult) -> None:
+    met = {name: "PASS" if ok else "MISS" for name, ok in result.targets_met().items()}
+    replay, build = result.replay_seconds, result.build_seconds
+    median, rss = result.median, result.rss_mib
+    rows = [
+        (f"replay, median of {result.runs}", f"{replay:.2f} s", "", "", ""),
+        ("report, cold cache", f"{median(result.cold):.2f} s", f"{median(result.cold) / replay:.2f}",
+         f"<= {MAX_COLD_RATIO:.1f}", met["cold"]),
+        ("report --no-cache", f"{median(result.uncached):.2f} s", f"{median(result.uncached) / replay:.2f}", "", ""),
+        ("report, warm cache", f"{median(result.warm):.2f} s", f"{median(result.warm) / replay:.2f}",
+         f"<= {MAX_WARM_RATIO:.1f}", met["warm"]),
+        ("  peak RSS cold / warm", f"{rss(result.cold):.1f} / {rss(result.warm):.1f} MiB", "", "", ""),
+        (f"go build std in GOROOT/src, median of {result.runs}", f"{build:.2f} s", "", "", ""),
+        ("  its own peak RSS", f"{result.build_rss_mib:.1f} MiB", "", "", ""),
+        ("audit std, cold cache", f"{median(result.audit_cold):.2f} s", f"{median(result.audit_cold) / build:.2f}", "", ""),
+        ("audit std, warm cache", f"{median(result.audit_warm):.2f} s", f"{median(result.audit_warm) / build:.2f}", "", ""),
+        ("  peak RSS cold / warm, without go build", f"{rss(result.audit_cold):.1f} / {rss(result.audit_warm):.1f} MiB",
+         "", f"<= {MAX_RSS_MIB:g} MiB", met["rss"]),
+    ]  # fmt: skip
+    header = ("result cache (median)", "time", "ratio", "target", "")
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(4)]
+    for row in (header, *rows):
+        print(f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]:<{widths[3]}}  {row[4]}".rstrip())
 
 
 # --- start-up: the fixed costs on the bundled example module ------------------------------------
@@ -390,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="measure reading and attributing a large heap profile")
     parser.add_argument("--depth", type=int, default=9, help="--profile: STACKS_DEPTH of the benchmark (4^depth x 8 stacks)")
     parser.add_argument("--copies", type=int, default=1, help="--profile: attribute this many copies of the profile")
+    parser.add_argument("--cache-only", action="store_true", help="std: only the result cache's figures")
     args = parser.parse_args(argv)
     if args.startup:
         args.go = args.go or "1.27.3"
@@ -425,12 +583,17 @@ def main(argv: list[str] | None = None) -> int:
         out_dir = args.keep or Path(tmp)
         out_dir.mkdir(parents=True, exist_ok=True)
         try:
-            result = benchmark(toolchain, args.runs, out_dir)
+            result = None if args.cache_only else benchmark(toolchain, args.runs, out_dir)
+            cached = cache_benchmark(toolchain, args.runs, out_dir, out_dir / output_name(toolchain.version))
         except RuntimeError as exc:
             print(f"benchmark: error: {exc}", file=sys.stderr)
             return 2
-    print_table(result)
-    missed = [name for name, ok in result.targets_met().items() if not ok]
+    missed = []
+    if result is not None:
+        print_table(result)
+        missed += [name for name, ok in result.targets_met().items() if not ok]
+    print_cache_table(cached)
+    missed += [name for name, ok in cached.targets_met().items() if not ok]
     return 1 if missed and args.assert_targets else 0
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +29,12 @@ MODULES = FIXTURES / "modules"
 SARIF_SCHEMA = Path(__file__).resolve().parent / "schemas" / "sarif-schema-2.1.0.json"
 
 sys.path.insert(0, str(ROOT))  # for scripts.toolchains and friends
+
+# Tests never use the user's result cache (escapelint.workflows.cache): one of the run's own, under
+# the temporary directory, inherited by every escapelint the tests start. Removed at the end of the
+# run (pytest_sessionfinish), so that CI, which runs as root, accumulates nothing.
+_TEST_CACHE = tempfile.mkdtemp(prefix="escapelint-test-cache-")
+os.environ["ESCAPELINT_CACHE"] = _TEST_CACHE
 
 #: In CI a missing toolchain is a failure, not a skip (set by .ci/run).
 REQUIRE_TOOLCHAINS = os.environ.get("ESCAPELINT_REQUIRE_TOOLCHAINS") == "1"
@@ -149,3 +157,4 @@ def pytest_sessionfinish(session, exitstatus):
     if not stat.S_ISCHR(os.stat(os.devnull).st_mode):
         print(f"\nescapelint tests: {os.devnull} is no longer a character device", file=sys.stderr)
         session.exitstatus = 1
+    shutil.rmtree(_TEST_CACHE, ignore_errors=True)

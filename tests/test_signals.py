@@ -201,7 +201,8 @@ def test_kill_9_of_the_parent_takes_the_workers_and_the_next_run_cleans_up(tmp_p
     scratch, out = tmp_path / "scratch", tmp_path / "out"
     scratch.mkdir()
     out.mkdir()
-    args = ["report", str(source), "-o", str(out / "r.json"), "--jobs", "2"]
+    # --no-cache: SLOW_WORKERS slows parallel.analyze, which the result cache's block reader does not call.
+    args = ["report", str(source), "-o", str(out / "r.json"), "--jobs", "2", "--no-cache"]
     child = _start(args, tmp_path, scratch, program=["-c", SLOW_WORKERS])
     with _reaped(child):
         assert _wait_for(_fragments_written(scratch), child, "the report did not start reading"), (

@@ -148,17 +148,22 @@ class LazySource:
         return self._load is None
 
 
-def read_package_source(named: dict[str, Path], siblings: list[Path] = ()) -> PackageSource:
+def read_package_source(
+    named: dict[str, Path], siblings: list[Path] = (), read: Callable[[Path], str | None] | None = None
+) -> PackageSource:
     """Read the files a package's diagnostics name (`named`: name as printed -> path) and its other files.
 
     A file that cannot be read is left out: the rules then decline to claim what it would decide.
+    `read` reads one file (default `read_go_file`; a SourceLocator passes its own, which the result
+    cache's notes every file through).
     """
+    read = read or read_go_file
     texts = {}
     for printed, path in sorted(named.items()):
-        text = read_go_file(path)
+        text = read(path)
         if text is not None:
             texts[printed] = (path.parent, text)
-    sibling_texts = [(path.parent, text) for path in siblings if (text := read_go_file(path)) is not None]
+    sibling_texts = [(path.parent, text) for path in siblings if (text := read(path)) is not None]
     return PackageSource(texts, sibling_texts)
 
 
@@ -397,9 +402,20 @@ class SourceLocator:
         siblings = []
         for directory in sorted(directories):
             try:
-                candidates = sorted(directory.glob("*.go"))
+                candidates = self.go_files_in(directory)
             except OSError:
                 continue
             # Test files are not part of `go build`; a global may be declared in any other file.
             siblings += [p for p in candidates if p not in seen and not p.name.endswith("_test.go")]
-        return read_package_source(named, siblings)
+        return read_package_source(named, siblings, self.read_file)
+
+    # Every file and directory `read` looks at passes through these two, so that a subclass can note
+    # them (escapelint.workflows.cache keys a package's results by the identity of what was read).
+
+    def go_files_in(self, directory: Path) -> list[Path]:
+        """The `*.go` entries of a directory, sorted; OSError when it cannot be listed."""
+        return sorted(directory.glob("*.go"))
+
+    def read_file(self, path: Path) -> str | None:
+        """One Go file's text (`read_go_file`)."""
+        return read_go_file(path)

@@ -130,8 +130,15 @@ class JsonReportWriter:
         """The unrecognized lines of the packages written so far, with their package's path."""
         return self._unrecognized
 
-    def splice(self, fragment: Path, packages: int, unrecognized: Iterable[tuple[UnrecognizedLine, str | None]]) -> None:
-        """Copy in `packages` packages that another JsonReportWriter wrote to `fragment` (escapelint.workflows.parallel).
+    def splice(
+        self,
+        fragment: Path,
+        packages: int,
+        unrecognized: Iterable[tuple[UnrecognizedLine, str | None]],
+        length: int | None = None,
+    ) -> None:
+        """Copy in `packages` packages that another JsonReportWriter wrote to `fragment` (escapelint.workflows.parallel),
+        or to its first `length` bytes (a result cache entry: escapelint.workflows.cache).
 
         The copy goes file to file in the kernel where it can: a fragment can be hundreds of megabytes.
         """
@@ -141,7 +148,7 @@ class JsonReportWriter:
         self._out.write("" if self._first_package else ",\n")
         self._first_package = False
         self.packages_written += packages
-        _copy_file_into(fragment, self._out)
+        _copy_file_into(fragment, self._out, length)
 
     def end(self, stats: BuildStats, warnings: Iterable[InputWarning] = ()) -> None:
         """Close the document; `warnings` (escapelint.report.warnings), if any, go in a "warnings" list."""
@@ -292,21 +299,23 @@ def profile_document(costs: CostAttribution) -> dict:
     }
 
 
-def _copy_file_into(fragment: Path, out: TextIO) -> None:
-    """Append the UTF-8 file `fragment` to `out`: in the kernel when `out` is a UTF-8 file, else as text."""
+def _copy_file_into(fragment: Path, out: TextIO, length: int | None = None) -> None:
+    """Append the UTF-8 file `fragment` (its first `length` bytes) to `out`: in the kernel when `out`
+    is a UTF-8 file, else as text."""
     try:
         descriptor = out.fileno()
     except (AttributeError, OSError, ValueError):  # a StringIO, or a stream without a file behind it
         descriptor = None
     encoding = (getattr(out, "encoding", None) or "").lower().replace("-", "").replace("_", "")
-    with fragment.open("rb") as source:
+    with fragment.open("rb") as whole:
+        source = whole if length is None else _Prefix(whole, length)
         if descriptor is not None and encoding == "utf8":
             out.flush()
-            offset = _copy_in_kernel(source.fileno(), descriptor)
+            offset = _copy_in_kernel(whole.fileno(), descriptor, length)
             if offset < 0:
                 return
             if offset > 0:  # the rest byte for byte: the text layer might start inside a character
-                source.seek(offset)
+                whole.seek(offset)
                 shutil.copyfileobj(source, out.buffer, 1 << 20)  # type: ignore[attr-defined]
                 out.buffer.flush()  # type: ignore[attr-defined]
                 return
@@ -314,13 +323,31 @@ def _copy_file_into(fragment: Path, out: TextIO) -> None:
         shutil.copyfileobj(io.TextIOWrapper(source, encoding="utf-8", newline=""), out, 1 << 20)
 
 
-def _copy_in_kernel(source: int, target: int) -> int:
-    """Copy the file `source` to the end of `target` without passing it through Python.
+class _Prefix(io.RawIOBase):
+    """The first `length` bytes of an open binary file, from where it stands."""
+
+    def __init__(self, file, length: int) -> None:
+        self._file = file
+        self._length = length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        left = self._length - self._file.tell()
+        if left <= 0:
+            return 0
+        with memoryview(buffer) as view:
+            return self._file.readinto(view[:left]) or 0
+
+
+def _copy_in_kernel(source: int, target: int, length: int | None = None) -> int:
+    """Copy the file `source` (its first `length` bytes) to the end of `target` without passing it through Python.
 
     -1 when done; otherwise how far it got (0 when the kernel cannot copy between these two).
     copy_file_range(2) is tried first (between regular files), then sendfile(2) (to anything).
     """
-    size = os.fstat(source).st_size
+    size = os.fstat(source).st_size if length is None else length
     offset = 0
     for copy in (_copy_file_range, _sendfile):
         try:

@@ -11,13 +11,16 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from escapelint.analyze.findings import Finding, PackageFindings, analyze
 from escapelint.analyze.source import SourceLocator, read_go_file
 from escapelint.events import BuildStats, CompilerError
 from escapelint.read.assembler import BuildReader
+from escapelint.read.classifier import LineClassifier
+from escapelint.workflows.blocks import pipe_blocks, read_block, spooled_lines
+from escapelint.workflows.cache import RecordingSourceLocator, ResultCache, context_for
 from escapelint.workflows.gobuild import (
     BuildCommand,
     GoCommandError,
@@ -69,39 +72,146 @@ def build_and_analyze(
     *,
     tests: bool = False,
     progress: Progress | None = None,
+    cache: ResultCache | None = None,
 ) -> BuildResult:
-    """Build `patterns` in module `root` with -m=2 and analyze every package as its output arrives."""
-    command = BuildCommand.for_packages(go, patterns, root, tests=tests)
-    expected = None
-    if progress is not None:
-        with contextlib.suppress(GoCommandError):
-            expected = len(go.list_packages(patterns, root, tests=tests))
-        progress(0, expected, None)
-    go_version = go.version(root)
-    reader = BuildReader()
-    sources = SourceLocator(root)
-    packages: list[PackageFindings] = []
-    build = RunningBuild.start(command)
-    try:
-        for output in reader.packages(build.lines()):
-            packages.append(analyze(output, sources))
-            if progress is not None and output.path is not None:
-                progress(sum(1 for p in packages if p.output.path is not None), expected, output.path)
-    finally:
-        build.stop()
-    if build.returncode != 0:
-        errors = [(p.output.path, e) for p in packages for e in p.output.errors]
-        other_lines = [u.text for p in packages for u in p.output.unrecognized]
-        raise BuildFailedError(command, build.returncode or 0, errors, other_lines)
-    if tests:
+    """Build `patterns` in module `root` with -m=2 and analyze every package as its output arrives.
+
+    Every package is kept in the result (the gate, the baseline and diff compare them all); `audit`
+    streams them to its reports instead (`AnalysedBuild`). With a `cache`, a package whose output
+    block, options and source files are those of an earlier run is taken from it.
+    """
+    build = AnalysedBuild(go, patterns, root, tests=tests, progress=progress, cache=cache)
+    packages = list(build.packages())
+    return build.result(packages)
+
+
+class AnalysedBuild:
+    """A build whose packages are analysed as its output arrives: iterate `packages()` once.
+
+    The iteration ends with BuildFailedError when the build failed, after the last package: a
+    consumer that writes reports as packages pass (`audit`) stages them, so that a failed build
+    publishes none (escapelint.report.output). What the end of a run needs besides the packages (the
+    line accounting, the files the output names, the errors, the summary) is kept small:
+    `summary()` is a BuildResult whose packages hold their heap findings without explanations.
+    """
+
+    def __init__(
+        self,
+        go: GoToolchain,
+        patterns: list[str],
+        root: Path,
+        *,
+        tests: bool = False,
+        progress: Progress | None = None,
+        cache: ResultCache | None = None,
+    ) -> None:
+        self.go = go
+        self.patterns = patterns
+        self.root = root
+        self.tests = tests
+        self.progress = progress
+        self.cache = cache if cache is not None and cache.on else None
+        self.command = BuildCommand.for_packages(go, patterns, root, tests=tests)
+        self.go_version = go.version(root)
+        self.stats = BuildStats()
+        self.named_files: set[str] = set()  # the Go files the output names (escapelint.report.warnings)
+        self._errors: list[tuple[str | None, CompilerError]] = []
+        self._other_lines: list[str] = []
+        self._summaries: list[PackageFindings] = []
+        self._started = False
+
+    def packages(self) -> Iterator[PackageFindings]:
+        """Every package as it is analysed, in output order (test variants filtered as `build_and_analyze` says)."""
+        assert not self._started, "a build is read once"
+        self._started = True
+        expected = None
+        if self.progress is not None:
+            with contextlib.suppress(GoCommandError):
+                expected = len(self.go.list_packages(self.patterns, self.root, tests=self.tests))
+            self.progress(0, expected, None)
+        sources = SourceLocator(self.root)
+        build = RunningBuild.start(self.command)
+        done = 0
+        try:
+            for package in self._analysed(build, sources):
+                output = package.output
+                self._errors.extend((output.path, e) for e in output.errors)
+                self._other_lines.extend(u.text for u in output.unrecognized)
+                self._summaries.append(_summary(package))
+                if self.progress is not None and output.path is not None:
+                    done += 1
+                    self.progress(done, expected, output.path)
+                if self.tests:
+                    self._held.append(package)  # they wait: a test variant replaces its package
+                else:
+                    self.named_files.update(e.position.file for e in output.events)
+                    yield package
+        finally:
+            build.stop()
+        if build.returncode != 0:
+            raise BuildFailedError(self.command, build.returncode or 0, self._errors, self._other_lines)
+        for package in self._filtered(self._held):
+            self.named_files.update(e.position.file for e in package.output.events)
+            yield package
+
+    _held: list[PackageFindings]
+
+    def _analysed(self, build: RunningBuild, sources: SourceLocator) -> Iterator[PackageFindings]:
+        self._held = []
+        if self.cache is None:
+            reader = BuildReader()
+            try:
+                for output in reader.packages(build.lines()):
+                    yield analyze(output, sources)
+            finally:
+                self.stats.add(reader.stats)
+            return
+        cache = self.cache
+        context = context_for(sources, "newline")
+        recording = RecordingSourceLocator(sources.root, cache.dependencies)
+        classifier = LineClassifier()
+        for digest, spool in pipe_blocks(build.raw_lines(), classifier, cache.tmp):
+            with spool:
+                result = read_block(
+                    lambda spool=spool: spooled_lines(spool), digest, self.stats.lines,
+                    cache=cache, context=context, sources=recording, classifier=classifier,
+                    fragments=None, want_findings=True,
+                )  # fmt: skip
+            self.stats.add(result.stats)
+            yield from result.findings or ()
+
+    def _filtered(self, packages: list[PackageFindings]) -> list[PackageFindings]:
+        if not self.tests:
+            return packages
         # A package with tests is compiled twice, alone and in its test variant "pkg [pkg.test]",
         # which holds every site of the former: keep the test variant only.
         tested = {p.output.path for p in packages if p.output.test_variant}
-        packages = [
+        return [
             p for p in packages
             if (p.output.test_variant or p.output.path not in tested) and not _is_test_main(p)
         ]  # fmt: skip
-    return BuildResult(command, go_version, packages, reader.stats)
+
+    def result(self, packages: list[PackageFindings]) -> BuildResult:
+        return BuildResult(self.command, self.go_version, packages, self.stats)
+
+    def summary(self) -> BuildResult:
+        """The build as the terminal summary and the warnings need it, without the explanations."""
+        kept = self._summaries
+        if self.tests:
+            kept = self._filtered(kept)
+        return BuildResult(self.command, self.go_version, kept, self.stats)
+
+
+def _summary(package: PackageFindings) -> PackageFindings:
+    """The package's heap findings, events without their explanations, and its unrecognized lines."""
+    output = package.output
+    findings = tuple(
+        replace(f, event=replace(f.event, explanations=())) for f in package.findings if f.category is not None
+    )
+    slim = replace(
+        output, events=tuple(f.event for f in findings), remarks=(), unclaimed=(), errors=output.errors
+    )
+    return PackageFindings(slim, findings, package.source_files)
 
 
 def _is_test_main(package: PackageFindings) -> bool:

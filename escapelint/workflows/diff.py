@@ -7,6 +7,7 @@ from pathlib import Path
 from escapelint.analyze.compare import DiffResult, compare
 from escapelint.read.heap_profile import HeapProfile
 from escapelint.workflows.audit import Progress, build_and_analyze
+from escapelint.workflows.cache import ResultCache
 from escapelint.workflows.git import git, line_mapping_since, worktree_at
 from escapelint.workflows.gobuild import GoToolchain
 from escapelint.workflows.profile import attribute_build
@@ -19,11 +20,15 @@ def run_diff(
     base_ref: str,
     progress: Progress | None = None,
     profiles: list[HeapProfile] | None = None,
+    cache: ResultCache | None = None,
 ) -> DiffResult:
-    """`profiles` (heap profiles of the working tree's code) are attributed to the head build's sites."""
+    """Build `base_ref` and the working tree. `profiles` (heap profiles of the working tree's code) are
+    attributed to the head build's sites. With a `cache`, the packages the two share are analysed once
+    (their output blocks are the same bytes when their files are: the base worktree is another
+    directory, so only packages whose output names no file of the module, and GOROOT's, are shared)."""
     with worktree_at(root, base_ref) as base_root:
-        base = build_and_analyze(go, patterns, base_root, progress=progress)
-    head = build_and_analyze(go, patterns, root, progress=progress)
+        base = build_and_analyze(go, patterns, base_root, progress=progress, cache=cache)
+    head = build_and_analyze(go, patterns, root, progress=progress, cache=cache)
     # Sites on lines the change left alone are paired by where those lines went, before the rest are
     # paired by what they are: an identical expression inserted above others is the added one.
     lines = line_mapping_since(root, base_ref)

@@ -183,9 +183,13 @@ class RunningBuild:
 
     def lines(self) -> Iterator[str]:
         """The build's output lines as they come, decoded leniently; waits for the exit at the end."""
-        assert self.process.stdout is not None
-        for raw in self.process.stdout:
+        for raw in self.raw_lines():
             yield raw.decode("utf-8", errors="replace")
+
+    def raw_lines(self) -> Iterator[bytes]:
+        """The build's output lines as they come, as bytes, each with its "\n"; waits for the exit at the end."""
+        assert self.process.stdout is not None
+        yield from self.process.stdout
         self.returncode = self.process.wait()
 
     def stop(self) -> None:

@@ -44,6 +44,8 @@ from escapelint.read.classifier import LineClassifier
 from escapelint.read.messages import PackageHeader
 from escapelint.report.json import JsonReportWriter
 from escapelint.report.output import process_exists
+from escapelint.workflows.blocks import JsonPiece, file_lines, read_block
+from escapelint.workflows.cache import CacheContext, RecordingSourceLocator, ResultCache, block_digest
 
 #: The default number of workers is one per CPU up to this many: past it the biggest package (go/types
 #: in the standard library) bounds the time anyway, and every worker holds a package in memory.
@@ -101,22 +103,32 @@ class WindowResult:
     unrecognized: list[tuple[UnrecognizedLine, str | None]]
     findings: list[PackageFindings] | None  # for the other report formats, which the parent writes
     named_files: frozenset[str] = frozenset()  # the files its events name (escapelint.report.warnings)
+    # With the result cache (escapelint.workflows.blocks): the JSON of each package block, in order,
+    # instead of one `fragment`; why the worker's cache went off, if it did; how many entries it stored.
+    pieces: tuple[JsonPiece, ...] = ()
+    cache_problem: str | None = None
+    cache_stored: int = 0
 
 
-def plan_windows(path: Path, *, min_window_bytes: int | None = None) -> list[Window]:
-    """Cut the file at package header lines into windows of whole packages, in input order."""
+def plan_windows(
+    path: Path, *, min_window_bytes: int | None = None, start: int = 0, end: int | None = None
+) -> list[Window]:
+    """Cut the file (or its bytes [start, end), where `start` begins a line after a "\n") at package
+    header lines into windows of whole packages, in input order. With `min_window_bytes` 0, every
+    package header starts a window: the blocks of escapelint.workflows.cache."""
     if min_window_bytes is None:
         min_window_bytes = MIN_WINDOW_BYTES
-    cuts = [0]
+    cuts = [start]
     classifier = LineClassifier()
     buffer = bytearray(_SCAN_PIECE)  # reused: scanning must not hold the file (or map it) in memory
     with path.open("rb", buffering=0) as handle:
-        size = os.fstat(handle.fileno()).st_size
-        offset = 0
+        size = os.fstat(handle.fileno()).st_size if end is None else end
+        handle.seek(start)
+        offset = start
         previous = 0x0A  # the byte before the piece: a line starts at offset 0
         while offset < size:
             with memoryview(buffer) as view:
-                read = handle.readinto(view)
+                read = handle.readinto(view[: min(_SCAN_PIECE, size - offset)])
             if not read:
                 break
             # "#" is rare in compiler output outside package headers, and a one-byte search is the
@@ -124,9 +136,9 @@ def plan_windows(path: Path, *, min_window_bytes: int | None = None) -> list[Win
             at = buffer.find(b"#", 0, read)
             while at >= 0:
                 before = buffer[at - 1] if at else previous
-                start = offset + at
-                if before == 0x0A and start - cuts[-1] >= min_window_bytes and _is_package_header(handle, start, classifier):
-                    cuts.append(start)
+                at_byte = offset + at
+                if before == 0x0A and at_byte - cuts[-1] >= min_window_bytes and at_byte > cuts[-1] and _is_package_header(handle, at_byte, classifier):
+                    cuts.append(at_byte)
                 at = buffer.find(b"#", at + 1, read)
             previous = buffer[read - 1]
             offset += read
@@ -186,6 +198,8 @@ class _Job:
     fragments: Path | None  # the directory for JSON fragments; None when no JSON is written
     keep_findings: bool
     parent: int  # the pid of the process that forks the workers
+    cache: ResultCache | None = None  # the result cache (escapelint.workflows.cache), or None for none
+    context: CacheContext | None = None
 
 
 _job: _Job | None = None
@@ -253,6 +267,8 @@ def _read_window(task: tuple[Window, int, int]) -> WindowResult:
     job = _job
     assert job is not None and _classifier is not None, "worker not started"
     first_line = known_lines + count_line_ends(job.source, known_offset, window.start)
+    if job.cache is not None:
+        return _read_window_cached(job, window, first_line)
     reader = BuildReader(_classifier)
     findings: list[PackageFindings] | None = [] if job.keep_findings else None
     fragment = None if job.fragments is None else job.fragments / f"window-{window.index}.json"
@@ -284,6 +300,40 @@ def _read_window(task: tuple[Window, int, int]) -> WindowResult:
     )
 
 
+def _read_window_cached(job: _Job, window: Window, first_line: int) -> WindowResult:
+    """Read one window a package block at a time through the result cache (escapelint.workflows.blocks)."""
+    assert job.cache is not None and job.context is not None and _classifier is not None
+    cache = job.cache
+    sources = RecordingSourceLocator(job.sources.root, cache.dependencies)
+    stats = BuildStats()
+    pieces: list[JsonPiece] = []
+    unrecognized: list[tuple[UnrecognizedLine, str | None]] = []
+    findings: list[PackageFindings] | None = [] if job.keep_findings else None
+    named: set[str] = set()
+    line = first_line
+    stored_before = cache.stored
+    for block in plan_windows(job.source, min_window_bytes=0, start=window.start, end=window.end):
+        result = read_block(
+            lambda block=block: file_lines(job.source, block.start, block.end),
+            block_digest(job.source, block.start, block.end),
+            line,
+            cache=cache, context=job.context, sources=sources, classifier=_classifier,
+            fragments=job.fragments, want_findings=job.keep_findings,
+        )  # fmt: skip
+        stats.add(result.stats)
+        line += result.stats.lines
+        unrecognized.extend(result.unrecognized)
+        named.update(result.named_files)
+        if result.json is not None:
+            pieces.append(result.json)
+        if findings is not None and result.findings is not None:
+            findings.extend(result.findings)
+    return WindowResult(
+        window.index, first_line, stats, None, sum(p.packages for p in pieces), unrecognized, findings,
+        frozenset(named), tuple(pieces), cache.problem, cache.stored - stored_before,
+    )  # fmt: skip
+
+
 # --- the parent side ---------------------------------------------------------------------------
 
 
@@ -296,6 +346,8 @@ def read_windows(
     sources: SourceLocator,
     fragments: Path | None,
     keep_findings: bool,
+    cache: ResultCache | None = None,
+    context: CacheContext | None = None,
 ) -> Iterator[WindowResult]:
     """Every window's result, in input order, read by `jobs` forked worker processes.
 
@@ -306,7 +358,7 @@ def read_windows(
     it whose line number is known by then: the windows' line counts come back with their results,
     and a worker counts the few lines in between itself.
     """
-    job = _Job(source, input_name, sources, fragments, keep_findings, os.getpid())
+    job = _Job(source, input_name, sources, fragments, keep_findings, os.getpid(), cache, context)
     context = multiprocessing.get_context("fork")
     biggest = max(windows, key=lambda w: w.size)
     order = deque([biggest, *(w for w in windows if w is not biggest)])

@@ -20,12 +20,16 @@ from escapelint.report.facts import BuildFacts
 from escapelint.report.json import JsonReportWriter
 from escapelint.report.output import open_report_output
 from escapelint.report.warnings import InputWarning, SourceFileCheck, input_warnings
+from escapelint.read.classifier import LineClassifier
+from escapelint.workflows.blocks import file_lines, read_block
+from escapelint.workflows.cache import CacheContext, RecordingSourceLocator, ResultCache, block_digest, context_for
 from escapelint.workflows.parallel import (
     Window,
     WindowResult,
     default_jobs,
     fragment_directory,
     parallel_windows,
+    plan_windows,
     read_windows,
     remove_stale_fragments,
 )
@@ -43,6 +47,7 @@ def report(
     source_root: Path | None = None,
     jobs: int | None = None,
     profiles: list[HeapProfile] | None = None,
+    cache: ResultCache | None = None,
 ) -> ReportResult:
     """Read `go build -gcflags=-m=2` output from `source` and write every (format, path) target in one pass.
 
@@ -64,9 +69,14 @@ def report(
     With `profiles` (heap profiles of the same build, escapelint.workflows.profile), every package is
     read before anything is written, in this process: the cost of a site depends on every site on its
     line (escapelint.analyze.cost), and the result's `costs` holds the attribution.
+
+    With a `cache` (escapelint.workflows.cache), a file (not standard input) is read a package block
+    at a time, and a block read before with the same bytes, options and source files is taken from
+    the cache: the reports are the same, byte for byte.
     """
     with terminated_like_interrupted():
-        return _report(source, targets, overwrite=overwrite, source_root=source_root, jobs=jobs, profiles=profiles)
+        return _report(source, targets, overwrite=overwrite, source_root=source_root, jobs=jobs, profiles=profiles,
+                       cache=cache)  # fmt: skip
 
 
 def _report(
@@ -77,6 +87,7 @@ def _report(
     source_root: Path | None,
     jobs: int | None,
     profiles: list[HeapProfile] | None = None,
+    cache: ResultCache | None = None,
 ) -> ReportResult:
     from escapelint.report.facts import BuildFacts
     from escapelint.report.formats import check_format_targets, write_reports
@@ -86,6 +97,7 @@ def _report(
     others = [(name, path) for name, path in targets if name != "json"]
     name = "<stdin>" if source == STDIN else source
     sources = SourceLocator(source_root if source_root is not None else Path.cwd())
+    cache_problems: list[str | None] = []  # the workers' (escapelint.workflows.parallel)
     source_check = SourceFileCheck(sources)
     with contextlib.ExitStack() as stack:
         stack.enter_context(paused())  # until the report is written (escapelint.gc_pause says why)
@@ -94,8 +106,11 @@ def _report(
             out = stack.enter_context(open_report_output(path))
             json_writers.append(JsonReportWriter(out, name))
         costs = None
-        # With a profile the input is read here and whole before anything is written (the docstring says why).
+        # With a profile the input is read here and whole before anything is written (the docstring says
+        # why), without the cache: a site's cost depends on the whole build, not on its block alone.
         windows = None if profiles is not None else parallel_windows(source, jobs)  # only once the outputs are known writable
+        # Standard input or a pipe is read once, as it comes; a cache that is off is not asked.
+        active = cache if profiles is None and cache is not None and cache.on and _is_regular_file(source) else None
         if profiles is not None:
             reader = BuildReader()
             stats = reader.stats
@@ -104,7 +119,7 @@ def _report(
             for writer in json_writers:
                 writer.costs = costs
             analysed = _written_to(iter(read), json_writers)
-        elif windows is None:
+        elif windows is None and active is None:
             reader = BuildReader()
             stats = reader.stats
             analysed = _read_here(reader, stack.enter_context(open_build_output(source)), sources, json_writers)
@@ -112,10 +127,19 @@ def _report(
             remove_stale_fragments()
             stats = BuildStats()
             fragments = Path(stack.enter_context(fragment_directory())) if json_writers else None
-            analysed = _read_in_workers(
-                Path(source), windows, jobs or default_jobs(), name, sources, fragments, json_writers, stats,
-                keep_findings=bool(others), source_check=source_check,
-            )
+            context = None if active is None else context_for(sources, "universal")
+            if windows is None:
+                stack.enter_context(open_build_output(source)).close()  # its errors, as without the cache
+                analysed = _read_blocks_here(
+                    Path(source), sources, active, context, fragments, json_writers, stats,
+                    keep_findings=bool(others), source_check=source_check,
+                )
+            else:
+                analysed = _read_in_workers(
+                    Path(source), windows, jobs or default_jobs(), name, sources, fragments, json_writers, stats,
+                    keep_findings=bool(others), source_check=source_check, cache=active, context=context,
+                    cache_problems=cache_problems,
+                )
         # Closed before the fragments' directory is removed, also when a writer fails.
         stack.enter_context(contextlib.closing(analysed))
         analysed = _noting_source_files(analysed, source_check)
@@ -140,7 +164,12 @@ def _report(
             raise InputError(f"{name}: cannot decode input: {exc}") from None
         for writer in json_writers:
             writer.end(stats, warnings_once())
-    return ReportResult(stats, warnings_once(), costs)
+    cache_problem = None
+    if cache is not None:
+        cache_problem = cache.problem or next((p for p in cache_problems if p), None)
+        if cache.on:
+            cache.trim()
+    return ReportResult(stats, warnings_once(), costs, cache_problem)
 
 
 def write_build_reports(
@@ -194,6 +223,7 @@ class ReportResult:
     stats: BuildStats  # every input line's role
     warnings: list[InputWarning]  # why the report may be silently wrong (escapelint.report.warnings)
     costs: CostAttribution | None = None  # the heap profiles' figures, when profiles were given
+    cache_problem: str | None = None  # why the result cache went off during the run, if it did
 
 
 def _written_to(packages: Iterator[PackageFindings], json_writers: list[JsonReportWriter]) -> Iterator[PackageFindings]:
@@ -201,6 +231,14 @@ def _written_to(packages: Iterator[PackageFindings], json_writers: list[JsonRepo
         for writer in json_writers:
             writer.package(package)
         yield package
+
+
+def _is_regular_file(source: str) -> bool:
+    """A regular file that says how big it is (what /proc shows as regular files say 0: read as they come)."""
+    try:
+        return source != STDIN and Path(source).is_file() and Path(source).stat().st_size > 0
+    except (OSError, ValueError):
+        return False
 
 
 def _noting_source_files(packages: Iterator[PackageFindings], check: SourceFileCheck) -> Iterator[PackageFindings]:
@@ -232,14 +270,18 @@ def _read_in_workers(
     *,
     keep_findings: bool,
     source_check: SourceFileCheck,
+    cache: ResultCache | None = None,
+    context: CacheContext | None = None,
+    cache_problems: list[str | None] | None = None,
 ) -> Iterator[PackageFindings]:
     """Read in worker processes (parallel.py); put their JSON and findings in input order."""
     results = read_windows(
-        source, windows, jobs, input_name=name, sources=sources, fragments=fragments, keep_findings=keep_findings
-    )
+        source, windows, jobs, input_name=name, sources=sources, fragments=fragments, keep_findings=keep_findings,
+        cache=cache, context=context,
+    )  # fmt: skip
     # Closed on the way out, also on an error: the workers stop before their fragments are removed.
     with contextlib.closing(results):
-        yield from _in_order_checked(results, source, json_writers, stats, source_check)
+        yield from _in_order_checked(results, source, json_writers, stats, source_check, cache_problems)
 
 
 def _in_order_checked(
@@ -248,6 +290,7 @@ def _in_order_checked(
     json_writers: list[JsonReportWriter],
     stats: BuildStats,
     source_check: SourceFileCheck,
+    cache_problems: list[str | None] | None = None,
 ) -> Iterator[PackageFindings]:
     for result in results:
         if result.first_line != stats.lines:  # the line counter and the reader disagree on line ends: a bug
@@ -261,6 +304,49 @@ def _in_order_checked(
             for writer in json_writers:
                 writer.splice(result.fragment, result.packages_written, result.unrecognized)
             result.fragment.unlink()
+        if result.pieces or result.cache_problem is not None:
+            _splice_pieces(result.pieces, result.unrecognized, json_writers)
+            if cache_problems is not None:
+                cache_problems.append(result.cache_problem)
+        yield from result.findings or ()
+
+
+def _splice_pieces(pieces, unrecognized, json_writers: list[JsonReportWriter]) -> None:
+    """Copy each package block's JSON (escapelint.workflows.blocks) into the reports, and remove it."""
+    for writer in json_writers:
+        writer.splice(Path(), 0, unrecognized)
+    for piece in pieces:
+        for writer in json_writers:
+            writer.splice(piece.path, piece.packages, (), piece.length)
+        piece.path.unlink()
+
+
+def _read_blocks_here(
+    source: Path,
+    sources: SourceLocator,
+    cache: ResultCache,
+    context: CacheContext,
+    fragments: Path | None,
+    json_writers: list[JsonReportWriter],
+    stats: BuildStats,
+    *,
+    keep_findings: bool,
+    source_check: SourceFileCheck,
+) -> Iterator[PackageFindings]:
+    """Read a file in this process a package block at a time, through the result cache."""
+    classifier = LineClassifier()
+    recording = RecordingSourceLocator(sources.root, cache.dependencies)
+    for block in plan_windows(source, min_window_bytes=0):
+        result = read_block(
+            lambda block=block: file_lines(source, block.start, block.end),
+            block_digest(source, block.start, block.end),
+            stats.lines,
+            cache=cache, context=context, sources=recording, classifier=classifier,
+            fragments=fragments, want_findings=keep_findings,
+        )  # fmt: skip
+        stats.add(result.stats)
+        source_check.add_names(result.named_files)
+        _splice_pieces([] if result.json is None else [result.json], result.unrecognized, json_writers)
         yield from result.findings or ()
 
 

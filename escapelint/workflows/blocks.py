@@ -1,0 +1,300 @@
+"""Build output read a package block at a time, each block's results taken from the cache or made and stored.
+
+A block (escapelint.workflows.cache) is the bytes from one package header line up to the next. For each
+one: its digest, the lookup, and on a hit the stored JSON text and findings (their line numbers moved
+to where the block is now); on a miss the block is read (escapelint.read), analysed
+(escapelint.analyze.findings), written as JSON, and stored. Worker processes (parallel.py), the
+one-process report (report.py) and the builds escapelint runs (audit.py) all read through
+`read_block`, so every reader of blocks gives the same bytes, cached or not.
+
+A block's JSON text is written to `fragments`, a directory of the run's, and the caller copies it from
+there into the report (`BlockResult.json`): a hit's text is linked there from the cache entry, or
+copied, or rewritten with its line numbers moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from escapelint.analyze.findings import PackageFindings, analyze
+from escapelint.events import BuildStats, UnrecognizedLine
+from escapelint.read.assembler import BuildReader
+from escapelint.read.classifier import LineClassifier
+from escapelint.read.input import InputError
+from escapelint.read.messages import PackageHeader
+from escapelint.report.json import JsonReportWriter
+from escapelint.workflows.cache import (
+    FINDINGS,
+    JSON,
+    BlockMeta,
+    CacheContext,
+    Entry,
+    RecordingSourceLocator,
+    ResultCache,
+    dump_findings,
+    load_findings,
+    shift_findings,
+    shift_json,
+)
+
+
+@dataclass(frozen=True)
+class JsonPiece:
+    """A block's JSON text: the first `length` bytes of `path` (a file of the run's), `packages` packages."""
+
+    path: Path
+    length: int
+    packages: int
+
+
+@dataclass
+class BlockResult:
+    """What one block gave, cached or not."""
+
+    first_line: int
+    stats: BuildStats
+    unrecognized: list[tuple[UnrecognizedLine, str | None]]
+    named_files: frozenset[str]
+    json: JsonPiece | None  # when JSON was asked for
+    findings: list[PackageFindings] | None  # when findings were asked for
+    hit: bool
+
+
+def read_block(
+    lines: Callable[[], Iterable[str]],
+    digest: str,
+    first_line: int,
+    *,
+    cache: ResultCache,
+    context: CacheContext,
+    sources: RecordingSourceLocator,
+    classifier: LineClassifier,
+    fragments: Path | None,
+    want_findings: bool,
+) -> BlockResult:
+    """The results of one block: `lines()` opens its text, `digest` is the SHA-256 of its bytes.
+
+    JSON is written when `fragments` is given (the directory for its text), findings kept when
+    `want_findings`. The cache is asked first; what it lacks is made and stored.
+    """
+    key = context.key(digest)
+    want_json = fragments is not None
+    json_entry = cache.lookup(key, JSON, context.source_root) if want_json else None
+    findings_entry = cache.lookup(key, FINDINGS, context.source_root) if want_findings else None
+    try:
+        if (json_entry is not None or not want_json) and (findings_entry is not None or not want_findings):
+            return _from_entries(json_entry, findings_entry, first_line, fragments)
+    finally:
+        for entry in (json_entry, findings_entry):
+            if entry is not None:
+                entry.close()
+    return _made(lines, key, first_line, cache, sources, classifier, fragments, want_findings)
+
+
+def _from_entries(
+    json_entry: Entry | None, findings_entry: Entry | None, first_line: int, fragments: Path | None
+) -> BlockResult:
+    some = json_entry or findings_entry
+    assert some is not None
+    meta = some.meta.shifted(first_line)
+    delta = first_line - some.meta.first_line
+    piece = None
+    if json_entry is not None:
+        assert fragments is not None
+        piece = _json_fragment(json_entry, delta, fragments)
+    findings = None
+    if findings_entry is not None:
+        findings = shift_findings(load_findings(findings_entry), first_line - findings_entry.meta.first_line)
+    return BlockResult(
+        first_line, meta.stats, list(meta.unrecognized), meta.named_files, piece, findings, hit=True
+    )
+
+
+def _json_fragment(entry: Entry, delta: int, fragments: Path) -> JsonPiece:
+    """The entry's JSON text in the run's fragment directory: linked when no line moves, else rewritten."""
+    target = fragments / f"hit-{os.urandom(8).hex()}.json"
+    packages = entry.meta.packages_written
+    if not delta:
+        if _link_open_entry(entry, target):
+            return JsonPiece(target, entry.body_length, packages)
+        with open(target, "wb") as out:
+            _copy_range(entry.handle.fileno(), out, entry.body_length)
+        return JsonPiece(target, entry.body_length, packages)
+    with open(target, "wb", buffering=1 << 20) as out:
+        shift_json(entry, delta, out)
+        length = out.tell()
+    return JsonPiece(target, length, packages)
+
+
+def _link_open_entry(entry: Entry, target: Path) -> bool:
+    """Hard-link the entry that is open (not whatever its name holds by now) to `target`, if possible."""
+    try:
+        os.link(entry.path, target)
+    except OSError:  # another file system, no hard links, or gone since it was verified
+        return False
+    try:
+        linked, held = os.stat(target), os.fstat(entry.handle.fileno())
+        if (linked.st_dev, linked.st_ino) == (held.st_dev, held.st_ino):
+            return True
+    except OSError:
+        pass
+    target.unlink(missing_ok=True)  # another run replaced the entry meanwhile: copy the one verified
+    return False
+
+
+def _copy_range(source: int, out, length: int) -> None:
+    offset = 0
+    while offset < length:
+        piece = os.pread(source, min(4 << 20, length - offset), offset)
+        if not piece:
+            raise OSError("cache entry shorter than it says")
+        out.write(piece)
+        offset += len(piece)
+
+
+def _made(
+    lines: Callable[[], Iterable[str]],
+    key: str,
+    first_line: int,
+    cache: ResultCache,
+    sources: RecordingSourceLocator,
+    classifier: LineClassifier,
+    fragments: Path | None,
+    want_findings: bool,
+) -> BlockResult:
+    """Read and analyse the block; write its JSON and findings entries as it goes, and store them."""
+    reader = BuildReader(classifier)
+    json_out = cache.new_entry(key, JSON, fragments) if fragments is not None else None
+    writer = None if json_out is None else JsonReportWriter(json_out.text(), "")
+    packages: list[PackageFindings] = []
+    unrecognized: list[tuple[UnrecognizedLine, str | None]] = []
+    named: set[str] = set()
+    sources.take()  # what earlier blocks noted is theirs
+    text = lines()
+    try:
+        for output in reader.packages(text, first_line):
+            named.update(e.position.file for e in output.events)
+            unrecognized.extend((u, output.path) for u in output.unrecognized)
+            package = analyze(output, sources)
+            if writer is not None:
+                writer.package(package)
+            if want_findings:
+                packages.append(package)
+        meta = BlockMeta(
+            first_line, reader.stats, 0 if writer is None else writer.packages_written,
+            tuple(unrecognized), frozenset(named), tuple(sources.take()),
+        )  # fmt: skip
+        piece = None
+        if json_out is not None:
+            json_out.finish(meta)
+            piece = JsonPiece(json_out.path, json_out.body_length, meta.packages_written)
+            json_out = None
+            cache.store_fragment(piece.path, key, JSON)
+    except BaseException:
+        if json_out is not None:
+            json_out.abandon()
+        raise
+    finally:
+        close = getattr(text, "close", None)
+        if close is not None:
+            close()
+    if want_findings:
+        _store_findings(cache, key, packages, meta)
+    return BlockResult(first_line, reader.stats, unrecognized, frozenset(named), piece,
+                       packages if want_findings else None, hit=False)  # fmt: skip
+
+
+def _store_findings(cache: ResultCache, key: str, packages: list[PackageFindings], meta: BlockMeta) -> None:
+    """Pickle the block's findings into the cache; a failure (a full disk) turns the cache off."""
+    out = cache.new_entry(key, FINDINGS)
+    if out is None:
+        return
+    try:
+        dump_findings(packages, out.binary)
+        out.finish(meta)
+    except OSError as exc:
+        out.abandon()
+        cache.turn_off(f"cannot write {cache.tmp}: {exc.strerror or exc}")
+        return
+    except BaseException:
+        out.abandon()
+        raise
+    cache.store_entry(out.path, key, FINDINGS)
+
+
+class WindowLines(io.RawIOBase):
+    """The bytes [start, end) of a file, as a readable raw stream (a window or block of the input)."""
+
+    def __init__(self, path: Path, start: int, end: int) -> None:
+        self._file = path.open("rb", buffering=0)
+        self._file.seek(start)
+        self._left = end - start
+        self._name = str(path)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self._left <= 0:
+            return 0
+        with memoryview(buffer) as view:
+            try:
+                read = self._file.readinto(view[: self._left])
+            except OSError as exc:  # as escapelint.read.input says it without the cache
+                raise InputError(f"{self._name}: cannot read: {exc.strerror or exc}") from None
+        self._left -= read or 0
+        return read or 0
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def file_lines(path: Path, start: int, end: int) -> io.TextIOWrapper:
+    """The text lines of bytes [start, end) of a file, read as `escapelint report` reads a file."""
+    raw = io.BufferedReader(WindowLines(path, start, end), buffer_size=1 << 20)
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+
+
+#: A block of a pipe is held in memory up to this size, and in a temporary file beyond it.
+SPOOL_IN_MEMORY = 8 << 20
+
+
+def pipe_blocks(
+    raw_lines: Iterable[bytes], classifier: LineClassifier, spool_directory: Path | None = None
+) -> Iterator[tuple[str, tempfile.SpooledTemporaryFile]]:
+    """The blocks of a stream of lines (a `go build` pipe, split at "\n" only): (digest, the block's
+    bytes, spooled), in order. A block starts at each line the reader takes for a package header."""
+    spool = None
+    digest = None
+    for raw in raw_lines:
+        if raw[:1] == b"#" and spool is not None and spool.tell() and _is_header(raw, classifier):
+            spool.seek(0)
+            yield digest.hexdigest(), spool
+            spool = None
+        if spool is None:
+            spool = tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY, dir=spool_directory)
+            digest = hashlib.sha256()
+        spool.write(raw)
+        digest.update(raw)
+    if spool is not None:
+        spool.seek(0)
+        yield digest.hexdigest(), spool
+
+
+def _is_header(raw: bytes, classifier: LineClassifier) -> bool:
+    text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+    return isinstance(classifier.classify(text)[1], PackageHeader)
+
+
+def spooled_lines(spool) -> Iterator[str]:
+    """The lines of a spooled block, decoded as RunningBuild.lines decodes them."""
+    spool.seek(0)
+    for raw in spool:
+        yield raw.decode("utf-8", errors="replace")

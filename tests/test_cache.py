@@ -1,0 +1,372 @@
+"""The per-package result cache: the reports are the same, byte for byte, without it, cold and warm,
+and it never trusts what it should not (escapelint/workflows/cache.py).
+
+Inputs are the recorded fixtures (fixtures/recorded) and the bundled modules' sources; the damaged
+entries, and an input moved down by blank lines, are made here from them on purpose.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from escapelint.workflows import cache as cache_module
+from escapelint.workflows import parallel
+from escapelint.workflows.cache import ResultCache, default_directory, verify_entry
+from escapelint.workflows.report import report
+
+from .conftest import MODULES, module_of, recorded_files, toolchain_or_skip
+
+FORMATS = ("json", "sarif", "md", "html", "github")
+#: When a report was made (the HTML and Markdown indexes' time, SARIF's endTimeUtc): the only bytes that may differ.
+_GENERATED = re.compile(rb'<time datetime="[^"]*">[^<]*</time>|"endTimeUtc": "[^"]*"|\| Generated \| [^|]*\|')
+
+
+def _outputs(directory: Path) -> dict[str, bytes]:
+    """Every file of a run's outputs, the time each was made left out."""
+    found = {}
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and ".escapelint-report" not in path.name:
+            found[str(path.relative_to(directory))] = _GENERATED.sub(b"<time>", path.read_bytes())
+    return found
+
+
+def _run(source: Path, out: Path, root: Path, cache: ResultCache | None, *, jobs: int = 1, formats=FORMATS) -> dict:
+    targets = [(name, out / name) for name in formats]
+    result = report(str(source), targets, source_root=root, jobs=jobs, cache=cache)
+    assert result.cache_problem is None
+    return _outputs(out)
+
+
+def _fresh_cache(tmp_path: Path, name: str = "cache") -> ResultCache:
+    cache = ResultCache.open(tmp_path / name)
+    assert cache is not None and cache.on
+    return cache
+
+
+@pytest.mark.parametrize("recording", recorded_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_recorded_fixture_reports_the_same_without_the_cache_cold_and_warm(tmp_path, recording):
+    root = module_of(recording)
+    plain = _run(recording, tmp_path / "plain", root, None)
+    cold_cache = _fresh_cache(tmp_path)
+    cold = _run(recording, tmp_path / "cold", root, cold_cache)
+    assert cold_cache.stored > 0, "the cold run stored nothing: the test proves nothing"
+    warm_cache = _fresh_cache(tmp_path)
+    warm = _run(recording, tmp_path / "warm", root, warm_cache)
+    assert warm_cache.stored == 0, "the warm run analysed again"
+    assert cold == plain
+    assert warm == plain
+
+
+def test_workers_read_through_the_cache_with_the_same_result(tmp_path, monkeypatch):
+    """Every recorded fixture in one input, cut into one window per package, cold and warm."""
+    if not parallel.can_fork():
+        pytest.skip("parallel reading needs fork()")
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parallel, "MIN_WINDOW_BYTES", 1)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch))
+    source = tmp_path / "all.txt"
+    source.write_bytes(b"".join(path.read_bytes() for path in recorded_files("*.m2.txt")))
+    root = MODULES / "example"
+    plain = _run(source, tmp_path / "plain", root, None, jobs=1)
+    cold = _run(source, tmp_path / "cold", root, _fresh_cache(tmp_path), jobs=2)
+    warm_cache = _fresh_cache(tmp_path)
+    warm = _run(source, tmp_path / "warm", root, warm_cache, jobs=2)
+    assert cold == plain
+    assert warm == plain
+    assert not any(scratch.iterdir()), "fragments were left behind"
+
+
+def test_a_block_found_further_down_the_input_has_its_line_numbers_moved(tmp_path):
+    """The same packages after 7 more lines (blank, on purpose): every line number is moved, none kept."""
+    recording = recorded_files("example.m2.txt")[-1]
+    root = module_of(recording)
+    cache = _fresh_cache(tmp_path)
+    _run(recording, tmp_path / "first", root, cache)
+    moved = tmp_path / "moved.txt"
+    moved.write_bytes(b"\n" * 7 + recording.read_bytes())
+    plain = _run(moved, tmp_path / "plain", root, None)
+    warm_cache = _fresh_cache(tmp_path)
+    warm = _run(moved, tmp_path / "warm", root, warm_cache)
+    assert warm == plain
+    # Only the blank lines' own block (before the first header) was new.
+    assert warm_cache.stored <= 2
+
+
+def _entries(cache: ResultCache) -> list[Path]:
+    return sorted(path for path, _ in cache.entries())
+
+
+@pytest.mark.parametrize("damage", ["flipped byte", "truncated", "foreign key", "empty", "other format"])
+def test_a_damaged_entry_is_ignored_and_rewritten(tmp_path, damage):
+    recording = recorded_files("example.m2.txt")[-1]
+    root = module_of(recording)
+    plain = _run(recording, tmp_path / "plain", root, None)
+    cache = _fresh_cache(tmp_path)
+    _run(recording, tmp_path / "cold", root, cache)
+    entries = _entries(cache)
+    biggest = max(entries, key=lambda p: p.stat().st_size)
+    data = bytearray(biggest.read_bytes())
+    if damage == "flipped byte":
+        data[len(data) // 3] ^= 0x20
+    elif damage == "truncated":
+        del data[len(data) // 2 :]
+    elif damage == "foreign key":  # another block's entry under this name
+        other = next(p for p in entries if p != biggest and p.name.endswith(biggest.name[64:]))
+        data = bytearray(other.read_bytes())
+    elif damage == "empty":
+        data = bytearray()
+    else:
+        data = data.replace(b'"format": 1', b'"format": 9')
+    biggest.write_bytes(bytes(data))
+    key, kind = biggest.name[:64], biggest.name[65:]
+    assert verify_entry(biggest, key, kind) is None
+    warm_cache = _fresh_cache(tmp_path)
+    warm = _run(recording, tmp_path / "warm", root, warm_cache)
+    assert warm == plain
+    assert warm_cache.stored >= 1, "the damaged entry was not rewritten"
+    entry = verify_entry(biggest, key, kind)
+    assert entry is not None
+    entry.close()
+
+
+def test_a_changed_source_file_is_a_miss(tmp_path):
+    """The rules read the package's files: changing one makes its packages' entries stale."""
+    recording = recorded_files("example.m2.txt")[-1]
+    root = tmp_path / "module"
+    shutil.copytree(module_of(recording), root)
+    cache = _fresh_cache(tmp_path)
+    _run(recording, tmp_path / "cold", root, cache)
+    unchanged = _fresh_cache(tmp_path)
+    _run(recording, tmp_path / "again", root, unchanged)
+    assert unchanged.stored == 0
+    go_file = sorted(root.rglob("*.go"))[0]
+    go_file.write_text(go_file.read_text(encoding="utf-8") + "\n// touched\n", encoding="utf-8")
+    changed = _fresh_cache(tmp_path)
+    warm = _run(recording, tmp_path / "changed", root, changed)
+    assert changed.stored >= 1, "a changed source file was not noticed"
+    assert warm == _run(recording, tmp_path / "plain", root, None)
+
+
+def test_two_checkouts_of_one_module_share_their_entries(tmp_path):
+    """Relative file names are dependencies under the source root: another copy of the same files hits."""
+    recording = recorded_files("example.m2.txt")[-1]
+    first, second = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(module_of(recording), first)
+    shutil.copytree(module_of(recording), second)
+    _run(recording, tmp_path / "one", first, _fresh_cache(tmp_path))
+    other = _fresh_cache(tmp_path)
+    shared = _run(recording, tmp_path / "two", second, other)
+    assert other.stored == 0
+    assert shared == _run(recording, tmp_path / "plain", second, None)
+
+
+def test_a_full_disk_turns_the_cache_off_once_and_the_reports_are_the_same(tmp_path, monkeypatch):
+    recording = recorded_files("example.m2.txt")[-1]
+    root = module_of(recording)
+    plain = _run(recording, tmp_path / "plain", root, None)
+    calls = []
+
+    def full(*args, **kwargs):
+        calls.append(args)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    cache = _fresh_cache(tmp_path)
+    monkeypatch.setattr(cache_module, "_move_in", full)
+    targets = [(name, tmp_path / "full" / name) for name in FORMATS]
+    result = report(str(recording), targets, source_root=root, cache=cache)
+    assert _outputs(tmp_path / "full") == plain
+    assert result.cache_problem is not None and "No space left on device" in result.cache_problem
+    assert len(calls) == 1, "the cache went on trying after the disk was full"
+    assert not list((tmp_path / "cache" / "tmp").iterdir()), "temporary entries were left behind"
+
+
+@pytest.mark.parametrize("how", ["a file where the directory goes", "read-only"])
+def test_a_cache_that_cannot_be_written_is_off_and_says_so(tmp_path, how):
+    if how == "read-only":
+        if os.geteuid() == 0:
+            pytest.skip("root writes into a read-only directory")
+        where = tmp_path / "ro"
+        where.mkdir()
+        where.chmod(0o500)
+    else:
+        (tmp_path / "file").write_text("not a directory")
+        where = tmp_path / "file" / "cache"
+    try:
+        cache = ResultCache.open(where)
+        assert cache is not None and not cache.on
+        assert str(where) in cache.problem
+        recording = recorded_files("example.m2.txt")[-1]
+        root = module_of(recording)
+        result = report(str(recording), [("json", tmp_path / "r.json")], source_root=root, cache=cache)
+        assert result.cache_problem == cache.problem
+        report(str(recording), [("json", tmp_path / "plain.json")], source_root=root)
+        assert (tmp_path / "r.json").read_bytes() == (tmp_path / "plain.json").read_bytes()
+    finally:
+        if how == "read-only":
+            where.chmod(0o700)
+
+
+def _cli(*args: str, cache: Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ESCAPELINT_CACHE=str(cache))
+    return subprocess.run(
+        [sys.executable, "-m", "escapelint", *args], capture_output=True, text=True, env=env, cwd=cwd, check=False
+    )
+
+
+def test_the_command_line_says_once_that_the_cache_is_off(tmp_path):
+    recording = recorded_files("example.m2.txt")[-1]
+    (tmp_path / "file").write_text("x")
+    result = _cli("report", str(recording), "-o", str(tmp_path / "r.json"), "-q", cache=tmp_path / "file" / "c")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("escapelint: warning: the result cache is off for this run") == 1, result.stderr
+
+
+def test_no_cache_neither_reads_nor_fills_it_and_cache_info_and_clean(tmp_path):
+    recording = recorded_files("example.m2.txt")[-1]
+    where = tmp_path / "cache"
+    args = ("report", str(recording), "--source-root", str(module_of(recording)), "-q")
+    assert _cli(*args, "-o", str(tmp_path / "a.json"), "--no-cache", cache=where).returncode == 0
+    assert not where.exists()
+    assert _cli(*args, "-o", str(tmp_path / "b.json"), cache=where).returncode == 0
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    info = _cli("cache", "info", cache=where)
+    assert info.returncode == 0
+    assert f"directory: {where}" in info.stdout
+    entries = int(re.search(r"entries:\s+(\d+)", info.stdout).group(1))
+    assert entries >= 2
+    (where / "mine.txt").write_text("not escapelint's")
+    clean = _cli("cache", "clean", cache=where)
+    assert clean.returncode == 0
+    assert f"removed {entries} cache entries" in clean.stderr
+    assert "entries:   0" in _cli("cache", "info", cache=where).stdout
+    assert (where / "mine.txt").read_text() == "not escapelint's"
+    off = _cli("cache", "info", cache=Path("off"))
+    assert off.returncode == 2 and off.stderr.startswith("escapelint: error: the result cache is off")
+
+
+def test_the_default_cache_is_beside_the_toolchains_and_clean_leaves_them(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    toolchain = home / ".cache" / "escapelint" / "toolchains" / "1.0" / "go" / "VERSION"
+    toolchain.parent.mkdir(parents=True)
+    toolchain.write_text("go1.0")
+    environ = {"HOME": str(home)}
+    monkeypatch.setenv("HOME", str(home))
+    directory = default_directory(environ)
+    if sys.platform.startswith("linux"):
+        assert directory == home / ".cache" / "escapelint" / "results"
+    assert default_directory({"ESCAPELINT_CACHE": "off"}) is None
+    assert default_directory({"ESCAPELINT_CACHE": str(tmp_path / "x")}) == tmp_path / "x"
+    cache = ResultCache.open(directory)
+    recording = recorded_files("example.m2.txt")[-1]
+    report(str(recording), [("json", tmp_path / "r.json")], source_root=module_of(recording), cache=cache)
+    assert cache.clean() >= 1
+    assert toolchain.read_text() == "go1.0"
+
+
+def test_trimming_removes_the_least_recently_used_and_keeps_what_was_just_used(tmp_path):
+    recording = recorded_files("example.m2.txt")[-1]
+    root = module_of(recording)
+    cache = _fresh_cache(tmp_path)
+    _run(recording, tmp_path / "a", root, cache)
+    entries = _entries(cache)
+    assert len(entries) >= 2
+    total = sum(p.stat().st_size for p in entries)
+    old = entries[0]
+    os.utime(old, (1, 1))  # used long ago
+    small = ResultCache(cache.directory, limit=total - 1)
+    assert small.trim() == 1, "only the entry not used recently may go"
+    assert not old.exists()
+    assert all(p.exists() for p in entries[1:])
+    assert ResultCache(cache.directory, limit=1).trim(now=10**10) == len(entries) - 1  # much later, all are old
+
+
+def test_two_processes_filling_the_cache_at_once_write_whole_entries(tmp_path):
+    recording = recorded_files("example.m2.txt")[-1]
+    where = tmp_path / "cache"
+    args = ["report", str(recording), "--source-root", str(module_of(recording)), "-q", "--format", "json", "--format", "sarif"]
+    env = dict(os.environ, ESCAPELINT_CACHE=str(where))
+    children = [
+        subprocess.Popen([sys.executable, "-m", "escapelint", *args, "-o", str(tmp_path / f"out{n}")], env=env)
+        for n in range(3)
+    ]
+    assert [child.wait() for child in children] == [0, 0, 0]
+    outputs = [_outputs(tmp_path / f"out{n}") for n in range(3)]
+    assert outputs[0] == outputs[1] == outputs[2]
+    cache = ResultCache(where, limit=1 << 30)
+    for path in _entries(cache):
+        entry = verify_entry(path, path.name[:64], path.name[65:])
+        assert entry is not None, f"{path} is not a whole entry"
+        entry.close()
+    assert not list((where / "tmp").iterdir())
+
+
+def test_the_tests_never_use_the_users_cache():
+    """tests/conftest.py points every test, and every escapelint it starts, at a cache of its own."""
+    where = Path(os.environ["ESCAPELINT_CACHE"])
+    assert where != default_directory({"HOME": str(Path.home())})
+    assert Path(os.path.realpath(where)).is_relative_to(os.path.realpath(os.environ.get("TMPDIR", "/tmp")))
+
+
+@pytest.mark.toolchain
+def test_a_build_escapelint_runs_reads_the_same_through_the_cache(tmp_path):
+    """audit and baseline on a copy of the example module: no cache, cold and warm give the same files."""
+    toolchain = toolchain_or_skip("1.27.3")
+    module = tmp_path / "example"
+    shutil.copytree(MODULES / "example", module)
+    env = dict(toolchain.env(), ESCAPELINT_CACHE=str(tmp_path / "cache"), GOFLAGS="-mod=mod", GOTOOLCHAIN="local")
+    env["PATH"] = f"{toolchain.goroot / 'bin'}{os.pathsep}{env['PATH']}"
+
+    def run(*args):
+        done = subprocess.run([sys.executable, "-m", "escapelint", *args], cwd=module, env=env,
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done
+
+    outputs = []
+    for name, extra in (("plain", ["--no-cache"]), ("cold", []), ("warm", [])):
+        run("audit", "-q", "--format", f"json:{tmp_path / name}.json", "--format", f"md:{tmp_path / name}-md",
+            "--format", f"sarif:{tmp_path / name}.sarif", *extra)  # fmt: skip
+        run("baseline", "-q", "-o", str(tmp_path / f"{name}-baseline.json"), *extra)
+        sarif = _GENERATED.sub(b"", (tmp_path / f"{name}.sarif").read_bytes())
+        outputs.append([(tmp_path / f"{name}.json").read_bytes(), sarif,
+                        _outputs(tmp_path / f"{name}-md"), (tmp_path / f"{name}-baseline.json").read_bytes()])  # fmt: skip
+    assert outputs[1] == outputs[0]
+    assert outputs[2] == outputs[0]
+    assert any((tmp_path / "cache" / "entries").rglob("*-findings"))
+
+
+@pytest.mark.slow
+@pytest.mark.toolchain
+def test_the_standard_library_reports_the_same_without_the_cache_cold_and_warm(tmp_path):
+    """Go 1.22.10's std (2.2 million lines): with workers, cold, warm, and warm with every package moved."""
+    from scripts.check_std import build_std
+
+    toolchain = toolchain_or_skip("1.22.10")
+    source = tmp_path / "std.txt"
+    assert build_std(toolchain, source).exit_code == 0
+    plain, cold, warm, moved, moved_plain = (tmp_path / f"{n}.json" for n in ("plain", "cold", "warm", "moved", "mp"))
+    report(str(source), [("json", plain)], source_root=tmp_path)
+    report(str(source), [("json", cold)], source_root=tmp_path, cache=_fresh_cache(tmp_path))
+    warm_cache = _fresh_cache(tmp_path)
+    report(str(source), [("json", warm)], source_root=tmp_path, cache=warm_cache)
+    assert warm_cache.stored == 0
+    assert cold.read_bytes() == plain.read_bytes()
+    assert warm.read_bytes() == plain.read_bytes()
+    shifted = tmp_path / "shifted.txt"
+    with shifted.open("wb") as out:
+        out.write(b"\n\n\n")
+        with source.open("rb") as original:
+            shutil.copyfileobj(original, out)
+    report(str(shifted), [("json", moved_plain)], source_root=tmp_path)
+    report(str(shifted), [("json", moved)], source_root=tmp_path, cache=_fresh_cache(tmp_path))
+    assert moved.read_bytes() == moved_plain.read_bytes()

@@ -187,6 +187,35 @@ class CheckFormat(str, Enum):
     sarif = "sarif"
 
 
+SourcePagesOption = Annotated[
+    str,
+    typer.Option(
+        "--source-pages",
+        metavar="WHICH",
+        help="HTML: which Go files get an annotated source view: module (under the source root, and each package's own directory), all (also GOROOT code inlined into the module), none.",
+    ),
+]
+EditorUrlOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--editor-url",
+        metavar="URL",
+        show_default="no editor links",
+        help="HTML: link each site to your editor, e.g. 'vscode://file/{path}:{line}:{col}' ({path} is absolute).",
+    ),
+]
+
+
+def _report_options(source_pages: str, editor_url: str | None):
+    """The HTML pages' options, or exit 2 naming the value escapelint cannot use."""
+    from escapelint.report.options import ReportOptionError, ReportOptions
+
+    try:
+        return ReportOptions(source_pages=source_pages, editor_url=editor_url)
+    except ReportOptionError as exc:
+        raise _fail(str(exc)) from None
+
+
 @app.command()
 def report(
     input: Annotated[
@@ -227,6 +256,8 @@ def report(
             help="Worker processes for an input file over 16 MiB. The report is the same for any number.",
         ),
     ] = None,
+    source_pages: SourcePagesOption = "module",
+    editor_url: EditorUrlOption = None,
     strict: StrictOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -245,11 +276,12 @@ def report(
     from escapelint.workflows.report import report as run_report
 
     note = Verbose(verbose)
+    options = _report_options(source_pages, editor_url)
     try:
         targets = parse_format_targets(format or ["json"], output)
         note(f"reading {input}; source root {(source_root or Path.cwd()).resolve()}")
         note("writing " + ", ".join(f"{name}: {path}" for name, path in targets))
-        result = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs)
+        result = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs, options=options)
     except (InputError, OutputError) as exc:
         raise _fail(str(exc)) from None
     note(f"read {result.stats.lines} lines, {result.stats.packages} packages")
@@ -343,6 +375,8 @@ def audit(
     directory: DirOption = None,
     config_file: ConfigOption = None,
     quiet: QuietOption = False,
+    source_pages: SourcePagesOption = "module",
+    editor_url: EditorUrlOption = None,
     strict: StrictOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -357,6 +391,7 @@ def audit(
     from escapelint.workflows.report import write_build_reports
 
     note = Verbose(verbose)
+    options = _report_options(source_pages, editor_url)
     try:
         targets = parse_format_targets(format or ["html"], output or Path("escapelint-report"))
         check_format_targets(targets, overwrite=force)  # before the build, which takes minutes
@@ -374,7 +409,7 @@ def audit(
     started = time.perf_counter()
     try:
         write_build_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force,
-                            sources=SourceLocator(root), warnings_provider=lambda: warnings)  # fmt: skip
+                            sources=SourceLocator(root), warnings_provider=lambda: warnings, options=options)  # fmt: skip
     except OutputError as exc:
         raise _fail(str(exc)) from None
     note(f"reports written in {time.perf_counter() - started:.3f} s: " + ", ".join(f"{n}: {p}" for n, p in targets))

@@ -16,6 +16,7 @@ from escapelint.read.assembler import BuildReader
 from escapelint.read.input import STDIN, InputError, open_build_output
 from escapelint.report.facts import BuildFacts
 from escapelint.report.json import JsonReportWriter
+from escapelint.report.options import ReportOptions
 from escapelint.report.output import open_report_output
 from escapelint.report.warnings import InputWarning, SourceFileCheck, input_warnings
 from escapelint.workflows.parallel import (
@@ -39,6 +40,7 @@ def report(
     overwrite: bool = False,
     source_root: Path | None = None,
     jobs: int | None = None,
+    options: ReportOptions | None = None,
 ) -> ReportResult:
     """Read `go build -gcflags=-m=2` output from `source` and write every (format, path) target in one pass.
 
@@ -56,9 +58,10 @@ def report(
     The result holds the line accounting and the warnings (escapelint.report.warnings) the JSON
     document lists too: an input that is not compiler output, without escape diagnostics, or whose
     Go files are not under `source_root` (the workers say which files their packages name).
+    `options` are the HTML pages' choices (escapelint.report.options: source views, editor links).
     """
     with terminated_like_interrupted():
-        return _report(source, targets, overwrite=overwrite, source_root=source_root, jobs=jobs)
+        return _report(source, targets, overwrite=overwrite, source_root=source_root, jobs=jobs, options=options)
 
 
 def _report(
@@ -68,6 +71,7 @@ def _report(
     overwrite: bool,
     source_root: Path | None,
     jobs: int | None,
+    options: ReportOptions | None = None,
 ) -> BuildStats:
     from escapelint.report.facts import BuildFacts
     from escapelint.report.formats import check_format_targets, write_reports
@@ -113,7 +117,7 @@ def _report(
             if others:
                 facts = BuildFacts.for_input(name)
                 write_reports(analysed, facts, lambda: stats, others, overwrite=overwrite, sources=sources,
-                              warnings_provider=warnings_once)  # fmt: skip
+                              warnings_provider=warnings_once, options=options)  # fmt: skip
             else:
                 for _ in analysed:
                     pass
@@ -133,6 +137,7 @@ def write_build_reports(
     overwrite: bool = False,
     sources: SourceLocator | None = None,
     warnings_provider: Callable[[], list[InputWarning]] = list,
+    options: ReportOptions | None = None,
 ) -> None:
     """Every format, `json` included, from packages already read and analysed (a build escapelint ran).
 
@@ -157,7 +162,7 @@ def write_build_reports(
 
         if others:
             write_reports(tee(), facts, stats_provider, others, overwrite=overwrite, sources=sources,
-                          warnings_provider=warnings_provider)  # fmt: skip
+                          warnings_provider=warnings_provider, options=options)  # fmt: skip
         else:
             for _ in tee():
                 pass

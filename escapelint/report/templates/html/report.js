@@ -1,17 +1,49 @@
-// escapelint HTML report: sortable tables, filters by category and text. No dependencies, no network.
+// escapelint HTML report: sorting, filters, search, keyboard shortcuts. No dependencies, no network.
 (function () {
   "use strict";
 
-  function sortTable(table, th) {
+  var all = function (selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); };
+  var body = function () { return document.body; };
+  var isPage = function (name) { return body().classList.contains(name); };
+
+  // --- State in the URL: "#!q=text&off=cat1,cat2&sort=name" (an ordinary "#anchor" is left alone) ---
+
+  function readState() {
+    var state = {};
+    if (location.hash.indexOf("#!") !== 0) return state;
+    location.hash.slice(2).split("&").forEach(function (pair) {
+      var cut = pair.indexOf("=");
+      if (cut > 0) state[decodeURIComponent(pair.slice(0, cut))] = decodeURIComponent(pair.slice(cut + 1));
+    });
+    return state;
+  }
+
+  function writeState(state) {
+    var parts = Object.keys(state).filter(function (k) { return state[k] !== "" && state[k] !== undefined; })
+      .map(function (k) { return encodeURIComponent(k) + "=" + encodeURIComponent(state[k]); });
+    var url = location.pathname + location.search + (parts.length ? "#!" + parts.join("&") : "");
+    if (parts.length || location.hash.indexOf("#!") === 0) history.replaceState(null, "", url);
+  }
+
+  var state = {};
+  function setState(key, value) {
+    state[key] = value;
+    writeState(state);
+  }
+
+  // --- Tables (index) ---
+
+  function sortTable(table, th, descending) {
     var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
     var column = headers.indexOf(th);
     var numeric = th.getAttribute("data-type") === "num";
-    var descending = th.getAttribute("aria-sort") !== "descending";
-    if (!numeric && th.getAttribute("aria-sort") === "none") descending = false;
+    if (descending === undefined) {
+      descending = th.getAttribute("aria-sort") !== "descending";
+      if (!numeric && th.getAttribute("aria-sort") === "none") descending = false;
+    }
     headers.forEach(function (h) { h.setAttribute("aria-sort", "none"); });
     th.setAttribute("aria-sort", descending ? "descending" : "ascending");
-    var body = table.tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows);
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
     var key = function (row) {
       var cell = row.cells[column];
       var value = cell.getAttribute("data-sort");
@@ -26,24 +58,30 @@
     });
     var fragment = document.createDocumentFragment();
     keyed.forEach(function (k) { fragment.appendChild(k[2]); });
-    body.appendChild(fragment);
+    table.tBodies[0].appendChild(fragment);
+    return column + ":" + (descending ? "d" : "a");
   }
 
   function setUpSorting() {
-    document.querySelectorAll("table.sortable").forEach(function (table) {
-      table.tHead.querySelectorAll("th").forEach(function (th) {
+    all("table.sortable").forEach(function (table) {
+      var headers = all("th", table.tHead);
+      headers.forEach(function (th) {
         var button = th.querySelector("button") || th;
-        button.addEventListener("click", function () { sortTable(table, th); });
+        button.addEventListener("click", function () { setState("sort", sortTable(table, th)); });
       });
+      var saved = /^(\d+):([ad])$/.exec(state.sort || "");
+      if (saved && headers[+saved[1]]) sortTable(table, headers[+saved[1]], saved[2] === "d");
     });
   }
+
+  // --- Package page: category toggles and text filter ---
 
   function setUpPackageFilters() {
     var input = document.getElementById("filter-text");
     var shown = document.getElementById("shown");
-    var toggles = Array.prototype.slice.call(document.querySelectorAll(".toggle[data-cat]"));
-    var sites = Array.prototype.slice.call(document.querySelectorAll("article.site"));
-    var sections = Array.prototype.slice.call(document.querySelectorAll("section.fn"));
+    var toggles = all(".toggle[data-cat]");
+    var sites = all("article.site");
+    var sections = all("details.fn");
     var texts = null;
     function apply() {
       var off = {};
@@ -62,13 +100,15 @@
         var name = section.querySelector("h2").textContent.toLowerCase();
         var keep = !filtering || any || (query !== "" && name.indexOf(query) >= 0 && Object.keys(off).length === 0);
         section.classList.toggle("hidden", !keep);
-        var entry = document.querySelector('nav.toc li[data-fn="' + section.id + '"]');
+        var entry = document.querySelector('#toc li[data-fn="' + section.id + '"]');
         if (entry) entry.classList.toggle("hidden", !keep);
-        section.querySelectorAll(".inlined").forEach(function (group) {
+        all(".inlined", section).forEach(function (group) {
           group.classList.toggle("hidden", filtering && group.querySelector("article.site:not(.hidden)") === null);
         });
       });
       if (shown) shown.textContent = visible.toLocaleString("en") + " of " + sites.length.toLocaleString("en") + " shown";
+      setState("q", query);
+      setState("off", Object.keys(off).join(","));
     }
     toggles.forEach(function (t) {
       t.addEventListener("click", function (event) {
@@ -83,6 +123,145 @@
       });
     });
     if (input) input.addEventListener("input", apply);
+    // Restore what the URL says.
+    var off = (state.off || "").split(",").filter(Boolean);
+    toggles.forEach(function (t) { if (off.indexOf(t.getAttribute("data-cat")) >= 0) t.setAttribute("aria-pressed", "false"); });
+    if (input && state.q) input.value = state.q;
+    if (off.length || state.q) apply();
+  }
+
+  // --- Package page: function sections sorted and folded ---
+
+  function sortFunctions(button) {
+    var key = button.getAttribute("data-sort");
+    var numeric = button.getAttribute("data-type") === "num";
+    var descending = button.getAttribute("data-dir") === "desc";
+    all("#fn-sort button").forEach(function (b) { b.setAttribute("aria-pressed", b === button ? "true" : "false"); });
+    [document.getElementById("functions"), document.getElementById("toc")].forEach(function (list) {
+      if (!list) return;
+      var items = Array.prototype.slice.call(list.children).filter(function (e) { return e.hasAttribute("data-" + key); });
+      var value = function (e) {
+        var v = e.getAttribute("data-" + key);
+        return numeric ? parseFloat(v) || 0 : v.toLowerCase();
+      };
+      var keyed = items.map(function (e) { return [value(e), parseFloat(e.getAttribute("data-order")) || 0, e]; });
+      keyed.sort(function (a, b) {
+        if (a[0] < b[0]) return descending ? 1 : -1;
+        if (a[0] > b[0]) return descending ? -1 : 1;
+        return a[1] - b[1];
+      });
+      var fragment = document.createDocumentFragment();
+      keyed.forEach(function (k) { fragment.appendChild(k[2]); });
+      list.appendChild(fragment);
+    });
+  }
+
+  function setUpFunctionTools() {
+    var buttons = all("#fn-sort button");
+    buttons.forEach(function (button) {
+      button.addEventListener("click", function () {
+        sortFunctions(button);
+        setState("sort", button === buttons[0] ? "" : button.getAttribute("data-sort"));
+      });
+    });
+    var saved = buttons.filter(function (b) { return b.getAttribute("data-sort") === state.sort; })[0];
+    if (saved) sortFunctions(saved);
+    all("button.fold").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var open = button.getAttribute("data-fold") === "open";
+        all("details.fn").forEach(function (d) { d.open = open; });
+      });
+    });
+  }
+
+  // --- The sticky filter panel: anchors land below it ---
+
+  function setUpStickyOffset() {
+    var panel = document.querySelector(".package-page .filters");
+    if (!panel) return;
+    var update = function () { document.documentElement.style.setProperty("--sticky", panel.offsetHeight + "px"); };
+    update();
+    if (window.ResizeObserver) new ResizeObserver(update).observe(panel);
+  }
+
+  // A link to a site in a collapsed function, or to a line of a source view, opens what holds it.
+  function revealTarget() {
+    if (!location.hash || location.hash.indexOf("#!") === 0) return;
+    var target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (!target) return;
+    for (var node = target.parentElement; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS") node.open = true;
+    }
+    if (target.tagName === "DETAILS" && target.classList.contains("line")) target.open = true;
+    target.scrollIntoView({ block: "start" });
+  }
+
+  // --- Index: search every package's sites (search-index.js, loaded when first asked) ---
+
+  var loading = {};
+  function loadData(name, global, then) {
+    if (window[global]) return then(window[global]);
+    if (!loading[name]) {
+      loading[name] = [];
+      var script = document.createElement("script");
+      script.src = name;
+      script.addEventListener("load", function () { loading[name].forEach(function (f) { f(window[global]); }); });
+      document.head.appendChild(script);
+    }
+    loading[name].push(then);
+  }
+
+  var MAX_RESULTS = 200;
+  function setUpSearch() {
+    var input = document.getElementById("search-sites");
+    var list = document.getElementById("search-results");
+    var status = document.getElementById("search-status");
+    if (!input || !list) return;
+    var texts = null;
+    function run() {
+      var query = input.value.trim().toLowerCase();
+      setState("s", input.value.trim());
+      if (!query) { list.textContent = ""; status.textContent = ""; return; }
+      loadData("search-index.js", "ESCAPELINT_SEARCH", function (data) {
+        if (texts === null) {
+          texts = data.sites.map(function (s) {
+            return [s[2], s[3], data.packages[s[0]][0], s[4], data.categories[s[1]]].join(" ").toLowerCase();
+          });
+        }
+        if (input.value.trim().toLowerCase() !== query) return;
+        var found = [];
+        for (var i = 0; i < texts.length; i++) if (texts[i].indexOf(query) >= 0) found.push(i);
+        var fragment = document.createDocumentFragment();
+        found.slice(0, MAX_RESULTS).forEach(function (i) {
+          var s = data.sites[i];
+          var category = data.categories[s[1]];
+          var item = document.createElement("li");
+          var link = document.createElement("a");
+          link.href = data.packages[s[0]][1] + ".html#" + s[5];
+          var badge = document.createElement("span");
+          badge.className = "badge cat-" + category;
+          badge.textContent = category;
+          var expr = document.createElement("code");
+          expr.textContent = s[2];
+          link.appendChild(badge);
+          link.appendChild(document.createTextNode(" "));
+          link.appendChild(expr);
+          var where = document.createElement("span");
+          where.className = "where";
+          where.textContent = "in " + s[3] + " · " + data.packages[s[0]][0] + " · " + s[4];
+          item.appendChild(link);
+          item.appendChild(where);
+          fragment.appendChild(item);
+        });
+        list.textContent = "";
+        list.appendChild(fragment);
+        status.textContent = found.length.toLocaleString("en") + " site" + (found.length === 1 ? "" : "s") +
+          (found.length > MAX_RESULTS ? " (the first " + MAX_RESULTS + " shown)" : "");
+      });
+    }
+    input.addEventListener("input", run);
+    input.addEventListener("focus", function () { loadData("search-index.js", "ESCAPELINT_SEARCH", function () {}); });
+    if (state.s) { input.value = state.s; run(); }
   }
 
   function setUpIndexFilter() {
@@ -91,7 +270,7 @@
     var table = document.getElementById("packages");
     if (!input || !table) return;
     var rows = Array.prototype.slice.call(table.tBodies[0].rows);
-    input.addEventListener("input", function () {
+    function apply() {
       var query = input.value.trim().toLowerCase();
       var visible = 0;
       rows.forEach(function (row) {
@@ -100,28 +279,137 @@
         if (ok) visible++;
       });
       if (shown) shown.textContent = visible.toLocaleString("en") + " of " + rows.length.toLocaleString("en") + " shown";
+      setState("q", input.value.trim());
+    }
+    input.addEventListener("input", apply);
+    if (state.q) { input.value = state.q; apply(); }
+  }
+
+  // --- Keyboard shortcuts, as coverage.py's pages have them (? shows them) ---
+
+  function visible(element) { return element.offsetParent !== null || element.getClientRects().length > 0; }
+
+  function items() {
+    if (isPage("source-page")) return all("details.line.marked");
+    return all("article.site").filter(function (s) {
+      return !s.classList.contains("hidden") && !s.closest(".hidden");
     });
   }
 
+  var current = null;
+  function focusItem(element) {
+    if (current) current.classList.remove("current");
+    current = element;
+    for (var node = element.parentElement; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS") node.open = true;
+    }
+    element.classList.add("current");
+    if (!element.hasAttribute("tabindex")) element.setAttribute("tabindex", "-1");
+    element.focus({ preventScroll: true });
+    element.scrollIntoView({ block: "start" });
+  }
+
+  function step(list, direction) {
+    if (!list.length) return;
+    var at = list.indexOf(current);
+    if (at < 0) {
+      // From where the reader is: the first item below the top of the window (or above it, for k).
+      var top = (parseFloat(getComputedStyle(document.documentElement).getPropertyValue("--sticky")) || 0) + 2;
+      var below = list.filter(function (e) { return e.getBoundingClientRect().top > top; });
+      var target = direction > 0 ? below[0] || list[list.length - 1] : list[list.indexOf(below[0]) - 1] || list[0];
+      return focusItem(target);
+    }
+    focusItem(list[Math.max(0, Math.min(list.length - 1, at + direction))]);
+  }
+
+  function goToPackage(direction) {
+    var stem = body().getAttribute("data-stem");
+    loadData("pages.js", "ESCAPELINT_PAGES", function (pages) {
+      var at = pages.indexOf(stem);
+      var next = at < 0 ? pages[0] : pages[at + direction];
+      if (next) location.href = next + ".html";
+    });
+  }
+
+  function follow(rel) {
+    var link = document.querySelector('a[rel="' + rel + '"]');
+    if (link) location.href = link.href;
+  }
+
+  function toggleHelp(show) {
+    var help = document.getElementById("keys-help");
+    if (help) help.hidden = show === undefined ? !help.hidden : !show;
+  }
+
   function setUpKeys() {
+    var button = document.getElementById("keys-button");
+    if (button) button.addEventListener("click", function () { toggleHelp(); });
     document.addEventListener("keydown", function (event) {
       var input = document.getElementById("filter-text");
-      if (event.key === "/" && input && document.activeElement !== input) {
-        event.preventDefault();
-        input.focus();
-      } else if (event.key === "Escape" && document.activeElement === input) {
-        input.value = "";
-        input.dispatchEvent(new Event("input"));
-        input.blur();
+      var active = document.activeElement;
+      var typing = active && (active.tagName === "INPUT" || active.tagName === "TEXTAREA");
+      if (event.key === "Escape") {
+        toggleHelp(false);
+        if (typing) {
+          active.value = "";
+          active.dispatchEvent(new Event("input"));
+          active.blur();
+        }
+        return;
       }
+      if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+      var key = event.key;
+      var handled = true;
+      if (key === "/" && input) input.focus();
+      else if (key === "s" && document.getElementById("search-sites")) document.getElementById("search-sites").focus();
+      else if (key === "?") toggleHelp();
+      else if (key === "j") step(items(), 1);
+      else if (key === "k") step(items(), -1);
+      else if (key === "n" || key === "p") {
+        if (isPage("source-page")) follow(key === "n" ? "next" : "prev");
+        else step(all("details.fn").filter(function (f) { return !f.classList.contains("hidden"); }), key === "n" ? 1 : -1);
+      } else if (key === "]" || key === "[") goToPackage(key === "]" ? 1 : -1);
+      else if (key === "o" && current) {
+        var details = current.tagName === "DETAILS" ? current : current.querySelector("details.why");
+        if (details) details.open = !details.open;
+      } else if (key === "u") {
+        if (isPage("source-page")) follow("up");
+        else if (!isPage("index-page")) location.href = "index.html";
+      } else handled = false;
+      if (handled) event.preventDefault();
+    });
+  }
+
+  // --- Print: every function and every chain open; closed again afterwards ---
+
+  function setUpPrint() {
+    var opened = [];
+    window.addEventListener("beforeprint", function () {
+      opened = all("details:not([open])");
+      opened.forEach(function (d) { d.open = true; });
+    });
+    window.addEventListener("afterprint", function () {
+      opened.forEach(function (d) { d.open = false; });
+      opened = [];
     });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    state = readState();
     setUpSorting();
-    if (document.body.classList.contains("package-page")) setUpPackageFilters();
-    if (document.body.classList.contains("index-page")) setUpIndexFilter();
+    if (isPage("package-page")) {
+      setUpPackageFilters();
+      setUpFunctionTools();
+      setUpStickyOffset();
+    }
+    if (isPage("index-page")) {
+      setUpIndexFilter();
+      setUpSearch();
+    }
     setUpKeys();
+    setUpPrint();
+    revealTarget();
+    window.addEventListener("hashchange", revealTarget);
     document.documentElement.setAttribute("data-ready", "true");
   });
 })();

@@ -20,6 +20,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers.go import GoLexer
 from pygments.token import STANDARD_TYPES
 
+from escapelint.report.chain_data import chain_data_name, chain_data_script
 from escapelint.report.facts import BuildFacts
 from escapelint.report.index import IndexPage
 from escapelint.report.jinja import template_environment
@@ -195,8 +196,9 @@ def _hashed_name(stem: str, suffix: str, content: str) -> str:
 
 
 class HtmlReportWriter(ReportWriter):
-    """Writes DIR/index.html, DIR/<package>.html and DIR/src_<file>.html (source views) per package,
-    DIR/categories.html, and the search index and page order that report.js loads when asked."""
+    """Writes DIR/index.html; per package DIR/<package>.html, its chains (chains_<package>.js, see
+    chain_data.py) and DIR/src_<file>.html (source views); DIR/categories.html, and the search index
+    and page order that report.js loads when asked."""
 
     def __init__(self, path: Path, *, overwrite: bool, options: ReportOptions | None = None) -> None:
         self.directory = ReportDirectory(path, overwrite=overwrite, format_name="html")
@@ -220,11 +222,14 @@ class HtmlReportWriter(ReportWriter):
     def package(self, page: PackagePage) -> None:
         env = environment()
         editor_url = self.options.editor_url
-        html = env.get_template("package.html").render(page=page, assets=self.assets, editor_url=editor_url)
+        chains = chain_data_name(page.stem)
+        self.directory.write(chains, chain_data_script(page))
+        html = env.get_template("package.html").render(page=page, assets=self.assets, editor_url=editor_url, chains_script=chains)
         self.directory.write(f"{page.stem}.html", html)
         source = env.get_template("source.html")
         for view in page.source_views:
-            html = source.render(view=view, explained=page.explained, assets=self.assets, editor_url=editor_url)
+            html = source.render(view=view, explained=page.explained, assets=self.assets, editor_url=editor_url,
+                                 chains_script=chains)  # fmt: skip
             self.directory.write(f"{view.stem}.html", html)
         self.search.add(page)
 

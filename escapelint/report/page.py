@@ -340,6 +340,15 @@ class PackagePage:
         return OPEN_FUNCTIONS
 
     @property
+    def source_view_tally(self) -> Tally:
+        return tally(len(self.viewed_files), "file")
+
+    @property
+    def few_source_views(self) -> bool:
+        """Whether the list of source views is short enough to show open (the runtime has 144)."""
+        return len(self.viewed_files) <= 8
+
+    @property
     def few_functions(self) -> bool:
         """Whether the function list is short enough to show open above the sections."""
         return len(self.functions) <= 12

@@ -196,6 +196,73 @@
     target.scrollIntoView({ block: "start" });
   }
 
+  // --- Explanation chains, drawn from chains_<stem>.js (window.ESCAPELINT_CHAINS) when opened ---
+
+  // The compiler's temporaries, as report/page.py's TEMPORARY_NAME finds them: shown short, linked to the note.
+  var TEMPORARY = /(?:(?:[\w.-]+\/)*[\w-]+\.)?(\.(stmp|autotmp)_\d+(?:@\d+)?)/g;
+
+  function element(tag, className, children) {
+    var e = document.createElement(tag);
+    if (className) e.className = className;
+    (children || []).forEach(function (c) { e.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
+    return e;
+  }
+
+  function code(text) {
+    var e = element("code");
+    var last = 0;
+    text.replace(TEMPORARY, function (match, short, kind, offset) {
+      if (offset > last) e.appendChild(document.createTextNode(text.slice(last, offset)));
+      var kindName = kind === "stmp" ? "static" : "automatic";
+      var link = element("a", "tmp", [short]);
+      link.href = "#tmp-" + kindName;
+      link.title = match + ": a " + (kindName === "static" ? "static temporary (package data, no allocation)" : "compiler temporary variable");
+      e.appendChild(link);
+      last = offset + match.length;
+      return match;
+    });
+    if (last < text.length) e.appendChild(document.createTextNode(text.slice(last)));
+    return e;
+  }
+
+  function drawChain(details) {
+    if (details.getAttribute("data-drawn") === "true") return;
+    var site = details.closest("article.site");
+    var chains = window.ESCAPELINT_CHAINS && site && window.ESCAPELINT_CHAINS[site.id];
+    var chain = chains && chains[+details.getAttribute("data-chain")];
+    if (!chain) return;
+    var hops = chain[0], omitted = chain[1], truncated = chain[2], sink = chain[3];
+    var list = element("ol", "chain");
+    hops.forEach(function (hop, i) {
+      if (i === 0) list.appendChild(element("li", "node start", [code(hop[0]), element("span", "role", ["allocation"])]));
+      hop[2].forEach(function (step) {
+        list.appendChild(element("li", "step" + (step[3] ? " decisive" : ""),
+          [element("span", "reason", [step[0]]), " ", code(step[1]), " ", element("span", "at", [step[2]])]));
+      });
+      var last = i === hops.length - 1 && !omitted;
+      list.appendChild(element("li", "node" + (last ? " sink" : ""), last ? [code(hop[1]), element("span", "role", ["sink"])] : [code(hop[1])]));
+    });
+    if (omitted) {
+      list.appendChild(element("li", "step omitted", ["… " + omitted.toLocaleString("en") + " more steps (see the JSON report)"]));
+      list.appendChild(element("li", "node sink", [code(sink), element("span", "role", ["sink"])]));
+    }
+    details.appendChild(list);
+    if (truncated) details.appendChild(element("p", "note", ["The compiler truncated this explanation (assignment cycle)."]));
+    details.setAttribute("data-drawn", "true");
+  }
+
+  function setUpChains() {
+    // On the click, before the details opens (so that it opens drawn), and on any other opening.
+    document.addEventListener("click", function (event) {
+      var summary = event.target.closest && event.target.closest("details.why > summary");
+      if (summary) drawChain(summary.parentElement);
+    }, true);
+    document.addEventListener("toggle", function (event) {
+      if (event.target.matches && event.target.matches("details.why") && event.target.open) drawChain(event.target);
+    }, true);
+    all("details.why[open]").forEach(drawChain);
+  }
+
   // --- Index: search every package's sites (search-index.js, loaded when first asked) ---
 
   var loading = {};
@@ -311,6 +378,9 @@
 
   function step(list, direction) {
     if (!list.length) return;
+    if (current === null && location.hash && location.hash.indexOf("#!") !== 0) {
+      current = document.getElementById(decodeURIComponent(location.hash.slice(1)));  // from the linked one
+    }
     var at = list.indexOf(current);
     if (at < 0) {
       // From where the reader is: the first item below the top of the window (or above it, for k).
@@ -371,7 +441,10 @@
       } else if (key === "]" || key === "[") goToPackage(key === "]" ? 1 : -1);
       else if (key === "o" && current) {
         var details = current.tagName === "DETAILS" ? current : current.querySelector("details.why");
-        if (details) details.open = !details.open;
+        if (details) {
+          drawChain(details);
+          details.open = !details.open;
+        }
       } else if (key === "u") {
         if (isPage("source-page")) follow("up");
         else if (!isPage("index-page")) location.href = "index.html";
@@ -385,6 +458,7 @@
   function setUpPrint() {
     var opened = [];
     window.addEventListener("beforeprint", function () {
+      all("details.why").forEach(drawChain);
       opened = all("details:not([open])");
       opened.forEach(function (d) { d.open = true; });
     });
@@ -406,6 +480,7 @@
       setUpIndexFilter();
       setUpSearch();
     }
+    setUpChains();
     setUpKeys();
     setUpPrint();
     revealTarget();

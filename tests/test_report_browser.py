@@ -146,7 +146,7 @@ def test_hostile_page_runs_nothing_in_chromium(browser, tmp_path):
     page = next(site.glob("example_com_escapelint_hostile_[0-9a-f]*.html"))
     _open(browser, page)
     assert browser.execute_script("return document.querySelectorAll('img, iframe').length + [...document.querySelectorAll('b')].filter(b => b.textContent === 'bold').length") == 0
-    assert browser.execute_script("return document.scripts.length") == 2  # report.js and the page's chains data
+    assert browser.execute_script("return document.scripts.length") == 2  # report.js and the page's data (chains, sections)
     assert "<script>alert(1)</script>" in browser.find_element(By.TAG_NAME, "main").text
     assert _problems(browser) == []
     browser.save_screenshot(str(tmp_path / "hostile.png"))
@@ -397,3 +397,39 @@ def test_std_pages_keep_their_budgets_and_show_sites_on_the_first_screen(browser
     print(json.dumps(figures, indent=1))
     (artifacts / "std-page-figures.json").write_text(json.dumps(figures, indent=1), encoding="utf-8")
     assert largest_size <= PAGE_BUDGET_BYTES and paint is not None and paint <= FIRST_RENDER_BUDGET_MS, figures
+
+
+def test_sections_left_out_of_a_long_page_come_in_when_needed(browser, tmp_path, monkeypatch):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    import escapelint.report.page
+
+    monkeypatch.setattr(escapelint.report.page, "OPEN_FUNCTIONS", 1)  # as the runtime's 701 functions past the 40th
+    site = tmp_path / "site"
+    render_fixture(RECORDED / "go1.27.3" / "example.m2.txt", [("html", site)])
+    html = (site / KV_PAGE).read_text(encoding="utf-8")
+    assert html.count("<article class=\"site\"") == 9 and html.count('data-lazy="true"') == 6  # Parse's 9 only
+    _window(browser, 1280)
+    _open(browser, site / KV_PAGE)
+    count = lambda: browser.execute_script("return document.querySelectorAll('article.site').length")  # noqa: E731
+    assert count() == 9
+    browser.find_element(By.CSS_SELECTOR, "#functions > details.fn:nth-child(2) > summary").click()  # (*Store).Set
+    assert count() == 12
+    new = browser.find_element(By.CSS_SELECTOR, "#functions > details.fn:nth-child(4)")
+    assert new.get_attribute("data-lazy") == "true"
+    # A link to a site of a section not drawn yet draws it, opens it and lands on the site.
+    search = json.loads((site / "search-index.js").read_text(encoding="utf-8").split(" = ", 1)[1].rstrip(";\n"))
+    anchor = [s for s in search["sites"] if search["packages"][s[0]][1] + ".html" == KV_PAGE][-1][5]  # New's last
+    _open(browser, site / KV_PAGE, f"#{anchor}")
+    assert count() == 17 and _below_sticky_panel(browser, browser.find_element(By.ID, anchor))
+    # A filter and j/k see every site.
+    _open(browser, site / KV_PAGE)
+    for _ in range(17):
+        ActionChains(browser).send_keys("j").perform()
+    assert browser.switch_to.active_element.get_attribute("id") == browser.execute_script(
+        "const s = document.querySelectorAll('article.site'); return s[s.length - 1].id")
+    _open(browser, site / KV_PAGE)
+    browser.find_element(By.ID, "filter-text").send_keys("make")
+    assert browser.find_element(By.ID, "shown").text.endswith("of 17 shown") and _visible_sites(browser) >= 2
+    assert _problems(browser) == []

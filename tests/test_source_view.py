@@ -187,7 +187,7 @@ def test_fix_hints_are_written_once_per_category_on_a_page(tmp_path):
     for count in kv.counts:
         fix = count.category.fix.split("`")[0][:40]
         assert html.count(fix) == 1 and md.count(fix) == 1, count.category.id
-        assert html.count(f'href="#fix-{count.category.id}"') == count.count
+        assert html.count(f'href="#fix-{count.category.id}"') == 2 * count.count  # the badge and "fix"
         assert md.count(f"](#fix-{count.category.id})") == count.count
     # The Markdown page lists the functions in the HTML page's order.
     listed = re.findall(r"^- \[<code>(.*?)</code>\]", md, re.MULTILINE)

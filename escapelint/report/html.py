@@ -20,7 +20,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers.go import GoLexer
 from pygments.token import STANDARD_TYPES
 
-from escapelint.report.chain_data import chain_data_name, chain_data_script
+from escapelint.report.page_data import page_data_name, page_data_script
 from escapelint.report.facts import BuildFacts
 from escapelint.report.index import IndexPage
 from escapelint.report.jinja import template_environment
@@ -196,8 +196,8 @@ def _hashed_name(stem: str, suffix: str, content: str) -> str:
 
 
 class HtmlReportWriter(ReportWriter):
-    """Writes DIR/index.html; per package DIR/<package>.html, its chains (chains_<package>.js, see
-    chain_data.py) and DIR/src_<file>.html (source views); DIR/categories.html, and the search index
+    """Writes DIR/index.html; per package DIR/<package>.html, its data (data_<package>.js: chains and
+    the sections it draws when opened, see page_data.py) and DIR/src_<file>.html (source views); DIR/categories.html, and the search index
     and page order that report.js loads when asked."""
 
     def __init__(self, path: Path, *, overwrite: bool, options: ReportOptions | None = None) -> None:
@@ -222,14 +222,17 @@ class HtmlReportWriter(ReportWriter):
     def package(self, page: PackagePage) -> None:
         env = environment()
         editor_url = self.options.editor_url
-        chains = chain_data_name(page.stem)
-        self.directory.write(chains, chain_data_script(page))
-        html = env.get_template("package.html").render(page=page, assets=self.assets, editor_url=editor_url, chains_script=chains)
+        data = page_data_name(page.stem)
+        macros = env.get_template("macros.html").module
+        lazy = {f.anchor: str(macros.function_body(f, page.explained, editor_url))
+                for f in page.functions_by_sites[page.open_functions :]}  # fmt: skip
+        self.directory.write(data, page_data_script(page, lazy))
+        html = env.get_template("package.html").render(page=page, assets=self.assets, editor_url=editor_url, data_script=data)
         self.directory.write(f"{page.stem}.html", html)
         source = env.get_template("source.html")
         for view in page.source_views:
             html = source.render(view=view, explained=page.explained, assets=self.assets, editor_url=editor_url,
-                                 chains_script=chains)  # fmt: skip
+                                 data_script=data)  # fmt: skip
             self.directory.write(f"{view.stem}.html", html)
         self.search.add(page)
 

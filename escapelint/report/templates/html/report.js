@@ -80,13 +80,17 @@
     var input = document.getElementById("filter-text");
     var shown = document.getElementById("shown");
     var toggles = all(".toggle[data-cat]");
-    var sites = all("article.site");
     var sections = all("details.fn");
+    var sites = null;
     var texts = null;
     function apply() {
       var off = {};
       toggles.forEach(function (t) { if (t.getAttribute("aria-pressed") === "false") off[t.getAttribute("data-cat")] = true; });
       var query = input ? input.value.trim().toLowerCase() : "";
+      if (sites === null) {
+        materializeAll();  // a filter looks at every site
+        sites = all("article.site");
+      }
       if (query && texts === null) texts = sites.map(function (s) { return s.textContent.toLowerCase(); });
       var visible = 0;
       sites.forEach(function (site, i) {
@@ -187,7 +191,12 @@
   // A link to a site in a collapsed function, or to a line of a source view, opens what holds it.
   function revealTarget() {
     if (!location.hash || location.hash.indexOf("#!") === 0) return;
-    var target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    var id = decodeURIComponent(location.hash.slice(1));
+    var target = document.getElementById(id);
+    if (!target && document.querySelector("details.fn[data-lazy]")) {
+      materializeAll();  // a site in a section not drawn yet
+      target = document.getElementById(id);
+    }
     if (!target) return;
     for (var node = target.parentElement; node; node = node.parentElement) {
       if (node.tagName === "DETAILS") node.open = true;
@@ -196,7 +205,28 @@
     target.scrollIntoView({ block: "start" });
   }
 
-  // --- Explanation chains, drawn from chains_<stem>.js (window.ESCAPELINT_CHAINS) when opened ---
+  // --- Function sections left out of a long page, put in place from data_<stem>.js when needed ---
+
+  function materialize(section) {
+    if (!section.hasAttribute("data-lazy")) return;
+    section.removeAttribute("data-lazy");
+    var html = window.ESCAPELINT_SECTIONS && window.ESCAPELINT_SECTIONS[section.id];
+    if (html) section.insertAdjacentHTML("beforeend", html);  // escapelint's own escaped HTML
+  }
+
+  function materializeAll() { all("details.fn[data-lazy]").forEach(materialize); }
+
+  function setUpLazySections() {
+    document.addEventListener("click", function (event) {
+      var summary = event.target.closest && event.target.closest("details.fn > summary");
+      if (summary) materialize(summary.parentElement);
+    }, true);
+    document.addEventListener("toggle", function (event) {
+      if (event.target.matches && event.target.matches("details.fn") && event.target.open) materialize(event.target);
+    }, true);
+  }
+
+  // --- Explanation chains, drawn from data_<stem>.js (window.ESCAPELINT_CHAINS) when opened ---
 
   // The compiler's temporaries, as report/page.py's TEMPORARY_NAME finds them: shown short, linked to the note.
   var TEMPORARY = /(?:(?:[\w.-]+\/)*[\w-]+\.)?(\.(stmp|autotmp)_\d+(?:@\d+)?)/g;
@@ -358,6 +388,7 @@
 
   function items() {
     if (isPage("source-page")) return all("details.line.marked");
+    materializeAll();
     return all("article.site").filter(function (s) {
       return !s.classList.contains("hidden") && !s.closest(".hidden");
     });
@@ -458,6 +489,7 @@
   function setUpPrint() {
     var opened = [];
     window.addEventListener("beforeprint", function () {
+      materializeAll();
       all("details.why").forEach(drawChain);
       opened = all("details:not([open])");
       opened.forEach(function (d) { d.open = true; });
@@ -480,6 +512,7 @@
       setUpIndexFilter();
       setUpSearch();
     }
+    setUpLazySections();
     setUpChains();
     setUpKeys();
     setUpPrint();

@@ -404,8 +404,10 @@ def test_sections_left_out_of_a_long_page_come_in_when_needed(browser, tmp_path,
     from selenium.webdriver.common.by import By
 
     import escapelint.report.page
+    import escapelint.report.source_view
 
     monkeypatch.setattr(escapelint.report.page, "OPEN_FUNCTIONS", 1)  # as the runtime's 701 functions past the 40th
+    monkeypatch.setattr(escapelint.report.source_view, "LAZY_VIEW_SITES", 0)  # as wycheproof's schema.go
     site = tmp_path / "site"
     render_fixture(RECORDED / "go1.27.3" / "example.m2.txt", [("html", site)])
     html = (site / KV_PAGE).read_text(encoding="utf-8")
@@ -432,4 +434,11 @@ def test_sections_left_out_of_a_long_page_come_in_when_needed(browser, tmp_path,
     _open(browser, site / KV_PAGE)
     browser.find_element(By.ID, "filter-text").send_keys("make")
     assert browser.find_element(By.ID, "shown").text.endswith("of 17 shown") and _visible_sites(browser) >= 2
+    # A source view's line draws its sites when opened, or when a link names it.
+    view = next(site.glob("src_parse_go_*.html"))
+    assert "<article" not in view.read_text(encoding="utf-8")
+    _open(browser, view, "#L26")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#L26 article.site")) == 4
+    browser.find_element(By.CSS_SELECTOR, "#L20 > summary").click()
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#L20 article.site")) == 1
     assert _problems(browser) == []

@@ -20,7 +20,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers.go import GoLexer
 from pygments.token import STANDARD_TYPES
 
-from escapelint.report.page_data import page_data_name, page_data_script
+from escapelint.report.page_data import page_data_name, page_data_script, view_data_script
 from escapelint.report.facts import BuildFacts
 from escapelint.report.index import IndexPage
 from escapelint.report.jinja import template_environment
@@ -231,8 +231,13 @@ class HtmlReportWriter(ReportWriter):
         self.directory.write(f"{page.stem}.html", html)
         source = env.get_template("source.html")
         for view in page.source_views:
+            view_data = page_data_name(view.stem)
+            if view.lazy_sites:
+                package_href = f"{page.stem}.html"
+                lines = {mark.anchor: str(macros.line_sites(mark, page.explained, editor_url, package_href)) for mark in view.marks.values()}
+                self.directory.write(view_data, view_data_script(lines))
             html = source.render(view=view, explained=page.explained, assets=self.assets, editor_url=editor_url,
-                                 data_script=data)  # fmt: skip
+                                 data_script=data, view_data_script=view_data)  # fmt: skip
             self.directory.write(f"{view.stem}.html", html)
         self.search.add(page)
 

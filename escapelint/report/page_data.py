@@ -13,6 +13,7 @@ budget (docs/reports.md) and renders fast whatever the size of the package.
     CHAIN = [[HOP, ...], omitted_steps, truncated (0/1), final sink]
     HOP   = [source, sink, [[reason, expression, position, decisive (0/1)], ...]]
     window.ESCAPELINT_SECTIONS = {"f-<function anchor>": "<html of the section's content>", ...}
+    window.ESCAPELINT_LINES = {"L<line>": "<html of the line's sites>", ...}   (data_<view stem>.js)
 
 Positions are as the page shows them (`Place.short`). The chains of a site are in its page order,
 so `<details class="why" data-chain="N">` of site ANCHOR is chains[ANCHOR][N]. The file is loaded by
@@ -43,6 +44,12 @@ def page_data_script(page: PackagePage, sections: Mapping[str, str]) -> str:
     (function anchor -> content) the page leaves out."""
     chains = {site.anchor: [chain_data(c) for c in site.chains] for site in page.sites if site.chains}
     return _assignment("ESCAPELINT_CHAINS", chains) + _assignment("ESCAPELINT_SECTIONS", dict(sections))
+
+
+def view_data_script(lines: Mapping[str, str]) -> str:
+    """A source view's data when it has more than LAZY_VIEW_SITES sites: the HTML of each marked
+    line's sites (line anchor "L12" -> content), for report.js to put in place when the line opens."""
+    return _assignment("ESCAPELINT_LINES", dict(lines))
 
 
 def _assignment(name: str, value: object) -> str:

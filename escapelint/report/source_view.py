@@ -18,6 +18,9 @@ from escapelint.report.page import LeakingParam, PackagePage, Site, Tally, Tempo
 #: Lines per chunk of a source view: a chunk off screen is not laid out (`content-visibility`), so a
 #: 7,000-line file renders as fast as a short one.
 CHUNK_LINES = 200
+#: Sites above which a view draws each line's sites only when the line is opened (from its data
+#: script, report/page_data.py): crypto/internal/cryptotest/wycheproof's generated schema.go has 1,493.
+LAZY_VIEW_SITES = 100
 #: Characters of a line the view shows; longer lines (generated tables) are cut with an ellipsis.
 MAX_VIEW_LINE_CHARS = 1000
 
@@ -92,6 +95,11 @@ class SourceView:
     @property
     def site_tally(self) -> Tally:
         return tally(self.total, "heap site")
+
+    @property
+    def lazy_sites(self) -> bool:
+        """Whether the lines' sites are left to the view's data script (more than LAZY_VIEW_SITES)."""
+        return self.total > LAZY_VIEW_SITES
 
     @property
     def marked_line_tally(self) -> Tally:

@@ -201,7 +201,10 @@
     for (var node = target.parentElement; node; node = node.parentElement) {
       if (node.tagName === "DETAILS") node.open = true;
     }
-    if (target.tagName === "DETAILS" && target.classList.contains("line")) target.open = true;
+    if (target.tagName === "DETAILS" && target.classList.contains("line")) {
+      materializeLine(target);
+      target.open = true;
+    }
     target.scrollIntoView({ block: "start" });
   }
 
@@ -214,15 +217,29 @@
     if (html) section.insertAdjacentHTML("beforeend", html);  // escapelint's own escaped HTML
   }
 
-  function materializeAll() { all("details.fn[data-lazy]").forEach(materialize); }
+  function materializeLine(line) {
+    if (!line.hasAttribute("data-lazy")) return;
+    line.removeAttribute("data-lazy");
+    var html = window.ESCAPELINT_LINES && window.ESCAPELINT_LINES[line.id];
+    var holder = line.querySelector(".line-sites");
+    if (html && holder) holder.insertAdjacentHTML("beforeend", html);  // escapelint's own escaped HTML
+  }
+
+  function materializeAll() {
+    all("details.fn[data-lazy]").forEach(materialize);
+    all("details.line[data-lazy]").forEach(materializeLine);
+  }
 
   function setUpLazySections() {
     document.addEventListener("click", function (event) {
-      var summary = event.target.closest && event.target.closest("details.fn > summary");
-      if (summary) materialize(summary.parentElement);
+      var summary = event.target.closest && event.target.closest("details.fn > summary, details.line > summary");
+      if (summary) (summary.parentElement.classList.contains("fn") ? materialize : materializeLine)(summary.parentElement);
     }, true);
     document.addEventListener("toggle", function (event) {
-      if (event.target.matches && event.target.matches("details.fn") && event.target.open) materialize(event.target);
+      var d = event.target;
+      if (!d.open || !d.matches) return;
+      if (d.matches("details.fn")) materialize(d);
+      else if (d.matches("details.line")) materializeLine(d);
     }, true);
   }
 

@@ -262,6 +262,35 @@ class CheckFormat(str, Enum):
     sarif = "sarif"
 
 
+SourcePagesOption = Annotated[
+    str,
+    typer.Option(
+        "--source-pages",
+        metavar="WHICH",
+        help="HTML: which Go files get an annotated source view: module (under the source root, and each package's own directory), all (also GOROOT code inlined into the module), none.",
+    ),
+]
+EditorUrlOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--editor-url",
+        metavar="URL",
+        show_default="no editor links",
+        help="HTML: link each site to your editor, e.g. 'vscode://file/{path}:{line}:{col}' ({path} is absolute).",
+    ),
+]
+
+
+def _report_options(source_pages: str, editor_url: str | None):
+    """The HTML pages' options, or exit 2 naming the value escapelint cannot use."""
+    from escapelint.report.options import ReportOptionError, ReportOptions
+
+    try:
+        return ReportOptions(source_pages=source_pages, editor_url=editor_url)
+    except ReportOptionError as exc:
+        raise _fail(str(exc)) from None
+
+
 @app.command()
 def report(
     input: Annotated[
@@ -307,6 +336,8 @@ def report(
         Optional[str],
         typer.Option("--go", metavar="GO", show_default="go on PATH", help="The go whose `go tool pprof` reads --profile."),
     ] = None,
+    source_pages: SourcePagesOption = "module",
+    editor_url: EditorUrlOption = None,
     strict: StrictOption = False,
     verbose: VerboseOption = False,
     no_cache: NoCacheOption = False,
@@ -329,6 +360,7 @@ def report(
     from escapelint.workflows.report import report as run_report
 
     note = Verbose(verbose)
+    options = _report_options(source_pages, editor_url)
     try:
         targets = parse_format_targets(format or ["json"], output)
         profiles = _read_profiles(profile, go, note=note)
@@ -336,7 +368,7 @@ def report(
         note("writing " + ", ".join(f"{name}: {path}" for name, path in targets))
         cache = _open_cache(no_cache, note)
         result = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs, profiles=profiles,
-                            cache=cache)  # fmt: skip
+                            cache=cache, options=options)  # fmt: skip
     except (InputError, OutputError, ProfileMismatchError) as exc:
         raise _fail(str(exc)) from None
     _cache_warning(cache, result.cache_problem)
@@ -460,6 +492,8 @@ def audit(
     directory: DirOption = None,
     config_file: ConfigOption = None,
     quiet: QuietOption = False,
+    source_pages: SourcePagesOption = "module",
+    editor_url: EditorUrlOption = None,
     strict: StrictOption = False,
     verbose: VerboseOption = False,
     no_cache: NoCacheOption = False,
@@ -478,6 +512,7 @@ def audit(
     from escapelint.workflows.report import write_build_reports
 
     note = Verbose(verbose)
+    options = _report_options(source_pages, editor_url)
     try:
         targets = parse_format_targets(format or ["html"], output or Path("escapelint-report"))
         check_format_targets(targets, overwrite=force)  # before the build, which takes minutes
@@ -503,14 +538,16 @@ def audit(
         started = time.perf_counter()
         try:
             write_build_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force,
-                                sources=SourceLocator(root), warnings_provider=lambda: warnings, costs=costs)  # fmt: skip
+                                sources=SourceLocator(root), warnings_provider=lambda: warnings, costs=costs,
+                                options=options)  # fmt: skip
         except OutputError as exc:
             raise _fail(str(exc)) from None
         _finish_cache(cache)
         note(f"reports written in {time.perf_counter() - started:.3f} s: " + ", ".join(f"{n}: {p}" for n, p in targets))
     else:
         costs = None
-        result, warnings = _audit_streamed(toolchain, patterns, root, tests, quiet, note, cache, targets, force)
+        result, warnings = _audit_streamed(toolchain, patterns, root, tests, quiet, note, cache, targets, force,
+                                             options)  # fmt: skip
     if not quiet:
         audit_summary(result, [f"{name}: {path}" for name, path in targets])
         if costs is not None:
@@ -521,7 +558,7 @@ def audit(
     _warn(warnings, strict)
 
 
-def _audit_streamed(toolchain, patterns, root: Path, tests: bool, quiet: bool, note, cache, targets, force: bool):
+def _audit_streamed(toolchain, patterns, root: Path, tests: bool, quiet: bool, note, cache, targets, force: bool, options):
     """Build, analyse and write the reports as the packages arrive: (the build's summary, its warnings)."""
     from escapelint.analyze.source import SourceLocator
     from escapelint.report.facts import BuildFacts
@@ -549,7 +586,7 @@ def _audit_streamed(toolchain, patterns, root: Path, tests: bool, quiet: bool, n
                 return computed[0]
 
             write_build_reports(build.packages(), facts, lambda: build.stats, targets, overwrite=force,
-                                sources=SourceLocator(root), warnings_provider=warnings_once)  # fmt: skip
+                                sources=SourceLocator(root), warnings_provider=warnings_once, options=options)  # fmt: skip
     except BuildFailedError as exc:
         print_build_failure(exc)
         raise typer.Exit(EXIT_BUILD_FAILED) from None

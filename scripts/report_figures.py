@@ -15,6 +15,8 @@ takes.
 Usage::
 
     python scripts/report_figures.py /tmp/corpus/std-1.22.10.txt [--browser] [--keep DIR]
+    python scripts/report_figures.py std-1.27.3.txt --formats html --browser --package runtime \
+        --package net/http --package crypto/tls
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ def weights(directory: Path, suffix: str) -> dict:
     }
 
 
-def browser_times(pages: list[Path]) -> list[tuple[str, float, float, float]]:
+def browser_times(pages: list[Path]) -> list[tuple[str, float, float, float, float]]:
+    """(page, first contentful paint, DOMContentLoaded, load, one text filter) in ms, best of 3 by load."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -93,17 +96,18 @@ def browser_times(pages: list[Path]) -> list[tuple[str, float, float, float]]:
             best = None
             for _ in range(3):
                 driver.get(page.resolve().as_uri())
-                dcl, load = driver.execute_script(
+                paint, dcl, load = driver.execute_script(
                     "const n = performance.getEntriesByType('navigation')[0];"
-                    "return [n.domContentLoadedEventEnd, n.loadEventEnd]"
+                    "const p = performance.getEntriesByName('first-contentful-paint')[0];"
+                    "return [p ? p.startTime : -1, n.domContentLoadedEventEnd, n.loadEventEnd]"
                 )
                 start = time.perf_counter()
-                driver.execute_script(
-                    "const i = document.getElementById('filter-text'); i.value = 'err';"
-                    "i.dispatchEvent(new Event('input')); document.body.offsetHeight;"
+                driver.execute_script(  # a source view has no filter: nothing to time
+                    "const i = document.getElementById('filter-text'); if (i) { i.value = 'err';"
+                    "i.dispatchEvent(new Event('input')); document.body.offsetHeight; }"
                 )
                 filtered = (time.perf_counter() - start) * 1000
-                sample = (page.name, dcl, load, filtered)
+                sample = (page.name, paint, dcl, load, filtered)
                 best = sample if best is None or sample[2] < best[2] else best
             times.append(best)
     finally:
@@ -117,6 +121,8 @@ def main() -> None:
     parser.add_argument("--formats", action="append", help="comma-separated format set; repeatable")
     parser.add_argument("--browser", action="store_true", help="also time the largest HTML pages in chromium")
     parser.add_argument("--keep", type=Path, help="write the reports here instead of a temporary directory")
+    parser.add_argument("--package", action="append", default=[],
+                        help="with --browser, also time this package's page (an import path); repeatable")
     args = parser.parse_args()
     sets = args.formats or ["html", "md", "sarif", "html,md,md-summary,sarif,github,rdjsonl"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -144,10 +150,15 @@ def main() -> None:
                 sarif = out if len(names) == 1 else out / "escapelint.sarif"
                 print(f"sarif ({formats}): {sarif.stat().st_size / 2**20:.1f} MiB")
         if args.browser:
+            from escapelint.report.page import page_stem
+
             html = base / "html"
-            pages = [html / name for name, _ in weights(html, ".html")["largest"]] + [html / "index.html"]
-            for name, dcl, load, filtered in browser_times(pages):
-                print(f"chromium {name}: DOMContentLoaded {dcl:.0f} ms, load {load:.0f} ms, text filter {filtered:.0f} ms")
+            named = [html / f"{page_stem(path)}.html" for path in args.package]
+            pages = named + [html / name for name, _ in weights(html, ".html")["largest"]] + [html / "index.html"]
+            for name, paint, dcl, load, filtered in browser_times(pages):
+                size = (html / name).stat().st_size / 2**20
+                print(f"chromium {name} ({size:.2f} MiB): first paint {paint:.0f} ms, DOMContentLoaded {dcl:.0f} ms, "
+                      f"load {load:.0f} ms, text filter {filtered:.0f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ import sys
 
 import pytest
 
-from .conftest import RECORDED
+from .conftest import MODULES, RECORDED
 
 EXAMPLE = RECORDED / "go1.27.3" / "example.m2.txt"
+EXAMPLE_MODULE = MODULES / "example"
 
 
 def run(*args, stdin: bytes | None = None, cwd=None):
@@ -225,3 +226,17 @@ def test_two_formats_cannot_both_use_stdout():
     result = run("report", str(EXAMPLE), "-f", "json", "-f", "sarif")
     assert result.returncode == 2
     assert b"would both write standard output" in result.stderr
+
+
+def test_html_options_are_checked_before_anything_is_written(tmp_path):
+    out = tmp_path / "html"
+    for option, value, words in (("--editor-url", "javascript:alert({path})", b"javascript: scheme"),
+                                 ("--editor-url", "vscode://file/{file}", b"unknown placeholder {file}"),
+                                 ("--source-pages", "some", b"choose one of module, all, none")):  # fmt: skip
+        result = run("report", str(EXAMPLE), "-f", "html", "-o", str(out), option, value)
+        assert result.returncode == 2 and result.stderr.startswith(b"escapelint: error: --") and words in result.stderr
+        assert not out.exists()
+    result = run("report", str(EXAMPLE), "-f", "html", "-o", str(out), "--source-pages", "none", "-q",
+                 "--editor-url", "vscode://file/{path}:{line}:{col}", cwd=EXAMPLE_MODULE)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert not list(out.glob("src_*.html")) and "vscode://file/" in next(out.glob("example_com_*kv_*.html")).read_text(encoding="utf-8")

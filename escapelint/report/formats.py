@@ -33,7 +33,9 @@ from escapelint.report.output import (
     ReportFile,
     file_key,
 )
-from escapelint.report.page import package_page
+from escapelint.report.options import ReportOptions
+from escapelint.report.page import InlinedCallees, package_page, page_stem
+from escapelint.report.source_view import source_views
 from escapelint.report.warnings import InputWarning
 from escapelint.report.writer import ReportWriter
 
@@ -224,6 +226,7 @@ def write_reports(
     sources: SourceLocator | None = None,
     warnings_provider: Callable[[], Iterable[InputWarning]] | None = None,
     costs: CostAttribution | None = None,
+    options: ReportOptions | None = None,
 ) -> None:
     """Write every target in one pass over `packages`.
 
@@ -234,7 +237,10 @@ def write_reports(
     Go files for source lines (relative paths under its root; absolute ones as they are). When
     `facts.go_version` is None it is inferred from GOROOT paths in the output. `warnings_provider`,
     called with `stats_provider`, gives the warnings the index shows (escapelint.report.warnings).
+    `options` are the HTML pages' choices (escapelint.report.options): which files get a source view
+    (built only when an HTML report is written) and editor links.
     """
+    options = options or ReportOptions()
     writers: list[ReportWriter] = []
     for name, path in targets:
         spec = FORMATS.get(name)
@@ -242,7 +248,9 @@ def write_reports(
             raise FormatTargetError(f"unknown report format {name!r}; known: {', '.join(FORMATS)}")
         if spec.writer is None:
             raise FormatTargetError(f"--format {name} streams events: write it with escapelint.workflows.report (write_build_reports), not write_reports")
-        writers.append(spec.writer(path, overwrite))
+        writer = spec.writer(path, overwrite)
+        writer.use_options(options)
+        writers.append(writer)
     for writer in writers:
         writer.check()
     try:
@@ -251,13 +259,19 @@ def write_reports(
         stems: set[str] = set()
         rows: list[IndexRow] = []
         go_version = facts.go_version
+        html = any(name == "html" for name, _ in targets)
+        source_pages = options.source_pages if html else "none"  # only the HTML report has source views
+        callees = InlinedCallees()
         for package in packages:
             if go_version is None:
                 go_version = _go_version(package)
-            page = package_page(package, sources, costs=costs)
-            if page.stem in stems:  # the same package twice in one input
-                page = replace(page, stem=_unique(page.stem, stems))
-            stems.add(page.stem)
+            stem = page_stem(package.output.path, package.output.test_variant)
+            if stem in stems:  # the same package twice in one input
+                stem = _unique(stem, stems)
+            stems.add(stem)
+            page = package_page(package, sources, stem, costs=costs, source_pages=source_pages, callees=callees)
+            if page.viewed_files:
+                page = replace(page, source_views=source_views(page))
             for writer in writers:
                 writer.package(page)
             rows.append(index_row(page))

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from escapelint.analyze.cost import CostAttribution
 from escapelint.analyze.findings import Finding, PackageFindings
@@ -33,11 +34,17 @@ from escapelint.events import (
 )
 from escapelint.report.categories import CategoryCount, category_counts
 
+if TYPE_CHECKING:
+    from escapelint.report.source_view import SourceView
+
 #: Steps drawn per explanation chain; the rest are counted. Most chains have 2-10 steps; a few in
 #: the standard library run to hundreds, which no reader follows and every page pays for.
 MAX_CHAIN_STEPS = 40
 #: Characters of a source line shown; longer lines (generated tables) are cut with an ellipsis.
 MAX_SOURCE_CHARS = 240
+#: Function sections a package page shows open; the rest (the runtime has ~700 functions) start
+#: collapsed, most sites first, so that the page renders quickly and a click opens one.
+OPEN_FUNCTIONS = 40
 
 # --- Page names ------------------------------------------------------------------------------------
 
@@ -119,6 +126,7 @@ class Chain:
     truncated: bool  # the compiler cut it ("truncated explanation due to assignment cycle")
     omitted_steps: int  # steps beyond MAX_CHAIN_STEPS, not drawn
     sink: str | None  # where the last flow ends; None for an explanation without flows
+    repeats: int = 1  # how many times the compiler printed this same explanation for the site
 
     @property
     def step_count(self) -> int:
@@ -193,6 +201,62 @@ class Cost:
 
 
 @dataclass(frozen=True, slots=True)
+class Temporary:
+    """A variable the compiler made up, named in a reason or an explanation: `.stmp_N` or `.autotmp_N`.
+
+    Verified in GOROOT/src/cmd/compile/internal: `staticinit.StaticName` names package data
+    `obj.StaticNamePrefix` + N (".stmp_"), printed as "pkg..stmp_N@OFFSET" (the byte offset written);
+    `typecheck.TempAt` names a function's temporaries ".autotmp_N".
+    """
+
+    kind: str  # "static" | "automatic"
+    name: str  # as shown: ".stmp_29@0", ".autotmp_4"
+    anchor: str  # the page's one note on this kind of temporary: "tmp-static"
+
+    @property
+    def explanation(self) -> str:
+        return TEMPORARY_EXPLANATIONS[self.kind]
+
+
+TEMPORARY_EXPLANATIONS = {
+    "static": (
+        "`.stmp_N` is a static temporary: package data the compiler lays out for a composite literal "
+        "(`staticinit.StaticName`), shown as `pkg..stmp_N@OFFSET`, the offset of the field written. It is "
+        "not a heap allocation; what is stored in it is reachable from package data, so it escapes."
+    ),
+    "automatic": (
+        "`.autotmp_N` is a temporary variable the compiler introduced for an intermediate value "
+        "(`typecheck.TempAt`): a local on the stack unless it is itself moved to the heap."
+    ),
+}
+#: "net/http..stmp_29@0", "vendor/golang.org/x/net/http2/hpack..stmp_4@32", ".autotmp_4".
+TEMPORARY_NAME = re.compile(r"(?:(?:[\w.-]+/)*[\w-]+\.)?(\.(stmp|autotmp)_\d+(?:@\d+)?)")
+
+
+def temporaries_in(texts: Iterable[str]) -> tuple[Temporary, ...]:
+    """The compiler temporaries named in `texts`, each once, in order of appearance."""
+    found: dict[str, Temporary] = {}
+    for text in texts:
+        if ".stmp_" not in text and ".autotmp_" not in text:
+            continue
+        for match in TEMPORARY_NAME.finditer(text):
+            kind = "static" if match.group(2) == "stmp" else "automatic"
+            found.setdefault(match.group(1), Temporary(kind, match.group(1), f"tmp-{kind}"))
+    return tuple(found.values())
+
+
+@dataclass(frozen=True, slots=True)
+class ViewedFile:
+    """A Go file of a package's sites that gets a source view page: its lines, read once for the page."""
+
+    file: str  # as the compiler prints it
+    name: str  # its base name, for titles and links
+    stem: str  # the view's page name without extension
+    lines: tuple[str, ...]
+    local_path: str  # absolute, on disk
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     """One heap allocation (an `escape` or `moved` event) with its verdict and the compiler's why."""
 
@@ -208,12 +272,16 @@ class Site:
     message: str  # one line for annotations and SARIF, worded by `site_message`
     fingerprint: str
     source: SourceLine | None
-    chains: tuple[Chain, ...]
+    chains: tuple[Chain, ...]  # one per distinct explanation, in the compiler's order (`Chain.repeats`)
+    source_href: str | None = None  # its line in the package's source view ("src_x_go_….html#L12")
+    local_path: str | None = None  # the file on disk, absolute, for editor links; None when not found
+    callee_href: str | None = None  # an inlined copy: the inlined callee's declaration in a source view
+    temporaries: tuple[Temporary, ...] = ()  # compiler temporaries its reason or explanation names
     cost: Cost | None = None  # with a heap profile only
 
     @property
     def explanation_count(self) -> int:
-        """How many explanations the compiler gave (pages number them when there are several)."""
+        """How many distinct explanations the compiler gave (pages number them when there are several)."""
         return len(self.chains)
 
 
@@ -225,6 +293,7 @@ class LeakingParam:
     kind: str  # "leaks", "content leaks", "leaks to result ~r0 (level 0)"
     at: Place
     sinks: tuple[str, ...]
+    source_href: str | None = None  # its signature's line in the package's source view
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +306,11 @@ class InlinedGroup:
     @property
     def site_tally(self) -> Tally:
         return tally(len(self.sites), "site")
+
+    @property
+    def callee_href(self) -> str | None:
+        """The callee's declaration in a source view, when the report has one."""
+        return self.sites[0].callee_href if self.sites else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +327,7 @@ class FunctionSection:
     counts: tuple[CategoryCount, ...]  # nonzero only, in category order
     total: int  # heap sites, inlined copies included
     cost: Cost | None = None  # with a heap profile only: its sites' figures summed
+    order: int = 0  # its place in the package's output (first appearance), 0-based
 
     @property
     def site_tally(self) -> Tally:
@@ -316,6 +391,43 @@ class PackagePage:
     @property
     def idle_site_tally(self) -> Tally:
         return tally(len(self.idle_sites), "site")
+    explained: bool = True  # the output explains its sites (an -m=2 build): a site without one is the compiler's choice
+    viewed_files: tuple[ViewedFile, ...] = ()  # the files that get a source view (--source-pages), in name order
+    temporaries: tuple[Temporary, ...] = ()  # of every site, each kind once: the page explains them once
+    source_views: tuple[SourceView, ...] = ()  # the views of `viewed_files`, built when an HTML report is written
+
+    @property
+    def functions_by_sites(self) -> list[FunctionSection]:
+        """The functions, most heap sites first, then most leaking parameters; ties in output order.
+        The pages list them so: the functions that matter are on the first screen. With a heap
+        profile, most bytes first instead (`package_page`)."""
+        if self.profiled:  # with a heap profile, package_page has put them in order of bytes
+            return list(self.functions)
+        return sorted(self.functions, key=lambda f: (-f.total, -len(f.leaks), f.order))
+
+    @property
+    def open_functions(self) -> int:
+        """How many function sections (of `functions_by_sites`) start open."""
+        return OPEN_FUNCTIONS
+
+    @property
+    def source_view_tally(self) -> Tally:
+        return tally(len(self.viewed_files), "file")
+
+    @property
+    def few_source_views(self) -> bool:
+        """Whether the list of source views is short enough to show open (the runtime has 144)."""
+        return len(self.viewed_files) <= 8
+
+    @property
+    def few_functions(self) -> bool:
+        """Whether the function list is short enough to show open above the sections."""
+        return len(self.functions) <= 12
+
+    @property
+    def temporary_kinds(self) -> list[Temporary]:
+        """One temporary of each kind the page names, for its single note on them."""
+        return list({t.kind: t for t in self.temporaries}.values())
 
     @property
     def sites(self) -> list[Site]:
@@ -378,18 +490,40 @@ class _SourceCache:
     def __init__(self, locator: SourceLocator) -> None:
         self._locator = locator
         self._lines: dict[str, list[str] | None] = {}
+        self._paths: dict[str, Path] = {}
 
-    def line(self, file: str, number: int) -> str | None:
+    def lines(self, file: str) -> list[str] | None:
+        """The file's lines (split at "\n" only, as the compiler counts them), or None when it may not be
+        quoted or cannot be read."""
         if file not in self._lines:
             path = self._locator.path(file)
             if path is not None and not _may_show(path, self._locator.root):
                 path = None
             text = read_go_file(path) if path is not None else None
-            self._lines[file] = None if text is None else text.splitlines()
-        lines = self._lines[file]
+            self._lines[file] = None if text is None else text.split("\n")
+            if text is not None:
+                self._paths[file] = path
+        return self._lines[file]
+
+    def line(self, file: str, number: int) -> str | None:
+        lines = self.lines(file)
         if lines is None or not 1 <= number <= len(lines):
             return None
         return lines[number - 1]
+
+    def path(self, file: str) -> Path | None:
+        """Where a file whose lines were read is on disk."""
+        return self._paths.get(file)
+
+    def in_module(self, file: str) -> bool:
+        """Whether a file whose lines were read is under the locator's root (the module)."""
+        path, root = self._paths.get(file), self._locator.root
+        if path is None or root is None:
+            return False
+        try:
+            return path.resolve().is_relative_to(root.resolve())
+        except (OSError, RuntimeError):
+            return False
 
 
 def _may_show(path: Path, root: Path | None) -> bool:
@@ -565,11 +699,21 @@ def heap_site(finding: Finding, sources: SourceLocator | None = None) -> Site:
     return _site(finding, None if sources is None else _SourceCache(sources), None)
 
 
-def _site(finding: Finding, cache: _SourceCache | None, directory: str | None) -> Site:
+def _site(
+    finding: Finding,
+    cache: _SourceCache | None,
+    directory: str | None,
+    views: dict[str, ViewedFile] | None = None,
+    callees: InlinedCallees | None = None,
+) -> Site:
     event = finding.event
     home = event.position.file
     category = finding.category or "unclassified"
     reason = finding.reason or ""
+    chains = distinct_chains(_chain(e, home, directory, finding.step) for e in event.explanations)
+    view = views.get(home) if views else None
+    path = cache.path(home) if cache is not None else None
+    texts = [event.expr, reason, *(t for c in chains for h in c.hops for t in (h.source, h.sink, *(s.expr for s in h.steps)))]
     return Site(
         anchor=f"s-{finding.fingerprint}",
         category=category,
@@ -583,15 +727,78 @@ def _site(finding: Finding, cache: _SourceCache | None, directory: str | None) -
         message=site_message(event.kind.value, event.expr, reason),
         fingerprint=finding.fingerprint,
         source=None if cache is None else _source_line(cache, event.position),
-        chains=tuple(_chain(e, home, directory, finding.step) for e in event.explanations),
+        chains=chains,
+        source_href=None if view is None else f"{view.stem}.html#L{event.position.line}",
+        local_path=None if path is None else str(path.resolve()),
+        callee_href=None if callees is None or not finding.inlined_from else callees.href(finding.inlined_from),
+        temporaries=temporaries_in(texts),
     )
+
+
+def distinct_chains(chains: Iterable[Chain]) -> tuple[Chain, ...]:
+    """One chain per distinct explanation, in first-printed order, with how often it was printed: the
+    compiler prints the same explanation again for each path it walks to the same sink."""
+    counts: dict[Chain, int] = {}
+    for chain in chains:
+        counts[chain] = counts.get(chain, 0) + 1
+    return tuple(chain if n == 1 else replace(chain, repeats=n) for chain, n in counts.items())
+
+
+def source_view_stem(file: str, page_stem: str) -> str:
+    """A source view's page name: "src_" + a slug of the file's base name + a hash of the file name and
+    its package page's stem (a file built into two packages, a package and its test variant, gets a
+    view in each), so that names never clash and only [A-Za-z0-9_] appear."""
+    digest = hashlib.sha256(f"{file}\0{page_stem}".encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    slug = _UNSAFE.sub("_", _split(file)[1]).strip("_")[-40:].lstrip("_") or "file"
+    return f"src_{slug}_{digest}"
+
+
+class InlinedCallees:
+    """Where the inlinable functions of the packages read so far are declared, as source view links.
+
+    An inlined copy of a callee's allocation ("inlining call to kv.New") names the callee by package
+    name; its declaration is where that package's output said "can inline New". go build prints a
+    package after its dependencies, so a callee's package has been read before its callers. A name
+    two packages share (two packages named `rand`) links nowhere.
+    """
+
+    def __init__(self) -> None:
+        self._hrefs: dict[str, str | None] = {}
+
+    def add(self, output: PackageOutput, views: dict[str, ViewedFile]) -> None:
+        package_name = _package_name(output.path)
+        for remark in output.remarks:
+            if remark.kind != "can_inline" or remark.position is None or not remark.function:
+                continue
+            view = views.get(remark.position.file)
+            if view is None:
+                continue
+            name = remark.function
+            if package_name and not name.startswith(package_name + "."):
+                name = f"{package_name}.{name}"
+            href = f"{view.stem}.html#L{remark.position.line}"
+            self._hrefs[name] = href if self._hrefs.get(name, href) == href else None
+
+    def href(self, callee: str) -> str | None:
+        return self._hrefs.get(callee)
+
+
+def _package_name(path: str | None) -> str | None:
+    """The name a package is usually declared with: its import path's last element (before a /vN)."""
+    if not path:
+        return None
+    parts = path.split("/")
+    if len(parts) > 1 and re.fullmatch(r"v\d+", parts[-1]):
+        return parts[-2]
+    return parts[-1]
 
 
 class _FunctionBuilder:
     """One function's section while its package's findings are read, in order of first appearance."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, order: int) -> None:
         self.name = name
+        self.order = order
         self.sites: list[Site] = []
         self.inlined: dict[str, list[Site]] = {}
         self.leaks: list[LeakingParam] = []
@@ -608,7 +815,15 @@ class _FunctionBuilder:
             stack_values=self.stack_values,
             counts=category_counts(self.counts),
             total=sum(self.counts.values()),
+            order=self.order,
         )
+
+
+#: Which Go files get a source view page (`--source-pages`): "module", the files under the source root
+#: and those in a package's own directory (so that a standard-library build gets one for each
+#: package's files, and a module's report none for the GOROOT code inlined into it); "all", every
+#: file a site is in that may be quoted; "none".
+SOURCE_PAGE_CHOICES = ("module", "all", "none")
 
 
 def package_page(
@@ -616,16 +831,30 @@ def package_page(
     sources: SourceLocator | None = None,
     stem: str | None = None,
     costs: CostAttribution | None = None,
+    *,
+    source_pages: str = "none",
+    callees: InlinedCallees | None = None,
 ) -> PackagePage:
     """The page of one package: its functions in order of first appearance, each with its sites,
     inlined copies grouped by callee, leaking parameters and the count of values kept on the stack.
 
     With `costs` (a heap profile joined to the build), every site and function carries its figures,
     the functions come in order of bytes, most first (then in order of appearance), and so do the
-    sites within each; the sites the profile never saw allocate come last and are listed apart."""
+    sites within each; the sites the profile never saw allocate come last and are listed apart.
+
+    `source_pages` (SOURCE_PAGE_CHOICES) says which of its files get a source view; the sites and
+    leaking parameters there link to their lines. `callees` knows the declarations of the inlinable
+    functions read so far: an inlined copy links to its callee's line; this package's are added.
+    """
+    if source_pages not in SOURCE_PAGE_CHOICES:
+        raise ValueError(f"source_pages must be one of {', '.join(SOURCE_PAGE_CHOICES)}, not {source_pages!r}")
     output = package.output
     cache = _SourceCache(sources or SourceLocator())
     directory = package_directory(output)
+    stem = stem or page_stem(output.path, output.test_variant)
+    views = _viewed_files(output, cache, directory, stem, source_pages)
+    if callees is not None:
+        callees.add(output, views)
     functions: dict[str, _FunctionBuilder] = {}
     counts: dict[str, int] = {}
     leaking = stack = 0
@@ -634,17 +863,19 @@ def package_page(
         name = finding.declared_in or UNKNOWN_FUNCTION
         function = functions.get(name)
         if function is None:
-            function = functions[name] = _FunctionBuilder(name)
+            function = functions[name] = _FunctionBuilder(name, len(functions))
         if event.kind is EventKind.NOESCAPE:
             function.stack_values += 1
             stack += 1
         elif event.kind is EventKind.LEAK:
             sinks = tuple(dict.fromkeys(e.sink for e in event.explanations if e.sink))
             at = _place(event.position, None, directory)
-            function.leaks.append(LeakingParam(event.expr, _leak_kind(event), at, sinks))
+            view = views.get(event.position.file)
+            href = None if view is None else f"{view.stem}.html#L{event.position.line}"
+            function.leaks.append(LeakingParam(event.expr, _leak_kind(event), at, sinks, href))
             leaking += 1
         else:
-            site = _site(finding, cache, directory)
+            site = _site(finding, cache, directory, views, callees)
             if costs is not None:
                 site = with_cost(site, finding, costs)
             if site.inlined_from:
@@ -659,10 +890,15 @@ def package_page(
     idle: tuple[Site, ...] = ()
     if costs is not None:
         sections, page_cost, idle = _ranked_by_cost(sections, costs)
+    temporaries: dict[str, Temporary] = {}
+    for section in sections:
+        for site in (*section.sites, *(s for g in section.inlined for s in g.sites)):
+            for temporary in site.temporaries:
+                temporaries.setdefault(temporary.name, temporary)
     return PackagePage(
         path=path,
         test_variant=output.test_variant,
-        stem=stem or page_stem(output.path, output.test_variant),
+        stem=stem,
         directory=directory,
         functions=sections,
         counts=category_counts(counts),
@@ -675,6 +911,9 @@ def package_page(
         source_files=package.source_files,
         cost=page_cost,
         idle_sites=idle,
+        explained=bool(output.unclaimed) or any(e.explanations for e in output.events),
+        viewed_files=tuple(sorted(views.values(), key=lambda v: (v.name, v.file))),
+        temporaries=tuple(temporaries.values()),
     )
 
 
@@ -732,3 +971,27 @@ def _ranked_by_cost(sections: tuple[FunctionSection, ...], costs: CostAttributio
     idle = tuple(s for f in result for s in (*f.sites, *(s for g in f.inlined for s in g.sites)) if s.cost is not None and not s.cost.exercised)
     page_cost = Cost(page_bytes, page_objects, page_bytes / grand if grand else 0.0, page_bytes > 0 or page_objects > 0, 1.0)
     return tuple(result), page_cost, idle
+
+
+def _viewed_files(
+    output: PackageOutput, cache: _SourceCache, directory: str | None, page_stem: str, mode: str
+) -> dict[str, ViewedFile]:
+    """The files of the package's heap sites and leaking parameters that get a source view, by name."""
+    if mode == "none":
+        return {}
+    views: dict[str, ViewedFile] = {}
+    for event in output.events:
+        file = event.position.file
+        if event.kind is EventKind.NOESCAPE or file in views:
+            continue
+        lines = cache.lines(file)
+        if lines is None:
+            continue
+        if mode == "module" and not (_split(file)[0] == directory or cache.in_module(file)):
+            continue
+        path = cache.path(file)
+        if lines and lines[-1] == "":  # the newline that ends the last line starts none
+            lines = lines[:-1]
+        views[file] = ViewedFile(file, _split(file)[1], source_view_stem(file, page_stem),
+                                 tuple(line.rstrip("\r") for line in lines), str(path.resolve()))  # fmt: skip
+    return views

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from escapelint.report.facts import BuildFacts
 from escapelint.report.index import IndexPage
+from escapelint.report.options import ReportOptions
 from escapelint.report.output import ReportFile
 from escapelint.report.page import PackagePage
 
@@ -18,6 +19,10 @@ class ReportWriter:
     Writers only write: `write_reports` builds each page model once and the index model once, and
     hands the same objects to every writer.
     """
+
+    def use_options(self, options: ReportOptions) -> None:
+        """Take the report options (escapelint.report.options) before `check`; the formats that have
+        none to take (all but HTML) ignore them."""
 
     def check(self) -> None:
         """Refuse, before anything is written, a target that may not be written (OutputRefusedError)."""

@@ -18,6 +18,7 @@ from escapelint.read.heap_profile import HeapProfile
 from escapelint.read.input import STDIN, InputError, open_build_output
 from escapelint.report.facts import BuildFacts
 from escapelint.report.json import JsonReportWriter
+from escapelint.report.options import ReportOptions
 from escapelint.report.output import open_report_output
 from escapelint.report.warnings import InputWarning, SourceFileCheck, input_warnings
 from escapelint.read.classifier import LineClassifier
@@ -48,6 +49,7 @@ def report(
     jobs: int | None = None,
     profiles: list[HeapProfile] | None = None,
     cache: ResultCache | None = None,
+    options: ReportOptions | None = None,
 ) -> ReportResult:
     """Read `go build -gcflags=-m=2` output from `source` and write every (format, path) target in one pass.
 
@@ -73,10 +75,12 @@ def report(
     With a `cache` (escapelint.workflows.cache), a file (not standard input) is read a package block
     at a time, and a block read before with the same bytes, options and source files is taken from
     the cache: the reports are the same, byte for byte.
+
+    `options` are the HTML pages' choices (escapelint.report.options: source views, editor links).
     """
     with terminated_like_interrupted():
         return _report(source, targets, overwrite=overwrite, source_root=source_root, jobs=jobs, profiles=profiles,
-                       cache=cache)  # fmt: skip
+                       cache=cache, options=options)  # fmt: skip
 
 
 def _report(
@@ -88,6 +92,7 @@ def _report(
     jobs: int | None,
     profiles: list[HeapProfile] | None = None,
     cache: ResultCache | None = None,
+    options: ReportOptions | None = None,
 ) -> ReportResult:
     from escapelint.report.facts import BuildFacts
     from escapelint.report.formats import check_format_targets, write_reports
@@ -156,7 +161,8 @@ def _report(
             if others:
                 facts = BuildFacts.for_input(name)
                 write_reports(analysed, facts, lambda: stats, others, overwrite=overwrite, sources=sources,
-                              warnings_provider=warnings_once, costs=costs)  # fmt: skip
+                              warnings_provider=warnings_once, costs=costs,
+                              options=options)  # fmt: skip
             else:
                 for _ in analysed:
                     pass
@@ -182,6 +188,7 @@ def write_build_reports(
     sources: SourceLocator | None = None,
     warnings_provider: Callable[[], list[InputWarning]] = list,
     costs: CostAttribution | None = None,
+    options: ReportOptions | None = None,
 ) -> None:
     """Every format, `json` included, from packages already read and analysed (a build escapelint ran).
 
@@ -210,7 +217,7 @@ def write_build_reports(
 
         if others:
             write_reports(tee(), facts, stats_provider, others, overwrite=overwrite, sources=sources,
-                          warnings_provider=warnings_provider, costs=costs)  # fmt: skip
+                          warnings_provider=warnings_provider, costs=costs, options=options)  # fmt: skip
         else:
             for _ in tee():
                 pass

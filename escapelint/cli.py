@@ -189,8 +189,12 @@ class CheckFormat(str, Enum):
 
 @app.command()
 def report(
-    input: Annotated[
-        str, typer.Argument(metavar="INPUT", help="File of `go build -gcflags=-m=2` output, or - for stdin.")
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="INPUT...",
+            help="File of `go build -gcflags=-m=2` output, or - for stdin; or escapelint JSON reports to merge (the shards of one build).",
+        ),
     ],
     format: Annotated[
         Optional[list[str]],
@@ -232,7 +236,9 @@ def report(
 ) -> None:
     """Parse compiler output, sort every heap escape into a category, and write reports.
 
-    All formats are written in one pass over the input. Every input line is accounted for: the summary
+    All formats are written in one pass over the input. JSON reports that escapelint wrote (the shards
+    of one build: `report a.json b.json --format html`) are merged by package into the reports one
+    run over all their output gives. Every input line is accounted for: the summary
     on stderr and the report's "stats" give the count of lines per role; lines escapelint does not
     understand are listed under "unrecognized", never dropped. A warning on stderr (and in the JSON
     document) says when the input is mostly not compiler output, holds no escape diagnostic, or names
@@ -247,9 +253,9 @@ def report(
     note = Verbose(verbose)
     try:
         targets = parse_format_targets(format or ["json"], output)
-        note(f"reading {input}; source root {(source_root or Path.cwd()).resolve()}")
+        note(f"reading {', '.join(inputs)}; source root {(source_root or Path.cwd()).resolve()}")
         note("writing " + ", ".join(f"{name}: {path}" for name, path in targets))
-        result = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs)
+        result = run_report(inputs, targets, overwrite=force, source_root=source_root, jobs=jobs)
     except (InputError, OutputError) as exc:
         raise _fail(str(exc)) from None
     note(f"read {result.stats.lines} lines, {result.stats.packages} packages")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -13,7 +15,7 @@ from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats
 from escapelint.gc_pause import paused
 from escapelint.read.assembler import BuildReader
-from escapelint.read.input import STDIN, InputError, open_build_output
+from escapelint.read.input import STDIN, InputError, open_build_output, starts_like_json
 from escapelint.report.facts import BuildFacts
 from escapelint.report.json import JsonReportWriter
 from escapelint.report.output import open_report_output
@@ -33,7 +35,7 @@ from escapelint.workflows.signals import terminated_like_interrupted
 
 
 def report(
-    source: str,
+    source: str | Sequence[str],
     targets: list[tuple[str, Path]],
     *,
     overwrite: bool = False,
@@ -41,6 +43,9 @@ def report(
     jobs: int | None = None,
 ) -> ReportResult:
     """Read `go build -gcflags=-m=2` output from `source` and write every (format, path) target in one pass.
+
+    `source` may also be escapelint JSON reports, one or several (a list): the shards of one build,
+    merged (`_report_from_json`). An input is a JSON report when its first non-blank character is "{".
 
     Each package is read, analysed (escapelint.analyze.findings) and handed to every writer while the rest of the
     input is still unread. `json` is written here (escapelint.report.json); the other formats by escapelint.report.formats.
@@ -57,8 +62,62 @@ def report(
     document lists too: an input that is not compiler output, without escape diagnostics, or whose
     Go files are not under `source_root` (the workers say which files their packages name).
     """
+    inputs = [source] if isinstance(source, str) else list(source)
+    if not inputs:
+        raise InputError("no input given")
     with terminated_like_interrupted():
-        return _report(source, targets, overwrite=overwrite, source_root=source_root, jobs=jobs)
+        from escapelint.report.formats import check_format_targets
+
+        for each in inputs:
+            check_format_targets(targets, overwrite=overwrite, input=each)
+        with contextlib.ExitStack() as stack:
+            handles = [stack.enter_context(open_build_output(each)) for each in inputs]
+            reports = [starts_like_json(handle) for handle in handles]
+            if all(reports):
+                return _report_from_json(inputs, handles, targets, overwrite=overwrite, source_root=source_root)
+            _refuse_mixed_inputs(inputs, reports)
+            # A regular file is opened again by the reader (or its workers); what can be read only once
+            # (standard input, a pipe) is read from the handle that looked at it.
+            opened = None if _regular_file(handles[0]) else handles[0]
+            if opened is None:
+                stack.close()
+            return _report(inputs[0], targets, overwrite=overwrite, source_root=source_root, jobs=jobs, opened=opened)
+
+
+def _refuse_mixed_inputs(inputs: list[str], reports: list[bool]) -> None:
+    """Several inputs are merged only as JSON reports: compiler output is read one file at a time."""
+    if len(inputs) == 1:
+        return
+    text = [_shown(name) for name, is_report in zip(inputs, reports) if not is_report]
+    json_reports = [_shown(name) for name, is_report in zip(inputs, reports) if is_report]
+    what = (
+        f"{text[0]} is compiler output and {json_reports[0]} an escapelint JSON report"
+        if json_reports
+        else f"{text[0]} and {text[1]} are compiler output"
+    )
+    raise InputError(
+        f"{what}: several inputs are merged only as escapelint JSON reports; turn each file of compiler "
+        f"output into one first (escapelint report FILE --format json --output FILE.json)"
+    )
+
+
+def _shown(name: str) -> str:
+    return "<stdin>" if name == STDIN else name
+
+
+def _file_identity(handle: TextIO) -> tuple[int, int] | None:
+    """(device, inode) of a regular file, to tell when one is given twice (under two names, too)."""
+    if not _regular_file(handle):
+        return None
+    status = os.fstat(handle.fileno())
+    return status.st_dev, status.st_ino
+
+
+def _regular_file(handle: TextIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):  # a test runner's stand-in for standard input
+        return False
 
 
 def _report(
@@ -68,11 +127,11 @@ def _report(
     overwrite: bool,
     source_root: Path | None,
     jobs: int | None,
+    opened: TextIO | None = None,
 ) -> BuildStats:
     from escapelint.report.facts import BuildFacts
-    from escapelint.report.formats import check_format_targets, write_reports
+    from escapelint.report.formats import write_reports
 
-    check_format_targets(targets, overwrite=overwrite, input=source)
     json_targets = [path for name, path in targets if name == "json"]
     others = [(name, path) for name, path in targets if name != "json"]
     name = "<stdin>" if source == STDIN else source
@@ -84,11 +143,13 @@ def _report(
         for path in json_targets:
             out = stack.enter_context(open_report_output(path))
             json_writers.append(JsonReportWriter(out, name))
-        windows = parallel_windows(source, jobs)  # reads the input: only once the outputs are known writable
+        # Reads the input: only once the outputs are known writable. What is already open is read here.
+        windows = None if opened is not None else parallel_windows(source, jobs)
         if windows is None:
             reader = BuildReader()
             stats = reader.stats
-            analysed = _read_here(reader, stack.enter_context(open_build_output(source)), sources, json_writers)
+            lines = opened if opened is not None else stack.enter_context(open_build_output(source))
+            analysed = _read_here(reader, lines, sources, json_writers)
         else:
             remove_stale_fragments()
             stats = BuildStats()
@@ -121,6 +182,85 @@ def _report(
             raise InputError(f"{name}: cannot decode input: {exc}") from None
         for writer in json_writers:
             writer.end(stats, warnings_once())
+    return ReportResult(stats, warnings_once())
+
+
+def _report_from_json(
+    inputs: list[str],
+    handles: list[TextIO],
+    targets: list[tuple[str, Path]],
+    *,
+    overwrite: bool,
+    source_root: Path | None,
+) -> ReportResult:
+    """Merge escapelint JSON reports, the shards of one build, into the reports one input of them all gives.
+
+    Each document's packages follow those of the documents before it (in the order given), their input
+    line numbers moved on by the lines of those documents: the reports are the same, byte for byte, as
+    those of one input holding the shards' compiler output one after the other (tests/test_json_input.py).
+    A package (import path and test variant) in two documents is an error: the shards of one build
+    never share a package, and merging one twice would count its lines twice. Every document's head
+    (schema, escapelint version) is checked before anything is written. The warnings are decided
+    again on the merged line accounting and the source root, as for one input; the merged document's
+    "input" is the shards' (one name when they agree, as `<stdin>` for shards piped in). The verdicts
+    are the documents' own: nothing is analysed again. One process reads (`--jobs` does not apply).
+    """
+    from escapelint.report.json_input import read_head, read_report
+
+    names = [_shown(name) for name in inputs]
+    files: dict[tuple[int, int], str] = {}  # checked first: nothing is written for a report given twice
+    for handle, name in zip(handles, names):
+        key = _file_identity(handle)
+        if key is None:
+            continue
+        if key in files:
+            what = f"{name} is given twice" if files[key] == name else f"{files[key]} and {name} are the same file"
+            raise InputError(f"{what}: the shards of one build never share a package")
+        files[key] = name
+    texts: list[str | None] = []
+    heads = []
+    for handle, name in zip(handles, names):
+        text = handle.read()
+        heads.append(read_head(text, name))
+        texts.append(None if _regular_file(handle) else text)  # a file is read again when its turn comes
+    input_name = ", ".join(dict.fromkeys(head.input for head in heads))
+    sources = SourceLocator(source_root if source_root is not None else Path.cwd())
+    source_check = SourceFileCheck(sources)
+    stats = BuildStats()  # the merged accounting, complete once every document is read
+
+    def merged() -> Iterator[PackageFindings]:
+        owners: dict[tuple[str, str | None], int] = {}
+        for index, name in enumerate(names):
+            text = texts[index]
+            if text is None:
+                with open_build_output(inputs[index]) as handle:
+                    text = handle.read()
+            document = read_report(text, name)
+            del text
+            for package in document.packages(stats.lines):
+                output = package.output
+                if output.path is not None:
+                    owner = owners.setdefault((output.path, output.test_variant), index)
+                    if owner != index:
+                        title = f"{output.path} [{output.test_variant}]" if output.test_variant else output.path
+                        raise InputError(
+                            f"{name}: package {title} is also in {names[owner]}: the shards of one build never "
+                            "share a package (is one report given twice?)"
+                        )
+                source_check.add(package)
+                yield package
+            stats.add(document.stats)
+
+    computed: list[list[InputWarning]] = []
+
+    def warnings_once() -> list[InputWarning]:  # once every document is read
+        if not computed:
+            computed.append(input_warnings(stats, input_name, source_check))
+        return computed[0]
+
+    with paused():  # until the report is written (escapelint.gc_pause says why)
+        write_build_reports(merged(), BuildFacts.for_input(input_name), lambda: stats, targets, overwrite=overwrite,
+                            sources=sources, warnings_provider=warnings_once)  # fmt: skip
     return ReportResult(stats, warnings_once())
 
 

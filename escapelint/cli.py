@@ -290,7 +290,7 @@ def _module(go: Optional[str], directory: Optional[Path], config_file: Optional[
     cwd = (directory or Path.cwd()).resolve()
     try:
         toolchain = GoToolchain.find(go)
-        note(f"go: {toolchain.executable}; running go env GOMOD in {cwd}")
+        note(f"go: {toolchain.executable}; running go env -json GOMOD GOVERSION in {cwd}")
         root = toolchain.module_root(cwd)
         note(f"module root: {root}")
         config = load_config_file(config_file) if config_file is not None else load_config(root)
@@ -306,7 +306,8 @@ def _build(toolchain, patterns: list[str], root: Path, *, tests: bool = False, q
     from escapelint.workflows.gobuild import BuildCommand, GoNotFoundError
 
     note = note or Verbose(False)
-    note(f"running in {root}: {BuildCommand.for_packages(toolchain, patterns, root, tests=tests).display()}")
+    if note.enabled:  # for_packages may ask `go list`: only for the note
+        note(f"running in {root}: {BuildCommand.for_packages(toolchain, patterns, root, tests=tests).display()}")
     started = time.perf_counter()
     try:
         with progress_bar(not quiet) as progress:

@@ -16,7 +16,6 @@ from pathlib import Path
 from escapelint.analyze.findings import Finding, PackageFindings, analyze
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats, CompilerError
-from escapelint.read.assembler import BuildReader
 from escapelint.workflows.gobuild import (
     BuildCommand,
     GoCommandError,
@@ -77,11 +76,15 @@ def build_and_analyze(
             expected = len(go.list_packages(patterns, root, tests=tests))
         progress(0, expected, None)
     go_version = go.version(root)
-    reader = BuildReader()
-    sources = SourceLocator(root)
-    packages: list[PackageFindings] = []
     build = RunningBuild.start(command)
     try:
+        # Imported once Go is building: Python loads the reader (Lark, the grammar's matchers) while
+        # the compiler runs, instead of before it (issue 11: start-up costs). The output waits in the pipe.
+        from escapelint.read.assembler import BuildReader
+
+        reader = BuildReader()
+        sources = SourceLocator(root)
+        packages: list[PackageFindings] = []
         for output in reader.packages(build.lines()):
             packages.append(analyze(output, sources))
             if progress is not None and output.path is not None:

@@ -316,10 +316,13 @@ class MatcherTables:
         def spec(s: PatternSpec) -> dict:
             return {"keywords": s.keywords, "leads": s.leads, "rules": [vars(r) for r in s.rules]}
 
-        return json.dumps(
-            {"position": self.position, "rules": [vars(r) for r in self.rules],
-             "patterns": spec(self.patterns), "tool_patterns": spec(self.tool_patterns)}  # fmt: skip
-        )
+        tables = {
+            "position": self.position,
+            "rules": [vars(r) for r in self.rules],
+            "patterns": spec(self.patterns),
+            "tool_patterns": spec(self.tool_patterns),
+        }
+        return json.dumps(tables)
 
     @classmethod
     def from_json(cls, text: str) -> MatcherTables:
@@ -330,7 +333,7 @@ class MatcherTables:
             spec = RuleSpec(str(r["keyword"]), str(r["source"]), int(r["groups"]), str(r["method"]),
                             tuple(None if a is None else int(a) for a in r["arguments"]))  # fmt: skip
             if not callable(getattr(_reductions(), spec.method, None)):
-                raise ValueError(f"no reduction {spec.method}")
+                raise KeyError(spec.method)  # a reduction this code no longer has
             return spec
 
         def patterns(p: dict) -> PatternSpec:
@@ -345,7 +348,8 @@ class MatcherTables:
 
 def _tables_path() -> Path | None:
     """The tables' file in the user's cache folder, named by what they are made from."""
-    from escapelint.read.messages import cache_directory, grammar_text
+    from escapelint.read.messages import grammar_text
+    from escapelint.user_cache import cache_directory
 
     directory = cache_directory()
     if directory is None:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from escapelint.events import EventKind, LeakDetail, LeakKind, Position
+from escapelint.user_cache import cache_directory
 
 if TYPE_CHECKING:
     from lark import Lark
@@ -345,16 +345,6 @@ def grammar_text() -> str:
         return packaged.read_text(encoding="utf-8")
     source_tree = Path(__file__).resolve().parents[2] / "grammars" / GRAMMAR_FILE
     return source_tree.read_text(encoding="utf-8")
-
-
-def cache_directory() -> Path | None:
-    """escapelint's folder in the user's cache (XDG_CACHE_HOME, else ~/.cache), made if needed; None if it cannot be."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "escapelint"
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return base
 
 
 def _analysis_cache(grammar: str) -> str | bool:

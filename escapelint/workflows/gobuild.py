@@ -35,7 +35,7 @@ class GoCommandError(Exception):
 
 
 #: A package clause naming main: "package", white space or comments, "main" (the Go spec's tokens).
-_MAIN_CLAUSE = re.compile(rb"\bpackage(?:\s|/\*.*?\*/|//[^\n]*\n)+main\b", re.S)
+_MAIN_CLAUSE = re.compile(rb"\bpackage(?:\s|/\*.*?\*/|//[^\n]*\n)+main\b", re.DOTALL)
 
 
 @dataclass(frozen=True)

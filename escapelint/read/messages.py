@@ -334,17 +334,15 @@ def grammar_text() -> str:
     In a source checkout or an editable install the package has no copy, so the repository's
     grammars/ beside the package is read instead: the same file, never a second definition.
     """
-    # The wheel installs the package as files: beside this module, without importlib.resources (and zipfile).
-    shipped = Path(__file__).resolve().parents[1] / "grammars" / GRAMMAR_FILE
-    if shipped.is_file():
-        return shipped.read_text(encoding="utf-8")
-    from importlib import resources
+    # Files first, without importlib.resources (and zipfile): the wheel installs the grammar beside
+    # this package's modules, a source checkout has it in grammars/ beside the package.
+    here = Path(__file__).resolve().parents[1]
+    for candidate in (here / "grammars" / GRAMMAR_FILE, here.parent / "grammars" / GRAMMAR_FILE):
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    from importlib import resources  # a package imported from a zip file
 
-    packaged = resources.files("escapelint").joinpath("grammars", GRAMMAR_FILE)
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    source_tree = Path(__file__).resolve().parents[2] / "grammars" / GRAMMAR_FILE
-    return source_tree.read_text(encoding="utf-8")
+    return resources.files("escapelint").joinpath("grammars", GRAMMAR_FILE).read_text(encoding="utf-8")
 
 
 def _analysis_cache(grammar: str) -> str | bool:

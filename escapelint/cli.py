@@ -293,8 +293,12 @@ def _report_options(source_pages: str, editor_url: str | None):
 
 @app.command()
 def report(
-    input: Annotated[
-        str, typer.Argument(metavar="INPUT", help="File of `go build -gcflags=-m=2` output, or - for stdin.")
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="INPUT...",
+            help="File of `go build -gcflags=-m=2` output, or - for stdin; or escapelint JSON reports to merge (the shards of one build).",
+        ),
     ],
     format: Annotated[
         Optional[list[str]],
@@ -344,7 +348,9 @@ def report(
 ) -> None:
     """Parse compiler output, sort every heap escape into a category, and write reports.
 
-    All formats are written in one pass over the input. Every input line is accounted for: the summary
+    All formats are written in one pass over the input. JSON reports that escapelint wrote (the shards
+    of one build: `report a.json b.json --format html`) are merged by package into the reports one
+    run over all their output gives. Every input line is accounted for: the summary
     on stderr and the report's "stats" give the count of lines per role; lines escapelint does not
     understand are listed under "unrecognized", never dropped. A warning on stderr (and in the JSON
     document) says when the input is mostly not compiler output, holds no escape diagnostic, or names
@@ -364,10 +370,10 @@ def report(
     try:
         targets = parse_format_targets(format or ["json"], output)
         profiles = _read_profiles(profile, go, note=note)
-        note(f"reading {input}; source root {(source_root or Path.cwd()).resolve()}")
+        note(f"reading {', '.join(inputs)}; source root {(source_root or Path.cwd()).resolve()}")
         note("writing " + ", ".join(f"{name}: {path}" for name, path in targets))
         cache = _open_cache(no_cache, note)
-        result = run_report(input, targets, overwrite=force, source_root=source_root, jobs=jobs, profiles=profiles,
+        result = run_report(inputs, targets, overwrite=force, source_root=source_root, jobs=jobs, profiles=profiles,
                             cache=cache, options=options)  # fmt: skip
     except (InputError, OutputError, ProfileMismatchError) as exc:
         raise _fail(str(exc)) from None
@@ -408,7 +414,7 @@ def _module(go: Optional[str], directory: Optional[Path], config_file: Optional[
     cwd = (directory or Path.cwd()).resolve()
     try:
         toolchain = GoToolchain.find(go)
-        note(f"go: {toolchain.executable}; running go env GOMOD in {cwd}")
+        note(f"go: {toolchain.executable}; running go env -json GOMOD GOVERSION in {cwd}")
         root = toolchain.module_root(cwd)
         note(f"module root: {root}")
         config = load_config_file(config_file) if config_file is not None else load_config(root)
@@ -426,7 +432,8 @@ def _build(
     from escapelint.workflows.gobuild import BuildCommand, GoNotFoundError
 
     note = note or Verbose(False)
-    note(f"running in {root}: {BuildCommand.for_packages(toolchain, patterns, root, tests=tests).display()}")
+    if note.enabled:  # for_packages may ask `go list`: only for the note
+        note(f"running in {root}: {BuildCommand.for_packages(toolchain, patterns, root, tests=tests).display()}")
     started = time.perf_counter()
     try:
         with progress_bar(not quiet) as progress:

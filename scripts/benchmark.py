@@ -27,7 +27,7 @@ With one toolchain this:
 Usage::
 
     python scripts/benchmark.py --go 1.22.10 [--runs 3] [--keep DIR] [--assert-targets] [--cache-only]
-    python scripts/benchmark.py --startup [--go 1.27.3] [--runs 10] [--assert-targets]
+    python scripts/benchmark.py --startup [--go 1.27.3] [--runs 10] [--compare-with CHECKOUT] [--assert-targets]
     python scripts/benchmark.py --profile --go 1.22.10 [--depth 9] [--copies 1] [--keep DIR]
 
 ``--startup`` measures escapelint's fixed costs instead, on a copy of the bundled example module
@@ -35,7 +35,9 @@ Usage::
 (default 10) of ``escapelint --version``, of ``escapelint check kv/store.go`` against the plain warm
 ``go build -gcflags=./kv=-m=2 ./kv`` that it runs, and of ``escapelint audit`` (HTML) against the plain
 ``go build -gcflags=./...=-m=2 ./...``. Targets: ``--version`` <= 100 ms; check adds <= 150 ms and audit
-<= 400 ms to its build. Bytecode is cached in a temporary directory (``PYTHONPYCACHEPREFIX``), as an
+<= 400 ms to its build. ``--compare-with CHECKOUT`` also times ``check`` and ``audit`` of another source
+checkout of escapelint in the same rounds and prints the ratio of what each adds (this one / that one):
+on a loaded machine only figures of one run compare. Bytecode is cached in a temporary directory (``PYTHONPYCACHEPREFIX``), as an
 installed package has it, even when ``PYTHONDONTWRITEBYTECODE`` is set.
 
 ``--profile`` measures the heap-profile ranking (issue 12): it records a heap profile of
@@ -432,8 +434,12 @@ def _run_ms(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     return elapsed
 
 
-def startup(toolchain: Toolchain, runs: int, work: Path) -> dict[str, float]:
-    """Median wall times in ms of the start-up commands and their plain builds, interleaved run by run."""
+def startup(toolchain: Toolchain, runs: int, work: Path, compare_with: Path | None = None) -> dict[str, float]:
+    """Median wall times in ms of the start-up commands and their plain builds, interleaved run by run.
+
+    With `compare_with` (another source checkout of escapelint), its `check` and `audit` are timed in
+    the same rounds, so that two versions are compared under the same load of the machine.
+    """
     import shutil
     import statistics
 
@@ -454,16 +460,27 @@ def startup(toolchain: Toolchain, runs: int, work: Path) -> dict[str, float]:
         "go build ./...": [go, "build", "-gcflags=./...=-m=2", "./..."],
         "audit (html)": [*escapelint, "audit", "-o", str(report), "--force", "-q"],
     }
+    environments = {name: env for name in commands}
+    if compare_with is not None:
+        other = dict(env, PYTHONPATH=os.pathsep.join(filter(None, [str(compare_with), os.environ.get("PYTHONPATH")])))
+        other["PYTHONPYCACHEPREFIX"] = str(work / "pycache-other")
+        for name in ("check kv/store.go", "audit (html)"):
+            commands[f"{name} [other]"] = commands[name]
+            environments[f"{name} [other]"] = other
     subprocess.run([*escapelint, "baseline", "-q"], cwd=module, env=env, check=True)  # warms the build cache too
-    for command in commands.values():  # warm-up: build cache, bytecode cache, page cache
-        _run_ms(command, module, env)
+    for name, command in commands.items():  # warm-up: build cache, bytecode cache, page cache
+        _run_ms(command, module, environments[name])
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
         for name, command in commands.items():
-            times[name].append(_run_ms(command, module, env))
-    medians = {name: statistics.median(values) for name, values in times.items()}
+            times[name].append(_run_ms(command, module, environments[name]))
+    medians = {name: statistics.median(values) for name, values in times.items() if not name.endswith("[other]")}
     medians["check adds"] = medians["check kv/store.go"] - medians["go build ./kv"]
     medians["audit adds"] = medians["audit (html)"] - medians["go build ./..."]
+    if compare_with is not None:
+        check, audit = (statistics.median(times[f"{n} [other]"]) for n in ("check kv/store.go", "audit (html)"))
+        medians["check adds [other]"] = check - medians["go build ./kv"]
+        medians["audit adds [other]"] = audit - medians["go build ./..."]
     return medians
 
 
@@ -479,6 +496,11 @@ def print_startup(medians: dict[str, float], runs: int) -> bool:
             ok = ok and met
             verdict = f"<= {target:g} ms  {'PASS' if met else 'MISS'}"
         print(f"{name:<22}  {value:7.0f}  {verdict}".rstrip())
+    if "check adds [other]" in medians:
+        for what in ("check", "audit"):
+            ours, theirs = medians[f"{what} adds"], medians[f"{what} adds [other]"]
+            ratio = f"{ours / theirs:.2f}" if theirs > 0 else "n/a"
+            print(f"{what} adds, this checkout / --compare-with: {ratio}")
     return ok
 
 
@@ -548,6 +570,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--depth", type=int, default=9, help="--profile: STACKS_DEPTH of the benchmark (4^depth x 8 stacks)")
     parser.add_argument("--copies", type=int, default=1, help="--profile: attribute this many copies of the profile")
     parser.add_argument("--cache-only", action="store_true", help="std: only the result cache's figures")
+    parser.add_argument(
+        "--compare-with", type=Path, metavar="CHECKOUT",
+        help="--startup: also time check and audit of another escapelint source checkout, in the same rounds",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.startup:
         args.go = args.go or "1.27.3"
@@ -573,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load     {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1, 5, 15 min)")
         with tempfile.TemporaryDirectory(prefix="escapelint-startup-") as tmp:
             try:
-                medians = startup(toolchain, args.runs, Path(tmp))
+                medians = startup(toolchain, args.runs, Path(tmp), args.compare_with)
             except (RuntimeError, subprocess.CalledProcessError) as exc:
                 print(f"benchmark: error: {exc}", file=sys.stderr)
                 return 2

@@ -45,14 +45,14 @@ def assert_clear_error(result, code: int = 2, prefix: str = "escapelint: error:"
 
 FAKE_GO = """\
 #!{python}
-import os, pathlib, sys
+import json, os, pathlib, sys
 args = sys.argv[1:]
 with open({log!r}, "a") as log:
     log.write(" ".join(args[:1]) + "\\n")
-if args[:2] == ["env", "GOMOD"]:
+if args[:4] == ["env", "-json", "GOMOD", "GOVERSION"]:
     here = pathlib.Path.cwd()
     found = [p / "go.mod" for p in (here, *here.parents) if (p / "go.mod").is_file()]
-    print(found[0] if found else os.devnull)
+    print(json.dumps({{"GOMOD": str(found[0] if found else os.devnull), "GOVERSION": "go1.27.3"}}))
 elif args[:2] == ["env", "GOVERSION"]:
     print("go1.27.3")
 elif args[:1] == ["list"]:

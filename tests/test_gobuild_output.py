@@ -69,6 +69,39 @@ def test_no_main_package_no_output_directory(tmp_path):
     assert command.argv_writing_to(tmp_path / "out") == command.argv
 
 
+def _package_dir(root: Path, name: str, *files: tuple[str, str]) -> None:
+    (root / name).mkdir(parents=True)
+    for file, text in files:
+        (root / name / file).write_text(text)
+
+
+def test_directories_without_a_main_clause_are_not_asked_about(tmp_path):
+    """Issue 11: `go list` costs as much as a small build; a directory none of whose Go files says
+    `package main` cannot be a main package, so check on a library file runs go once, to build."""
+    _package_dir(tmp_path, "kv", ("store.go", "// Package kv is not a main package.\npackage kv\n"),
+                 ("main_test.go", "package main\n"))  # fmt: skip
+    failing = tmp_path / "no-go"
+    failing.write_text(f"#!{sys.executable}\nimport sys\nsys.exit('go list must not run')\n")
+    failing.chmod(0o755)
+    command = BuildCommand.for_packages(GoToolchain(str(failing)), ["./kv"], tmp_path)
+    assert not command.links
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["package main\n", "//go:build ignore\n\npackage main\n", "package /* odd */ main\n", "package\n// odd\nmain\n"],
+)
+def test_a_directory_that_may_hold_a_main_package_is_asked_about(tmp_path, text):
+    _package_dir(tmp_path, "cmd/tool", ("kv.go", "package kv\n"), ("gen.go", text))
+    assert BuildCommand.for_packages(_fake_go(tmp_path, "main"), ["./cmd/tool"], tmp_path).links
+    assert not BuildCommand.for_packages(_fake_go(tmp_path, "kv"), ["./cmd/tool"], tmp_path).links  # go decides
+
+
+@pytest.mark.parametrize("pattern", ["./...", "example.com/m/kv", "./missing"])
+def test_patterns_that_are_not_plain_directories_are_asked_about(tmp_path, pattern):
+    assert BuildCommand.for_packages(_fake_go(tmp_path, "main"), [pattern], tmp_path).links
+
+
 def test_go_test_keeps_its_own_binaries(tmp_path):
     command = BuildCommand.for_packages(_fake_go(tmp_path, "main"), ["./..."], tmp_path, tests=True)
     assert not command.links

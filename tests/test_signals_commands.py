@@ -20,10 +20,10 @@ EXAMPLE = RECORDED / "go1.27.3" / "example.m2.txt"
 
 HANGING_GO = """\
 #!{python}
-import os, pathlib, sys, time
+import json, os, pathlib, sys, time
 args = sys.argv[1:]
-if args[:2] == ["env", "GOMOD"]:
-    print(pathlib.Path.cwd() / "go.mod")
+if args[:4] == ["env", "-json", "GOMOD", "GOVERSION"]:
+    print(json.dumps({{"GOMOD": str(pathlib.Path.cwd() / "go.mod"), "GOVERSION": "go1.27.3"}}))
 elif args[:2] == ["env", "GOVERSION"]:
     print("go1.27.3")
 elif args[:1] == ["list"]:

@@ -13,17 +13,16 @@ from __future__ import annotations
 import re
 
 from escapelint.events import FlowStep, Position
-from escapelint.read.matchers import compile_pattern_matchers, compile_rule_matchers
+from escapelint.read.matchers import matcher_tables, rule_matchers
 from escapelint.read.messages import (
     Message,
+    MessageReductions,
     MessageSyntaxError,
     PackageHeader,
     StepLine,
-    build_parser,
     parse_message,
     parse_position,
     parse_tool_line,
-    position_pattern,
 )
 
 _STEP_PREFIX = "    from "
@@ -53,11 +52,16 @@ class LineClassifier:
     """
 
     def __init__(self) -> None:
-        pattern = position_pattern()
+        # The grammar's matchers, from tables kept between runs: Lark is imported only when a line
+        # needs its parser (matchers.py; issue 11: start-up costs).
+        tables = matcher_tables()
+        pattern = tables.position
         self._prefix = re.compile(f"({pattern}): ")
         self._position = re.compile(pattern)
-        self._matchers = compile_rule_matchers(build_parser())
-        self._pattern_matchers = compile_pattern_matchers(build_parser())
+        reductions = MessageReductions()
+        self._matchers = rule_matchers(list(tables.rules), reductions)
+        self._pattern_matchers = tables.patterns.matchers(reductions)
+        self._tool_matchers = tables.tool_patterns.matchers(reductions)
         self._messages: dict[str, Message | Unrecognized] = {}
         self._step_templates: dict[str, StepLine | Unrecognized] = {}
         self._positions: dict[str, Position] = {}
@@ -169,6 +173,10 @@ class LineClassifier:
                     if message is not None:
                         return message
             message = self._pattern_matchers.match(text)
+            if message is not None:
+                return message
+        else:
+            message = self._tool_matchers.match(text)
             if message is not None:
                 return message
         try:

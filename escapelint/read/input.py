@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from typing import TextIO
 
 STDIN = "-"
+#: Bytes a JSON document may start with before its "{": white space and a UTF-8 byte order mark.
+_LEADING = b" \t\r\n\xef\xbb\xbf"
 
 
 class InputError(Exception):
@@ -63,6 +65,23 @@ def open_build_output(source: str) -> Iterator[TextIO]:
         yield handle
 
 
+def starts_like_json(handle: TextIO) -> bool:
+    """Whether the text's first non-blank character is "{": a JSON document (escapelint's own report),
+    never compiler output, whose lines start with a position, "#" or a word.
+
+    Looks at the buffered bytes without consuming them, so `handle` (from open_build_output, before
+    it is read) is then read from its start. The first buffer (8 KiB, or one read of a pipe) decides.
+    """
+    peek = getattr(getattr(handle, "buffer", None), "peek", None)
+    if peek is None:
+        return False
+    try:
+        head = peek(1 << 13)
+    except OSError as exc:
+        raise InputError(f"{getattr(handle, 'name', 'the input')}: cannot read: {exc.strerror or exc}") from None
+    return head.lstrip(_LEADING)[:1] == b"{"
+
+
 @contextmanager
 def _stdin() -> Iterator[TextIO]:
     stream = sys.stdin
@@ -71,7 +90,8 @@ def _stdin() -> Iterator[TextIO]:
     try:
         descriptor = stream.fileno()
     except (AttributeError, OSError, ValueError):  # a test runner's stand-in: read as it is
-        yield io.TextIOWrapper(stream.buffer, encoding="utf-8", errors="replace", newline="")
+        buffer = stream.buffer if hasattr(stream.buffer, "peek") else io.BufferedReader(stream.buffer)
+        yield io.TextIOWrapper(buffer, encoding="utf-8", errors="replace", newline="")
         return
     with _text(_InputFile(descriptor, "standard input", closefd=False)) as handle:  # the descriptor stays open
         yield handle

@@ -1,6 +1,9 @@
 """Turn one line's message text into a message object, with the Lark grammar in grammars/.
 
 The parser is LALR with the contextual lexer and the Transformer embedded, so no parse tree is built.
+The message objects are made by `MessageReductions`, which knows nothing of Lark: the matchers
+(matchers.py) call it too, from tables kept between runs, so that a run whose lines they all match
+never imports Lark (issue 11: start-up costs). The parser is built the first time a line needs it.
 Messages carry no line position: the same message body recurs thousands of times in a build (only
 about 5 % of the standard library's lines are unique once positions are stripped), and classifier.py
 memoizes on the body, attaching positions itself.
@@ -10,16 +13,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-
-import lark
-from lark import Lark, Transformer, v_args
-from lark.exceptions import LarkError
+from typing import TYPE_CHECKING
 
 from escapelint.events import EventKind, LeakDetail, LeakKind, Position
+from escapelint.user_cache import cache_directory
+
+if TYPE_CHECKING:
+    from lark import Lark
 
 GRAMMAR_FILE = "gc_diagnostics.lark"
 
@@ -152,9 +154,12 @@ def parse_position(text: str) -> Position:
 # --- grammar -> message objects ------------------------------------------------------------------
 
 
-@v_args(inline=True)
-class _ToMessage(Transformer):
-    """Builds message objects straight from the LALR parser's reductions (no tree)."""
+class MessageReductions:
+    """Builds message objects from a rule's tokens, one method per named alternative of the grammar.
+
+    Lark calls these (as the parser's embedded Transformer, `_lark_transformer`) with the tokens of a
+    reduction inline; the matchers call them with the same arguments, as plain strings.
+    """
 
     # explanations
     def escape_header(self, subject, function):
@@ -312,6 +317,14 @@ def _opt(token) -> str | None:
     return None if token is None else str(token)
 
 
+def _lark_transformer():
+    """MessageReductions as the Lark Transformer the parser embeds (its methods take the tokens inline)."""
+    from lark import Transformer, v_args
+
+    methods = {name: value for name, value in vars(MessageReductions).items() if not name.startswith("_")}
+    return v_args(inline=True)(type("_ToMessage", (Transformer,), methods))()
+
+
 # --- parser factory ------------------------------------------------------------------------------
 
 
@@ -321,11 +334,15 @@ def grammar_text() -> str:
     In a source checkout or an editable install the package has no copy, so the repository's
     grammars/ beside the package is read instead: the same file, never a second definition.
     """
-    shipped = resources.files("escapelint").joinpath("grammars", GRAMMAR_FILE)
-    if shipped.is_file():
-        return shipped.read_text(encoding="utf-8")
-    source_tree = Path(__file__).resolve().parents[2] / "grammars" / GRAMMAR_FILE
-    return source_tree.read_text(encoding="utf-8")
+    # Files first, without importlib.resources (and zipfile): the wheel installs the grammar beside
+    # this package's modules, a source checkout has it in grammars/ beside the package.
+    here = Path(__file__).resolve().parents[1]
+    for candidate in (here / "grammars" / GRAMMAR_FILE, here.parent / "grammars" / GRAMMAR_FILE):
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    from importlib import resources  # a package imported from a zip file
+
+    return resources.files("escapelint").joinpath("grammars", GRAMMAR_FILE).read_text(encoding="utf-8")
 
 
 def _analysis_cache(grammar: str) -> str | bool:
@@ -334,10 +351,10 @@ def _analysis_cache(grammar: str) -> str | bool:
     Building the LALR tables takes 40 ms, or seconds when Lark finds `interegular` installed and runs
     its terminal-collision analysis; a short pre-commit run should not pay that every time.
     """
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "escapelint"
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-    except OSError:
+    import lark
+
+    base = cache_directory()
+    if base is None:
         return False
     key = hashlib.sha256(f"{lark.__version__}\0{grammar}".encode()).hexdigest()[:20]
     return str(base / f"grammar-{key}.lark-cache")
@@ -345,13 +362,15 @@ def _analysis_cache(grammar: str) -> str | bool:
 
 @functools.lru_cache(maxsize=1)
 def build_parser() -> Lark:
+    from lark import Lark
+
     grammar = grammar_text()
     return Lark(
         grammar,
         cache=_analysis_cache(grammar),
         parser="lalr",
         lexer="contextual",
-        transformer=_ToMessage(),
+        transformer=_lark_transformer(),
         start=["message", "tool_line"],
         maybe_placeholders=True,
         propagate_positions=False,
@@ -369,15 +388,21 @@ class MessageSyntaxError(ValueError):
 
 def parse_message(text: str) -> Message:
     """Parse the text after a position prefix (or a bare compiler message)."""
+    parser = build_parser()
+    from lark.exceptions import LarkError
+
     try:
-        return build_parser().parse(text, start="message")
+        return parser.parse(text, start="message")
     except LarkError as exc:
         raise MessageSyntaxError(str(exc)) from None
 
 
 def parse_tool_line(text: str) -> Message:
     """Parse a line `go build` prints itself: "# pkg", "go: ...", a tab-indented error detail."""
+    parser = build_parser()
+    from lark.exceptions import LarkError
+
     try:
-        return build_parser().parse(text, start="tool_line")
+        return parser.parse(text, start="tool_line")
     except LarkError as exc:
         raise MessageSyntaxError(str(exc)) from None

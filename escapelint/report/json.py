@@ -3,7 +3,7 @@
 Layout (documented in docs/json-report.md):
 
     {"schema": "escapelint.report/1", "generator": {...}, "input": "...",
-     "packages": [{"path", "test_variant", "header_line", "events": [...], "remarks": [...],
+     "packages": [{"path", "test_variant", "header_line", "source_files", "events": [...], "remarks": [...],
                    "errors": [...], "unclaimed_explanations": [...]}],
      (each event with its finding: "function", "declared_in", "category", "category_reason",
       "decided_by", "inlined_from", "fingerprint")
@@ -11,7 +11,9 @@ Layout (documented in docs/json-report.md):
      "warnings": [{"code", "message"}],   (only when there is one: escapelint.report.warnings)
      "stats": {"lines", "roles", "events", "remarks", "packages", "balanced"}}
 
-Packages are written as they are read, so memory holds one package at a time. Flows and positions recur across
+Packages are written as they are read, so memory holds one package at a time. The document holds
+everything the other reports are made from, so that escapelint.report.json_input can read it back
+(`escapelint report a.json b.json`, the shards of one build). Flows and positions recur across
 the explanations of a package and are shared objects, so their JSON text is built once each.
 """
 
@@ -94,7 +96,7 @@ class JsonReportWriter:
         self.packages_written += 1
         write(
             f'{{"path": {_str(output.path)}, "test_variant": {_str(output.test_variant)}, '
-            f'"header_line": {_int(output.header_line)},\n"events": ['
+            f'"header_line": {_int(output.header_line)}, "source_files": {package.source_files},\n"events": ['
         )
         separator = ""
         for finding in package.findings:

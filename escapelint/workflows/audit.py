@@ -17,8 +17,6 @@ from pathlib import Path
 from escapelint.analyze.findings import Finding, PackageFindings, analyze
 from escapelint.analyze.source import SourceLocator, read_go_file
 from escapelint.events import BuildStats, CompilerError
-from escapelint.read.assembler import BuildReader
-from escapelint.read.classifier import LineClassifier
 from escapelint.workflows.blocks import pipe_blocks, read_block, spooled_lines
 from escapelint.workflows.cache import RecordingSourceLocator, ResultCache, context_for
 from escapelint.workflows.gobuild import (
@@ -157,6 +155,11 @@ class AnalysedBuild:
     _held: list[PackageFindings]
 
     def _analysed(self, build: RunningBuild, sources: SourceLocator) -> Iterator[PackageFindings]:
+        # Imported once Go is building: Python loads the reader (Lark, the grammar's matchers) while
+        # the compiler runs, instead of before it (issue 11: start-up costs). The output waits in the pipe.
+        from escapelint.read.assembler import BuildReader
+        from escapelint.read.classifier import LineClassifier
+
         self._held = []
         if self.cache is None:
             reader = BuildReader()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -33,9 +34,16 @@ class GoCommandError(Exception):
     """`go` ran but could not tell what escapelint asked (not a module, bad pattern, ...)."""
 
 
+#: A package clause naming main: "package", white space or comments, "main" (the Go spec's tokens).
+_MAIN_CLAUSE = re.compile(rb"\bpackage(?:\s|/\*.*?\*/|//[^\n]*\n)+main\b", re.DOTALL)
+
+
 @dataclass(frozen=True)
 class GoToolchain:
     executable: str
+    # GOVERSION by module root, from the `go env` call that found the root (module_root): one call
+    # of the go command where there were two (issue 11: start-up costs).
+    _versions: dict[Path, str | None] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def find(cls, explicit: str | None = None) -> GoToolchain:
@@ -62,19 +70,39 @@ class GoToolchain:
         return result.stdout
 
     def version(self, cwd: Path) -> str | None:
+        if cwd in self._versions:  # the module root module_root found: its go env said it already
+            return self._versions[cwd]
         try:
             return self.run(["env", "GOVERSION"], cwd).strip() or None
         except (GoCommandError, GoNotFoundError):
             return None
 
     def module_root(self, cwd: Path) -> Path:
-        gomod = self.run(["env", "GOMOD"], cwd).strip()
+        """The directory of the go.mod that governs `cwd`; its GOVERSION is kept for `version`.
+
+        The toolchain `go` runs there may be another than this one (GOTOOLCHAIN, the module's
+        `toolchain` line), and both answers come from it, in one call.
+        """
+        text = self.run(["env", "-json", "GOMOD", "GOVERSION"], cwd)
+        try:
+            values = json.loads(text)
+            gomod, version = str(values.get("GOMOD") or ""), values.get("GOVERSION")
+        except (ValueError, AttributeError):
+            raise GoCommandError(f"go env -json GOMOD GOVERSION: not a JSON object: {text.strip()[:200]!r}") from None
         if not gomod or gomod == os.devnull:
             raise GoCommandError(f"{cwd} is not inside a Go module (no go.mod found)")
-        return Path(gomod).parent
+        root = Path(gomod).parent
+        self._versions[root] = version if isinstance(version, str) and version else None
+        return root
 
     def has_main_package(self, patterns: list[str], cwd: Path) -> bool:
-        """Whether the patterns match a main package (False when go cannot tell: the build will say why)."""
+        """Whether the patterns match a main package (False when go cannot tell: the build will say why).
+
+        Directories none of whose Go files has a `package main` clause are not asked about: `go list`
+        costs as much as a small build (issue 11). Anything else is asked (`_may_hold_main`).
+        """
+        if not _may_hold_main(patterns, cwd):
+            return False
         try:
             names = self.run(["list", "-e", "-f", "{{.Name}}", *patterns], cwd)
         except (GoCommandError, GoNotFoundError):
@@ -111,6 +139,28 @@ class GoToolchain:
             item, index = decoder.raw_decode(text, index)
             files.extend(Path(item["Dir"]) / name for name in item.get("GoFiles") or ())
         return files
+
+
+def _may_hold_main(patterns: list[str], cwd: Path) -> bool:
+    """False only when every pattern is a directory (".", "./dir", "../dir", no "...") in which no
+    Go file but tests holds a `package main` clause, so that none can be a main package.
+
+    Conservative: a clause in a file that build constraints leave out, or in a comment, still counts,
+    and an import path, a wildcard or a directory that cannot be read is left to `go list`.
+    """
+    for pattern in patterns:
+        if "..." in pattern or not (pattern == "." or pattern.startswith(("./", "../"))):
+            return True
+        directory = cwd / pattern
+        try:
+            if not directory.is_dir():  # go says what is wrong with it
+                return True
+            files = [p for p in directory.glob("*.go") if not p.name.endswith("_test.go")]
+            if any(_MAIN_CLAUSE.search(p.read_bytes()) for p in files):
+                return True
+        except OSError:
+            return True
+    return False
 
 
 @dataclass(frozen=True)

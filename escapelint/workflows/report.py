@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -15,7 +17,7 @@ from escapelint.events import BuildStats
 from escapelint.gc_pause import paused
 from escapelint.read.assembler import BuildReader
 from escapelint.read.heap_profile import HeapProfile
-from escapelint.read.input import STDIN, InputError, open_build_output
+from escapelint.read.input import STDIN, InputError, open_build_output, starts_like_json
 from escapelint.report.facts import BuildFacts
 from escapelint.report.json import JsonReportWriter
 from escapelint.report.options import ReportOptions
@@ -41,7 +43,7 @@ from escapelint.workflows.signals import terminated_like_interrupted
 
 
 def report(
-    source: str,
+    source: str | Sequence[str],
     targets: list[tuple[str, Path]],
     *,
     overwrite: bool = False,
@@ -52,6 +54,9 @@ def report(
     options: ReportOptions | None = None,
 ) -> ReportResult:
     """Read `go build -gcflags=-m=2` output from `source` and write every (format, path) target in one pass.
+
+    `source` may also be escapelint JSON reports, one or several (a list): the shards of one build,
+    merged (`_report_from_json`). An input is a JSON report when its first non-blank character is "{".
 
     Each package is read, analysed (escapelint.analyze.findings) and handed to every writer while the rest of the
     input is still unread. `json` is written here (escapelint.report.json); the other formats by escapelint.report.formats.
@@ -78,9 +83,69 @@ def report(
 
     `options` are the HTML pages' choices (escapelint.report.options: source views, editor links).
     """
+    inputs = [source] if isinstance(source, str) else list(source)
+    if not inputs:
+        raise InputError("no input given")
     with terminated_like_interrupted():
-        return _report(source, targets, overwrite=overwrite, source_root=source_root, jobs=jobs, profiles=profiles,
-                       cache=cache, options=options)  # fmt: skip
+        from escapelint.report.formats import check_format_targets
+
+        for each in inputs:
+            check_format_targets(targets, overwrite=overwrite, input=each)
+        with contextlib.ExitStack() as stack:
+            handles = [stack.enter_context(open_build_output(each)) for each in inputs]
+            reports = [starts_like_json(handle) for handle in handles]
+            if all(reports):
+                if profiles is not None:
+                    raise InputError(
+                        "--profile is joined to compiler output, not to escapelint JSON reports: pass it to the "
+                        "run that reads each shard's compiler output"
+                    )
+                return _report_from_json(inputs, handles, targets, overwrite=overwrite, source_root=source_root,
+                                         options=options)  # fmt: skip
+            _refuse_mixed_inputs(inputs, reports)
+            # A regular file is opened again by the reader (or its workers); what can be read only once
+            # (standard input, a pipe) is read from the handle that looked at it.
+            opened = None if _regular_file(handles[0]) else handles[0]
+            if opened is None:
+                stack.close()
+            return _report(inputs[0], targets, overwrite=overwrite, source_root=source_root, jobs=jobs, opened=opened,
+                           profiles=profiles, cache=cache, options=options)  # fmt: skip
+
+
+def _refuse_mixed_inputs(inputs: list[str], reports: list[bool]) -> None:
+    """Several inputs are merged only as JSON reports: compiler output is read one file at a time."""
+    if len(inputs) == 1:
+        return
+    text = [_shown(name) for name, is_report in zip(inputs, reports) if not is_report]
+    json_reports = [_shown(name) for name, is_report in zip(inputs, reports) if is_report]
+    what = (
+        f"{text[0]} is compiler output and {json_reports[0]} an escapelint JSON report"
+        if json_reports
+        else f"{text[0]} and {text[1]} are compiler output"
+    )
+    raise InputError(
+        f"{what}: several inputs are merged only as escapelint JSON reports; turn each file of compiler "
+        f"output into one first (escapelint report FILE --format json --output FILE.json)"
+    )
+
+
+def _shown(name: str) -> str:
+    return "<stdin>" if name == STDIN else name
+
+
+def _file_identity(handle: TextIO) -> tuple[int, int] | None:
+    """(device, inode) of a regular file, to tell when one is given twice (under two names, too)."""
+    if not _regular_file(handle):
+        return None
+    status = os.fstat(handle.fileno())
+    return status.st_dev, status.st_ino
+
+
+def _regular_file(handle: TextIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):  # a test runner's stand-in for standard input
+        return False
 
 
 def _report(
@@ -90,14 +155,14 @@ def _report(
     overwrite: bool,
     source_root: Path | None,
     jobs: int | None,
+    opened: TextIO | None = None,
     profiles: list[HeapProfile] | None = None,
     cache: ResultCache | None = None,
     options: ReportOptions | None = None,
 ) -> ReportResult:
     from escapelint.report.facts import BuildFacts
-    from escapelint.report.formats import check_format_targets, write_reports
+    from escapelint.report.formats import write_reports
 
-    check_format_targets(targets, overwrite=overwrite, input=source)
     json_targets = [path for name, path in targets if name == "json"]
     others = [(name, path) for name, path in targets if name != "json"]
     name = "<stdin>" if source == STDIN else source
@@ -113,13 +178,15 @@ def _report(
         costs = None
         # With a profile the input is read here and whole before anything is written (the docstring says
         # why), without the cache: a site's cost depends on the whole build, not on its block alone.
-        windows = None if profiles is not None else parallel_windows(source, jobs)  # only once the outputs are known writable
+        # Reads the input: only once the outputs are known writable. What is already open is read here.
+        windows = None if profiles is not None or opened is not None else parallel_windows(source, jobs)
         # Standard input or a pipe is read once, as it comes; a cache that is off is not asked.
-        active = cache if profiles is None and cache is not None and cache.on and _is_regular_file(source) else None
+        active = cache if profiles is None and opened is None and cache is not None and cache.on and _is_regular_file(source) else None
         if profiles is not None:
             reader = BuildReader()
             stats = reader.stats
-            read = list(_read_here(reader, stack.enter_context(open_build_output(source)), sources, []))
+            lines = opened if opened is not None else stack.enter_context(open_build_output(source))
+            read = list(_read_here(reader, lines, sources, []))
             costs = attribute_build(read, profiles, source_root if source_root is not None else Path.cwd())
             for writer in json_writers:
                 writer.costs = costs
@@ -127,7 +194,8 @@ def _report(
         elif windows is None and active is None:
             reader = BuildReader()
             stats = reader.stats
-            analysed = _read_here(reader, stack.enter_context(open_build_output(source)), sources, json_writers)
+            lines = opened if opened is not None else stack.enter_context(open_build_output(source))
+            analysed = _read_here(reader, lines, sources, json_writers)
         else:
             remove_stale_fragments()
             stats = BuildStats()
@@ -176,6 +244,86 @@ def _report(
         if cache.on:
             cache.trim()
     return ReportResult(stats, warnings_once(), costs, cache_problem)
+
+
+def _report_from_json(
+    inputs: list[str],
+    handles: list[TextIO],
+    targets: list[tuple[str, Path]],
+    *,
+    overwrite: bool,
+    source_root: Path | None,
+    options: ReportOptions | None = None,
+) -> ReportResult:
+    """Merge escapelint JSON reports, the shards of one build, into the reports one input of them all gives.
+
+    Each document's packages follow those of the documents before it (in the order given), their input
+    line numbers moved on by the lines of those documents: the reports are the same, byte for byte, as
+    those of one input holding the shards' compiler output one after the other (tests/test_json_input.py).
+    A package (import path and test variant) in two documents is an error: the shards of one build
+    never share a package, and merging one twice would count its lines twice. Every document's head
+    (schema, escapelint version) is checked before anything is written. The warnings are decided
+    again on the merged line accounting and the source root, as for one input; the merged document's
+    "input" is the shards' (one name when they agree, as `<stdin>` for shards piped in). The verdicts
+    are the documents' own: nothing is analysed again. One process reads (`--jobs` does not apply).
+    """
+    from escapelint.report.json_input import read_head, read_report
+
+    names = [_shown(name) for name in inputs]
+    files: dict[tuple[int, int], str] = {}  # checked first: nothing is written for a report given twice
+    for handle, name in zip(handles, names):
+        key = _file_identity(handle)
+        if key is None:
+            continue
+        if key in files:
+            what = f"{name} is given twice" if files[key] == name else f"{files[key]} and {name} are the same file"
+            raise InputError(f"{what}: the shards of one build never share a package")
+        files[key] = name
+    texts: list[str | None] = []
+    heads = []
+    for handle, name in zip(handles, names):
+        text = handle.read()
+        heads.append(read_head(text, name))
+        texts.append(None if _regular_file(handle) else text)  # a file is read again when its turn comes
+    input_name = ", ".join(dict.fromkeys(head.input for head in heads))
+    sources = SourceLocator(source_root if source_root is not None else Path.cwd())
+    source_check = SourceFileCheck(sources)
+    stats = BuildStats()  # the merged accounting, complete once every document is read
+
+    def merged() -> Iterator[PackageFindings]:
+        owners: dict[tuple[str, str | None], int] = {}
+        for index, name in enumerate(names):
+            text = texts[index]
+            if text is None:
+                with open_build_output(inputs[index]) as handle:
+                    text = handle.read()
+            document = read_report(text, name)
+            del text
+            for package in document.packages(stats.lines):
+                output = package.output
+                if output.path is not None:
+                    owner = owners.setdefault((output.path, output.test_variant), index)
+                    if owner != index:
+                        title = f"{output.path} [{output.test_variant}]" if output.test_variant else output.path
+                        raise InputError(
+                            f"{name}: package {title} is also in {names[owner]}: the shards of one build never "
+                            "share a package (is one report given twice?)"
+                        )
+                source_check.add(package)
+                yield package
+            stats.add(document.stats)
+
+    computed: list[list[InputWarning]] = []
+
+    def warnings_once() -> list[InputWarning]:  # once every document is read
+        if not computed:
+            computed.append(input_warnings(stats, input_name, source_check))
+        return computed[0]
+
+    with paused():  # until the report is written (escapelint.gc_pause says why)
+        write_build_reports(merged(), BuildFacts.for_input(input_name), lambda: stats, targets, overwrite=overwrite,
+                            sources=sources, warnings_provider=warnings_once, options=options)  # fmt: skip
+    return ReportResult(stats, warnings_once())
 
 
 def write_build_reports(

@@ -1,0 +1,97 @@
+"""Build-wide leak summaries: each package's explanations of its parameters' leaks to the heap.
+
+A value passed to a function of another package escapes when that function's parameter leaks; the
+compiler explains the leak where it compiles the callee ("parameter p leaks to {heap} with derefs=0:"),
+in the callee's own package's output. To say where the value ends up (a package-level variable, a
+channel, memory behind a pointer, ...), the caller's package needs those explanations, so its
+verdicts depend on other packages' output. This table is that dependency, in one place: the rules
+read other packages only through it, and a cache of results must key on what it holds for the
+packages a package calls.
+
+A package sees only the packages before it in the input (`go build` prints a package after every
+package it imports), so the table gives the same answers whether it is filled as the packages
+stream past or all at once before the rules run (escapelint.read.leak_scan, for worker processes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from escapelint.events import EventKind, Explanation, PackageOutput
+
+#: The sink of a leak that callers pay for with a heap allocation.
+HEAP_SINK = "{heap}"
+
+
+@dataclass(frozen=True, slots=True)
+class PackageLeaks:
+    """One package's explanations of parameters leaking to the heap, and where it stands in the input."""
+
+    path: str
+    order: int  # 0 for the first package of the input
+    explanations: tuple[Explanation, ...]
+
+
+class LeakSummaries:
+    """Every package's leak explanations, by import path; the first package of a path wins."""
+
+    def __init__(self) -> None:
+        self._packages: dict[str, PackageLeaks] = {}
+        self._count = 0
+        #: Analyses of callee packages (escapelint.analyze.findings builds them), kept for the callers
+        #: that follow: a handful of packages (strings, bytes, sync, ...) are called by most.
+        self.analyses: dict[str, object] = {}
+
+    def add(self, path: str | None, explanations: Iterable[Explanation]) -> int:
+        """Count in one package (a `# path` header), in input order; its order. Lines before any
+        header (path None) are no package."""
+        order = self._count
+        if path is None:
+            return order
+        self._count += 1
+        if path not in self._packages:
+            # In an order of their own: a package read whole and one read by leak_scan list the same
+            # explanations in different orders (a leak event's first, or the input's).
+            leaks = tuple(sorted((e for e in explanations if e.sink == HEAP_SINK and e.flows), key=_identity))
+            self._packages[path] = PackageLeaks(path, order, leaks)
+        return order
+
+    def add_output(self, output: PackageOutput) -> int:
+        """Count in a package as read: the explanations of its leak events and its unclaimed leaks."""
+        return self.add(output.path, leak_explanations(output))
+
+    def order_of(self, path: str | None) -> int | None:
+        known = self._packages.get(path) if path is not None else None
+        return None if known is None else known.order
+
+    def before(self, path: str, order: int) -> PackageLeaks | None:
+        """The package `path` if it comes before the package at `order` (a package it can import)."""
+        known = self._packages.get(path)
+        if known is None or known.order >= order:
+            return None
+        return known
+
+    def __len__(self) -> int:
+        return len(self._packages)
+
+
+def leak_explanations(output: PackageOutput) -> list[Explanation]:
+    """A package's explanations of leaks to the heap: its leak events' and those no summary claimed
+    (wrappers, instantiations)."""
+    found = [e for event in output.events if event.kind is EventKind.LEAK for e in event.explanations]
+    found += [e for e in output.unclaimed if e.sink is not None]
+    return [e for e in found if e.sink == HEAP_SINK]
+
+
+def _identity(explanation: Explanation) -> tuple:
+    at = explanation.position
+    return (
+        at.file,
+        at.line,
+        at.column or 0,
+        explanation.subject,
+        explanation.derefs or 0,
+        explanation.function or "",
+        tuple((f.sink, f.source, f.derefs, tuple((s.expr, s.reason, str(s.at)) for s in f.steps)) for f in explanation.flows),
+    )

@@ -17,6 +17,7 @@ from collections import defaultdict
 import pytest
 
 from escapelint.analyze.findings import analyze
+from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator
 from escapelint.read.assembler import read_build_output
 from scripts.toolchains import VERSIONS
@@ -66,9 +67,11 @@ def reported_categories(version: str, module: str = "categories") -> dict[tuple[
 
 
 def analyze_build(packages, sources):
-    """Every finding of a build, its packages analysed in input order."""
+    """Every finding of a build, its packages analysed in input order with the build-wide leak table."""
+    leaks = LeakSummaries()
     for package in packages:
-        yield from analyze(package, sources).findings
+        leaks.add_output(package)
+        yield from analyze(package, sources, leaks).findings
 
 
 @pytest.mark.parametrize("module", MODULES)

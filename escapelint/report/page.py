@@ -16,7 +16,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from escapelint.analyze.findings import Finding, PackageFindings
@@ -507,7 +507,12 @@ def _site(finding: Finding, cache: _SourceCache | None, directory: str | None) -
         message=site_message(event.kind.value, event.expr, reason),
         fingerprint=finding.fingerprint,
         source=None if cache is None else _source_line(cache, event.position),
-        chains=tuple(_chain(e, home, directory, finding.step) for e in event.explanations),
+        chains=tuple(_chain(e, home, directory, finding.step) for e in event.explanations)
+        # The callees' chains after the caller's: where each one sends the value it was passed.
+        + tuple(
+            _chain(replace(f.explanation, function=f.explanation.function or f.callee), home, directory, finding.step)
+            for f in finding.followed
+        ),
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from escapelint.analyze.findings import Finding, PackageFindings, analyze
+from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats, CompilerError
 from escapelint.read.assembler import BuildReader
@@ -80,10 +81,12 @@ def build_and_analyze(
     reader = BuildReader()
     sources = SourceLocator(root)
     packages: list[PackageFindings] = []
+    leaks = LeakSummaries()  # other packages' leaks, followed into (escapelint.analyze.leaks)
     build = RunningBuild.start(command)
     try:
         for output in reader.packages(build.lines()):
-            packages.append(analyze(output, sources))
+            leaks.add_output(output)
+            packages.append(analyze(output, sources, leaks))
             if progress is not None and output.path is not None:
                 progress(sum(1 for p in packages if p.output.path is not None), expected, output.path)
     finally:

@@ -1,8 +1,10 @@
 """Read one large file of build output with several processes, with the same result as one process.
 
 Why this is exact: `go build` prints each package's diagnostics as one block under its `# import/path`
-line, and nothing escapelint concludes crosses a package (explanations, flows, functions, fingerprints
-are all per package; BuildReader starts afresh at every header). So the file is cut at package headers
+line, and what escapelint concludes crosses a package in one way only (explanations, flows, functions,
+fingerprints are all per package; BuildReader starts afresh at every header): a value passed to a
+function of an earlier package is followed into that function's leak explanation. The parent reads
+those explanations of the whole file first (escapelint.read.leak_scan) and gives them to every worker. So the file is cut at package headers
 into windows of whole packages. Each worker process reads, analyses and writes its windows as the
 one-process pipeline does, starting its line count where the window starts; the parent puts the
 results back in input order. A worker writes its share of the JSON document to a fragment file that
@@ -36,11 +38,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from escapelint.analyze.findings import PackageFindings, analyze
+from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats, UnrecognizedLine
 from escapelint.gc_pause import pause_for_this_process
 from escapelint.read.assembler import BuildReader
 from escapelint.read.classifier import LineClassifier
+from escapelint.read.leak_scan import scan_leak_explanations
 from escapelint.read.messages import PackageHeader
 from escapelint.report.json import JsonReportWriter
 from escapelint.report.output import process_exists
@@ -186,6 +190,7 @@ class _Job:
     fragments: Path | None  # the directory for JSON fragments; None when no JSON is written
     keep_findings: bool
     parent: int  # the pid of the process that forks the workers
+    leaks: LeakSummaries  # every package's leak explanations, read before the workers start
 
 
 _job: _Job | None = None
@@ -264,7 +269,7 @@ def _read_window(task: tuple[Window, int, int]) -> WindowResult:
             named: set[str] = set()
             for output in reader.packages(lines, first_line):
                 named.update(e.position.file for e in output.events)
-                package = analyze(output, job.sources)
+                package = analyze(output, job.sources, job.leaks)
                 if writer is not None:
                     writer.package(package)
                 if findings is not None:
@@ -287,6 +292,15 @@ def _read_window(task: tuple[Window, int, int]) -> WindowResult:
 # --- the parent side ---------------------------------------------------------------------------
 
 
+def build_wide_leaks(source: Path) -> LeakSummaries:
+    """The leak table of the whole file (escapelint.analyze.leaks), as one process reading it in order
+    would have it for each package: a worker's window would otherwise see only its own packages."""
+    leaks = LeakSummaries()
+    for path, explanations in scan_leak_explanations(source):
+        leaks.add(path, explanations)
+    return leaks
+
+
 def read_windows(
     source: Path,
     windows: list[Window],
@@ -306,7 +320,7 @@ def read_windows(
     it whose line number is known by then: the windows' line counts come back with their results,
     and a worker counts the few lines in between itself.
     """
-    job = _Job(source, input_name, sources, fragments, keep_findings, os.getpid())
+    job = _Job(source, input_name, sources, fragments, keep_findings, os.getpid(), build_wide_leaks(source))
     context = multiprocessing.get_context("fork")
     biggest = max(windows, key=lambda w: w.size)
     order = deque([biggest, *(w for w in windows if w is not biggest)])

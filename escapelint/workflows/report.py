@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from escapelint.analyze.findings import PackageFindings, analyze
+from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats
 from escapelint.gc_pause import paused
@@ -180,9 +181,12 @@ def _noting_source_files(packages: Iterator[PackageFindings], check: SourceFileC
 def _read_here(
     reader: BuildReader, lines: TextIO, sources: SourceLocator, json_writers: list[JsonReportWriter]
 ) -> Iterator[PackageFindings]:
-    """Read, analyse and write in this process, a package at a time."""
+    """Read, analyse and write in this process, a package at a time; each package's leaks are counted
+    in before its analysis, for the packages after it (escapelint.analyze.leaks)."""
+    leaks = LeakSummaries()
     for output in reader.packages(lines):
-        package = analyze(output, sources)
+        leaks.add_output(output)
+        package = analyze(output, sources, leaks)
         for writer in json_writers:
             writer.package(package)
         yield package

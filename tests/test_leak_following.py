@@ -107,8 +107,8 @@ def test_the_leak_scan_finds_what_reading_the_whole_file_finds(path):
     for package in packages:
         streamed.add_output(package)
     scanned = LeakSummaries()
-    for package_path, explanations in scan_leak_explanations(path):
-        scanned.add(package_path, explanations)
+    for package_path, text in scan_leak_explanations(path):
+        scanned.add_text(package_path, text)
     assert len(scanned) == len(streamed)
     for package in packages:
         if package.path is None:

@@ -192,7 +192,12 @@ def parse_call(expr: str) -> Call | None:
         return None
     depth = 0
     open_at = None
+    quoted = False
     for index, char in enumerate(expr):
+        if char == '"':
+            quoted = not quoted
+        if quoted:
+            continue
         if char in "([{":
             if depth == 0 and char == "(" and index > 0 and expr[index - 1] not in "(*":
                 open_at = index
@@ -209,7 +214,11 @@ def parse_call(expr: str) -> Call | None:
     return Call(callee, tuple(_split_arguments(inner)) if inner else ())
 
 
-_CALLEE = re.compile(r"^(?:\(\*?[A-Za-z_][\w.]*(?:\[[^\]]*\])?\)|[A-Za-z_][\w]*(?:\[[^\]]*\])?)(?:\.[A-Za-z_]\w*(?:\[[^\]]*\])?)*$")
+# "f", "pkg.F", "T.M", "(*T).M", "(*pkg.T).M", ".autotmp_3.String" (a method called on a temporary),
+# and Go 1.19's quoted import paths in inlined code: "\"sync/atomic\".AddInt32".
+_CALLEE = re.compile(
+    r'^(?:\(\*?[A-Za-z_][\w.]*(?:\[[^\]]*\])?\)|"[^"\s]+"|\.?[A-Za-z_][\w]*(?:\[[^\]]*\])?)(?:\.[A-Za-z_]\w*(?:\[[^\]]*\])?)*$'
+)
 
 
 def _closing_paren(expr: str, index: int) -> int:

@@ -21,7 +21,18 @@ import hashlib
 import re
 from dataclasses import dataclass, replace
 
-from escapelint.analyze.evidence import Call, CalleeKind, CalleeLeak, Evidence, gather, parse_call
+from escapelint.analyze.evidence import (
+    GENERATED_FILE,
+    Call,
+    CalleeKind,
+    CalleeLeak,
+    Evidence,
+    ExprForm,
+    RootKind,
+    TargetForm,
+    gather,
+    parse_call,
+)
 from escapelint.analyze.leaks import LeakSummaries, PackageLeaks
 from escapelint.analyze.source import LazySource, SourceLocator
 from escapelint.events import (
@@ -72,6 +83,9 @@ class Finding:
     fingerprint: str
     #: The callees whose leak explanations decided the category, outermost first (rules.classify).
     followed: tuple[FollowedCall, ...] = ()
+    #: The category depends on facts only the Go source states, and the site's source was not read
+    #: (not under the source root): escapelint.report.warnings counts these.
+    unread_source: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,25 +280,33 @@ class PackageEvidence:
         """The analysis of the package a qualified callee (`store.Keep`) belongs to, when the build-wide
         table holds it (a package before this one), and the callee's name there (`Keep`)."""
         leaks, source = self._build_leaks, self.sources.get()
-        if leaks is None or source is None or not source.covers(step.at.file):
-            return None
         qualified = _split_qualified(name)
-        if qualified is None:
+        if leaks is None or qualified is None:
             return None
         qualifier, function = qualified
-        path = source.import_path(step.at.file, qualifier)
-        package = None if path is None else leaks.before(path, self._order)
+        if qualifier.startswith('"'):
+            path = qualifier[1:-1]
+        elif source is None or not source.covers(step.at.file):
+            return None
+        else:
+            path = source.import_path(step.at.file, qualifier)
+        # The standard library's own copies of golang.org/x are built as "vendor/golang.org/x/...".
+        package = None if path is None else leaks.before(path, self._order) or leaks.before(f"vendor/{path}", self._order)
         if package is None:
             return None
-        analysis = leaks.analyses.get(path)
+        analysis = leaks.analyses.get(package.path)
         if analysis is None:
-            analysis = leaks.analyses[path] = PackageEvidence(_leak_output(package), self._locator, leaks)
+            analysis = leaks.analyses[package.path] = PackageEvidence(_leak_output(package), self._locator, leaks)
             if len(leaks.analyses) > _CALLEE_ANALYSES:
                 del leaks.analyses[next(iter(leaks.analyses))]
         return analysis, function
 
     def _unfollowed_kind(self, name: str, step: FlowStep) -> CalleeKind:
         """Why a callee has no leak explanation here: another package's, a dynamic call, or unexplained."""
+        if name.startswith('"'):
+            return CalleeKind.OTHER_PACKAGE  # Go 1.19 names inlined code's callees by import path
+        if name.startswith("."):
+            return CalleeKind.DYNAMIC  # ".autotmp_3.String": a method called on a value, an interface's
         head, dot, _ = name.partition(".")
         source = self.sources.get()
         if not dot:
@@ -332,9 +354,11 @@ def analyze(
         function = context.located[index]
         category = reason = step = None
         followed: tuple[FollowedCall, ...] = ()
+        unread = False
         if event.kind in (EventKind.ESCAPE, EventKind.MOVED):
             evidence, borrowed = context.evidence(index)
             verdict = classify(evidence)
+            unread = _depends_on_unread_source(evidence, verdict.category)
             category, reason, step = verdict.category, verdict.reason, verdict.step
             followed = tuple(
                 FollowedCall(c.callee, c.package, c.parameter, c.step, c.evidence.explanation)
@@ -359,6 +383,7 @@ def analyze(
                 context.inlined_calls.get(event.position),
                 fingerprint,
                 followed,
+                unread,
             )
         )
     source = context.sources.get() if context.sources.loaded else None
@@ -375,10 +400,50 @@ def _split_qualified(name: str) -> tuple[str, str] | None:
     if method is not None:
         pointer, qualifier, type_name, function = method.groups()
         return qualifier, f"(*{type_name}).{function}" if pointer else f"{type_name}.{function}"
+    if name.startswith('"'):
+        end = name.find('"', 1)
+        return (name[: end + 1], name[end + 2 :]) if end > 0 and name[end + 1 : end + 2] == "." else None
     if name.startswith("("):
         return None
     qualifier, dot, function = name.partition(".")
     return (qualifier, function) if dot else None
+
+
+#: Categories a rule gives from the compiler's text alone (a selector aside): no source fact could change them.
+_TEXT_ONLY = frozenset(
+    {"slice-growth", "too-large", "non-constant-size", "uintptr-escape", "closure-capture", "interface-boxing", "channel-send"}
+)
+
+
+def _depends_on_unread_source(evidence: Evidence, category: str) -> bool:
+    """Whether the verdict needed a fact of the Go source that could not be read: a selector (field or
+    method?), an assignment through a name (global or pointer?), a chain ending at a variable (named
+    result?), a call (which callee, which parameter?), with the site's or deciding step's file unread."""
+    step = evidence.destination
+    if evidence.form is ExprForm.SELECTOR:
+        asks = True
+    elif category in _TEXT_ONLY or (category == "returned-pointer" and evidence.root_kind is RootKind.RESULT):
+        return False
+    else:
+        asks = (
+            evidence.root_kind is RootKind.VARIABLE
+            or (evidence.assignment is not None and evidence.assignment.form is TargetForm.NAMED)
+            or (step is not None and step.reason == "call parameter")
+        )
+    if not asks:
+        return False
+    source = evidence.source
+    files = {evidence.event.position.file} | ({step.at.file} if step is not None else set())
+    for file in files:
+        if file == GENERATED_FILE:  # generated code: its package's names are in the package's files
+            if source is None or not source.files:
+                return True
+            continue
+        if file.startswith("<") or not file.endswith(".go"):
+            continue
+        if source is None or not source.covers(file):
+            return True
+    return False
 
 
 #: How many callee packages' analyses the build-wide table keeps for the packages that follow.

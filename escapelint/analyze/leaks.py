@@ -16,21 +16,40 @@ stream past or all at once before the rules run (escapelint.read.leak_scan, for 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from escapelint.events import EventKind, Explanation, PackageOutput
+from escapelint.read.leak_scan import read_leak_explanations
 
 #: The sink of a leak that callers pay for with a heap allocation.
 HEAP_SINK = "{heap}"
 
 
-@dataclass(frozen=True, slots=True)
 class PackageLeaks:
-    """One package's explanations of parameters leaking to the heap, and where it stands in the input."""
+    """One package's explanations of parameters leaking to the heap, and where it stands in the input.
 
-    path: str
-    order: int  # 0 for the first package of the input
-    explanations: tuple[Explanation, ...]
+    The explanations come read (a package read whole) or as the text leak_scan found, read on first use.
+    """
+
+    __slots__ = ("path", "order", "_explanations", "_text")
+
+    def __init__(self, path: str, order: int, explanations: Iterable[Explanation] = (), text: bytes | None = None) -> None:
+        self.path = path
+        self.order = order
+        self._text = text
+        self._explanations = None if text is not None else _in_order(explanations)
+
+    @property
+    def explanations(self) -> tuple[Explanation, ...]:
+        if self._explanations is None:
+            self._explanations = _in_order(read_leak_explanations(self.path, self._text or b""))
+            self._text = None
+        return self._explanations
+
+
+def _in_order(explanations: Iterable[Explanation]) -> tuple[Explanation, ...]:
+    # In an order of their own: a package read whole and one read by leak_scan list the same
+    # explanations in different orders (a leak event's first, or the input's).
+    return tuple(sorted((e for e in explanations if e.sink == HEAP_SINK and e.flows), key=_identity))
 
 
 class LeakSummaries:
@@ -51,10 +70,15 @@ class LeakSummaries:
             return order
         self._count += 1
         if path not in self._packages:
-            # In an order of their own: a package read whole and one read by leak_scan list the same
-            # explanations in different orders (a leak event's first, or the input's).
-            leaks = tuple(sorted((e for e in explanations if e.sink == HEAP_SINK and e.flows), key=_identity))
-            self._packages[path] = PackageLeaks(path, order, leaks)
+            self._packages[path] = PackageLeaks(path, order, explanations)
+        return order
+
+    def add_text(self, path: str, text: bytes) -> int:
+        """Count in one package as leak_scan found it: the text of its leak explanations, read on first use."""
+        order = self._count
+        self._count += 1
+        if path not in self._packages:
+            self._packages[path] = PackageLeaks(path, order, text=text)
         return order
 
     def add_output(self, output: PackageOutput) -> int:

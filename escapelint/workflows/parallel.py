@@ -105,6 +105,7 @@ class WindowResult:
     unrecognized: list[tuple[UnrecognizedLine, str | None]]
     findings: list[PackageFindings] | None  # for the other report formats, which the parent writes
     named_files: frozenset[str] = frozenset()  # the files its events name (escapelint.report.warnings)
+    unread_verdicts: dict[str, int] | None = None  # verdicts that needed an unread source, by category
 
 
 def plan_windows(path: Path, *, min_window_bytes: int | None = None) -> list[Window]:
@@ -267,9 +268,13 @@ def _read_window(task: tuple[Window, int, int]) -> WindowResult:
         try:
             writer = None if out is None else JsonReportWriter(out, job.input_name)
             named: set[str] = set()
+            unread: dict[str, int] = {}
             for output in reader.packages(lines, first_line):
                 named.update(e.position.file for e in output.events)
                 package = analyze(output, job.sources, job.leaks)
+                for finding in package.findings:
+                    if finding.unread_source:
+                        unread[finding.category] = unread.get(finding.category, 0) + 1
                 if writer is not None:
                     writer.package(package)
                 if findings is not None:
@@ -286,6 +291,7 @@ def _read_window(task: tuple[Window, int, int]) -> WindowResult:
         [] if writer is None else writer.unrecognized,
         findings,
         frozenset(named),
+        unread,
     )
 
 
@@ -296,8 +302,8 @@ def build_wide_leaks(source: Path) -> LeakSummaries:
     """The leak table of the whole file (escapelint.analyze.leaks), as one process reading it in order
     would have it for each package: a worker's window would otherwise see only its own packages."""
     leaks = LeakSummaries()
-    for path, explanations in scan_leak_explanations(source):
-        leaks.add(path, explanations)
+    for path, text in scan_leak_explanations(source):
+        leaks.add_text(path, text)
     return leaks
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -228,7 +230,8 @@ def _in_order_checked(
                 f"the windows before it end at line {stats.lines}; rerun with --jobs 1"
             )
         stats.add(result.stats)
-        source_check.add_names(result.named_files)
+        # Findings that come back are counted as they pass (_noting_source_files); the others here.
+        source_check.add_names(result.named_files, None if result.findings is not None else Counter(result.unread_verdicts or {}))
         if result.fragment is not None:
             for writer in json_writers:
                 writer.splice(result.fragment, result.packages_written, result.unrecognized)

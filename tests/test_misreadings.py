@@ -79,3 +79,20 @@ def test_folded_pairing_needs_the_same_call_with_constants_where_the_header_has_
     assert not _folded("make([]byte, size)", "new([]byte)")
     assert not _folded("make([]byte, size)", "make([]byte, other)")
     assert not _folded("make([]byte, a, b)", "make([]byte, 3)")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_inlined_from_names_the_callee_whose_body_holds_the_site(version):
+    """27:9 inlines (*W).check and, inside it, errors.New twice: `&errors.errorString{...}` names the
+    package errors. At 11:52 (Go 1.19 puts the box there) strconv.Itoa is inlined, but the escaping
+    `"…" + ~R0` is the caller's expression over its result."""
+    from .conftest import analysed
+
+    findings = [f for f in analysed(version, "leaks").findings() if f.event.position.file == MISREAD]
+    at = {}
+    for finding in findings:
+        if finding.category is not None:
+            at.setdefault(finding.event.position.line, set()).add(finding.inlined_from)
+    assert at[27] == {"errors.New"}
+    assert at[11] == {None}
+    assert at[38] == {"(*S).init"}

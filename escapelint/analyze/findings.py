@@ -7,7 +7,8 @@
   for generated wrappers, else the declaration the inliner reported last before the site in the same
   file ("can inline F" / "cannot inline F: ..." lines sit at each declaration);
 * category and reason (escape and moved events only): the rule engine's verdict (rules/);
-* inlined_from: the callee of an "inlining call to F" at the same position — an inlined copy of F's
+* inlined_from: the callee of an "inlining call to F" at the same position whose body holds the site
+  (PackageEvidence.inlined_from), "one of A, B" when the output cannot tell — an inlined copy of F's
   allocation, a real allocation in the caller that reports group under F;
 * fingerprint: a hash of package, declared function, category, kind, normalized expression and the
   ordinal among identical sites of that function — no line numbers, so unrelated edits keep it.
@@ -51,6 +52,8 @@ _CLOSURE_SUFFIX = re.compile(r"(?:\.(?:func|gowrap|deferwrap)\d+)+$")
 _TYPE_ARGUMENTS = re.compile(r"\[[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\]")
 _SHAPE = re.compile(r"go\.shape\.[\w.*]+?(?:_\d+)?(?=[\],)\s]|$)")
 _RESULT_NAME = re.compile(r"~R(\d+)")
+_RESULT_NAME_ONLY = re.compile(r"^(?:[\w.]+\.)?~[rR]\d+$")
+_RESULT_TOKEN = re.compile(r"(?<![\w.])~[rR]\d+\b")
 
 PACKAGE_INIT = "init"
 #: What escapelint names the function of a site in compiler-generated code (wrappers) when the
@@ -178,6 +181,14 @@ class PackageEvidence:
         self.inlined_calls: dict[Position, str] = {
             r.position: r.subject for r in output.remarks if r.kind == "inline_call" and r.position is not None
         }
+        # Every callee inlined at a position, in order: a call can inline several (Grow, then grow and
+        # copyCheck inside it, then abi.NoEscape), all printed at the outermost call's position.
+        self.inlined_at: dict[Position, list[str]] = {}
+        for remark in output.remarks:
+            if remark.kind == "inline_call" and remark.position is not None and remark.subject:
+                callees = self.inlined_at.setdefault(remark.position, [])
+                if remark.subject not in callees:
+                    callees.append(remark.subject)
         own = {r.function for r in output.remarks if r.kind == "can_inline"}
         self._package_names = frozenset(
             qualifier
@@ -201,6 +212,8 @@ class PackageEvidence:
         self._heap_variables = {name: frozenset(names) for name, names in heap_variables.items()}
         self._leaks = _leak_table(output.events, self.located)
         self._function_spans: dict | None = None
+        self._sites_by_function: dict[str, set[str]] | None = None
+        self._bodies: dict[str, str] | None = None
 
     def evidence(self, index: int) -> tuple[Evidence, bool]:
         """The evidence for heap event `output.events[index]`, and whether its explanation is borrowed."""
@@ -218,6 +231,70 @@ class PackageEvidence:
             package_names=self._package_names,
         )
         return self._with_callee(evidence, frozenset()), borrowed is not None
+
+    def inlined_from(self, index: int, function: str | None) -> str | None:
+        """The callee whose inlined body holds the site, "one of A, B" when the output cannot tell.
+
+        Candidates are the callees inlined at the site's position. A site that is the call's own
+        (the `... argument` slice of the outer call, an inlined call's result `~r0`, or an expression
+        over the result of the one call inlined there) is inlined from none. Among several, those whose package the site's expression or
+        explanation names (`errors.errorString`, `strings.b`), then those of this package whose own
+        body has a site of the same expression, are kept.
+        """
+        event = self.output.events[index]
+        candidates = self.inlined_at.get(event.position)
+        if not candidates or event.expr == "... argument" or _RESULT_NAME_ONLY.match(event.expr):
+            return None
+        candidates = [c for c in candidates if c != function]
+        if len(candidates) == 1 and _RESULT_TOKEN.search(event.expr):
+            # `"x = " + ~r0`: the caller's expression over the one inlined call's result
+            return None
+        if len(candidates) > 1:
+            candidates = self._narrowed(event, candidates, function)
+        if not candidates:
+            return None
+        if len(candidates) == 1:
+            return candidates[0]
+        return "one of " + ", ".join(candidates)
+
+    def _narrowed(self, event: EscapeEvent, candidates: list[str], function: str | None = None) -> list[str]:
+        # An instantiation's wrapper (Keep[int]) inlines its shape function (Keep[go.shape.int]) at the
+        # generic's declaration, where every instantiation's wrapper does the same.
+        shaped = [c for c in candidates if function is not None and c.replace("go.shape.", "") == function]
+        if shaped:
+            return shaped
+        steps = " ".join(step.expr for explanation in event.explanations for flow in explanation.flows for step in flow.steps)
+        for text in (event.expr, steps):  # the package the expression itself names first
+            named = [c for c in candidates if (q := _package_qualifier(c)) is not None and f"{q}." in text]
+            if named:
+                candidates = named
+                break
+        expr = normalized_expr(event.expr)
+        own = [c for c in candidates if expr in self._own_sites().get(declared_name(c) or "", ())]
+        if own:
+            return own
+        # The inliner prints each inlinable body of the package ("can inline F with cost N as: func()
+        # { ... }"): keep the callees whose body holds the site's expression, or its head (`make([]T, `).
+        head = _expression_head(event.expr)
+        bodies = self._inlinable_bodies()
+        written = [c for c in candidates if head and head in bodies.get(c, "")]
+        return written or candidates
+
+    def _inlinable_bodies(self) -> dict[str, str]:
+        if self._bodies is None:
+            self._bodies = {
+                r.function: r.subject for r in self.output.remarks if r.kind == "can_inline" and r.function and r.subject
+            }
+        return self._bodies
+
+    def _own_sites(self) -> dict[str, set[str]]:
+        """The heap sites' expressions of each function of the package, by declared name."""
+        if self._sites_by_function is None:
+            self._sites_by_function = {}
+            for event, function in zip(self.output.events, self.located):
+                if event.kind is EventKind.ESCAPE and function is not None:
+                    self._sites_by_function.setdefault(declared_name(function), set()).add(normalized_expr(event.expr))
+        return self._sites_by_function
 
     #: How many callees deep a leak is followed (`relay` passes to `keep`, which stores): a chain of
     #: wrappers is followed to its end, a recursion stops.
@@ -380,7 +457,7 @@ def analyze(
                 category,
                 reason,
                 step,
-                context.inlined_calls.get(event.position),
+                context.inlined_from(index, function),
                 fingerprint,
                 followed,
                 unread,
@@ -466,6 +543,20 @@ def _leak_output(package: PackageLeaks) -> PackageOutput:
         for explanation in package.explanations
     )
     return PackageOutput(package.path, None, None, events, (), (), (), ())
+
+
+def _expression_head(expr: str) -> str | None:
+    """What an inlinable body would show of a site: a string literal whole, a call up to its first
+    argument (`make([]byte, `, `new(T)`), a composite literal's type (`&T{`); None for a bare name."""
+    if expr.startswith('"'):
+        end = expr.find('"', 1)
+        return expr[: end + 1] if end > 0 else None
+    for opening in ("(", "{"):
+        cut = expr.find(opening)
+        if cut > 0:
+            comma = expr.find(",", cut)
+            return expr[: comma + 1] if opening == "(" and comma > 0 else expr[: cut + 1]
+    return None
 
 
 def _argument_expr(evidence: Evidence, call: Call) -> str | None:

@@ -371,8 +371,10 @@ class PackageEvidence:
         package = None if path is None else leaks.before(path, self._order) or leaks.before(f"vendor/{path}", self._order)
         if package is None:
             return None
-        analysis = leaks.analyses.get(package.path)
-        if analysis is None:
+        analysis = leaks.analyses.pop(package.path, None)  # put back last: the least recently used go first
+        if analysis is not None:
+            leaks.analyses[package.path] = analysis
+        else:
             analysis = leaks.analyses[package.path] = PackageEvidence(_leak_output(package), self._locator, leaks)
             if len(leaks.analyses) > _CALLEE_ANALYSES:
                 del leaks.analyses[next(iter(leaks.analyses))]
@@ -405,12 +407,26 @@ class PackageEvidence:
     def _parameter_for(self, evidence: Evidence, call: Call, parameters: dict, function: str) -> str | None:
         """The callee's parameter the escaping value is passed as: by argument position when the
         source names the parameters, else the callee's only leaking parameter."""
+        if len(parameters) == 1:
+            # The callee's only parameter that leaks to the heap: the value, which escapes through
+            # this call, is passed as that one (no need for the source's parameter lists).
+            return next(iter(parameters))
         argument = _argument_expr(evidence, call)
-        span = self._spans_by_name().get(function) if argument is not None else None
+        span = self._span_of(function, parameters) if argument is not None else None
         if span is not None and len(span.parameters) == len(call.arguments):
             name = span.parameters[call.arguments.index(argument)]
             return name if name in parameters else None
-        return next(iter(parameters)) if len(parameters) == 1 else None
+        return None
+
+    def _span_of(self, function: str, parameters: dict):
+        """The declaration of a function whose parameters leak: the span around a parameter's position."""
+        source = self.sources.get()
+        if source is None:
+            return None
+        leak_event, _ = next(iter(parameters.values()))
+        at = leak_event.position
+        span = source.function_at(at.file, at.line) if source.covers(at.file) else None
+        return span if span is not None and span.name == function else None
 
     def _spans_by_name(self) -> dict:
         if self._function_spans is None:
@@ -435,7 +451,8 @@ def analyze(
         if event.kind in (EventKind.ESCAPE, EventKind.MOVED):
             evidence, borrowed = context.evidence(index)
             verdict = classify(evidence)
-            unread = _depends_on_unread_source(evidence, verdict.category)
+            # A verdict the rules reached without reading the source cannot depend on it.
+            unread = context.sources.loaded and _depends_on_unread_source(evidence, verdict.category)
             category, reason, step = verdict.category, verdict.reason, verdict.step
             followed = tuple(
                 FollowedCall(c.callee, c.package, c.parameter, c.step, c.evidence.explanation)
@@ -524,7 +541,7 @@ def _depends_on_unread_source(evidence: Evidence, category: str) -> bool:
 
 
 #: How many callee packages' analyses the build-wide table keeps for the packages that follow.
-_CALLEE_ANALYSES = 32
+_CALLEE_ANALYSES = 64
 
 
 def _leak_output(package: PackageLeaks) -> PackageOutput:

@@ -30,19 +30,22 @@ class PackageLeaks:
     The explanations come read (a package read whole) or as the text leak_scan found, read on first use.
     """
 
-    __slots__ = ("path", "order", "_explanations", "_text")
+    __slots__ = ("path", "order", "_explanations", "_unsorted", "_text")
 
     def __init__(self, path: str, order: int, explanations: Iterable[Explanation] = (), text: bytes | None = None) -> None:
         self.path = path
         self.order = order
         self._text = text
-        self._explanations = None if text is not None else _in_order(explanations)
+        self._unsorted = None if text is not None else [e for e in explanations if e.sink == HEAP_SINK and e.flows]
+        self._explanations: tuple[Explanation, ...] | None = None
 
     @property
     def explanations(self) -> tuple[Explanation, ...]:
+        """Read and put in order on first use: most packages are never called into."""
         if self._explanations is None:
-            self._explanations = _in_order(read_leak_explanations(self.path, self._text or b""))
-            self._text = None
+            found = self._unsorted if self._text is None else read_leak_explanations(self.path, self._text)
+            self._explanations = _in_order(found or ())
+            self._text = self._unsorted = None
         return self._explanations
 
 

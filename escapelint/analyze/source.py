@@ -22,7 +22,7 @@ import bisect
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # Declarations start at column 0. Python's regular expressions find a pattern that starts with `^` or
@@ -51,10 +51,19 @@ class FunctionSpan:
     start_line: int  # the line of the `func` keyword
     end_line: int  # the line of its closing brace
     results: frozenset[str]  # named results
-    #: The parameters' names in order, a method's receiver first ("_" or None where unnamed): what
-    #: a call's arguments are bound to, for following an argument into the callee's leak.
-    parameters: tuple[str | None, ...] = ()
-    parameter_types: tuple[str | None, ...] = ()  # as written: "*T", "store.Stats", "...int"
+    #: The receiver's and the parameters' lists as written ("s *Store", "a, b int"), parsed on demand.
+    parameter_lists: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def parameters(self) -> tuple[str | None, ...]:
+        """The parameters' names in order, a method's receiver first (None where unnamed): what a
+        call's arguments are bound to, for following an argument into the callee's leak."""
+        return tuple(name for name, _ in _parameters(self.parameter_lists))
+
+    @property
+    def parameter_types(self) -> tuple[str | None, ...]:
+        """The parameters' types as written ("*T", "store.Stats", "...int"), as `parameters`."""
+        return tuple(written for _, written in _parameters(self.parameter_lists))
 
 
 class PackageSource:
@@ -75,6 +84,9 @@ class PackageSource:
             self._texts_by_directory.setdefault(directory, []).append(text)
         self._all_texts = [text for texts in self._texts_by_directory.values() for text in texts]
         self._globals: dict[Path, set[str]] = {}
+        self._spans: dict[str, list[FunctionSpan]] = {}
+        self._imports: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._span_starts: dict[str, list[int]] = {}
         self.files = set(named)
 
     def covers(self, file: str) -> bool:
@@ -109,16 +121,18 @@ class PackageSource:
     def imported_names(self, file: str) -> frozenset[str]:
         """The names a file (as printed) gives the packages it imports: `store` for
         "example.com/x/store", `f` for `import f "fmt"`."""
-        text = self._named.get(file)
-        if text is None:
-            return frozenset()
-        names = set()
-        for spec in _import_specs(text):
-            alias, path = spec.group(1), spec.group(2)
-            if alias in ("_", "."):
-                continue
-            names.add(alias or path.rsplit("/", 1)[-1])
-        return frozenset(names)
+        return frozenset(name for name, _ in self._imports_of(file) if name not in ("_", "."))
+
+    def _imports_of(self, file: str) -> tuple[tuple[str, str], ...]:
+        """(name, import path) of each import of a file (as printed), scanned once."""
+        imports = self._imports.get(file)
+        if imports is None:
+            text = self._named.get(file)
+            specs = () if text is None else _import_specs(text)
+            imports = self._imports[file] = tuple(
+                (spec.group(1) or spec.group(2).rsplit("/", 1)[-1], spec.group(2)) for spec in specs
+            )
+        return imports
 
     def members_of(self, file: str, type_name: str) -> tuple[frozenset[str], frozenset[str]] | None:
         """(fields, methods) of the struct type `type_name`: "T" of the package of `file` (as printed),
@@ -138,10 +152,7 @@ class PackageSource:
 
     def import_path(self, file: str, qualifier: str) -> str | None:
         """The import path of the package `file` (as printed) imports under the name `qualifier`."""
-        text = self._named.get(file)
-        if text is None:
-            return None
-        paths = {spec.group(2) for spec in _import_specs(text) if (spec.group(1) or spec.group(2).rsplit("/", 1)[-1]) == qualifier}
+        paths = {path for name, path in self._imports_of(file) if name == qualifier}
         return paths.pop() if len(paths) == 1 else None
 
     def _import_directory(self, file: str, qualifier: str) -> Path | None:
@@ -182,17 +193,22 @@ class PackageSource:
             _scan_struct_fields(text, names)
         return names
 
-    @functools.cached_property
+    @property
     def functions(self) -> dict[str, list[FunctionSpan]]:
         """Function spans by file (as printed), in line order."""
-        return {file: _function_spans(text, file) for file, text in self._named.items()}
+        return {file: self.spans_of(file) for file in self._named}
 
-    @functools.cached_property
-    def _span_starts(self) -> dict[str, list[int]]:
-        return {file: [span.start_line for span in spans] for file, spans in self.functions.items()}
+    def spans_of(self, file: str) -> list[FunctionSpan]:
+        """The function spans of one file (as printed), in line order, scanned on first use."""
+        spans = self._spans.get(file)
+        if spans is None:
+            text = self._named.get(file)
+            spans = self._spans[file] = [] if text is None else _function_spans(text, file)
+            self._span_starts[file] = [span.start_line for span in spans]
+        return spans
 
     def function_at(self, file: str, line: int) -> FunctionSpan | None:
-        spans = self.functions.get(file)
+        spans = self.spans_of(file)
         if not spans:
             return None
         index = bisect.bisect_right(self._span_starts[file], line) - 1
@@ -254,9 +270,7 @@ def _function_spans(text: str, file: str) -> list[FunctionSpan]:
         signature_end, end = _extent(text, offset, start, body_ends)
         name, results, parameters = _signature(text[offset:signature_end])
         if name is not None:
-            names = tuple(n for n, _ in parameters)
-            types = tuple(t for _, t in parameters)
-            spans.append(FunctionSpan(name, file, start, end, results, names, types))
+            spans.append(FunctionSpan(name, file, start, end, results, parameters))
     return spans
 
 
@@ -402,16 +416,16 @@ def _next_body_end(body_ends: list[int], start_line: int) -> int:
     return body_ends[index] if index < len(body_ends) else start_line
 
 
-def _signature(text: str) -> tuple[str | None, frozenset[str], tuple[tuple[str | None, str | None], ...]]:
-    """The compiler-style name, the named results and the parameter names of `func ...` up to its body."""
+def _signature(text: str) -> tuple[str | None, frozenset[str], tuple[str, ...]]:
+    """The compiler-style name, the named results and the receiver's and parameters' lists of
+    `func ...` up to its body."""
     rest = text[len("func") :]
     receiver = _RECEIVER.match(rest)
-    parameters: list[tuple[str | None, str | None]] = []
+    lists: list[str] = []
     if receiver:
         pointer, type_name, method = receiver.groups()
         name = f"(*{type_name}).{method}" if pointer else f"{type_name}.{method}"
-        receiver_list = rest[rest.find("(") + 1 : _closing(rest, rest.find("("))]
-        parameters = list(_parameter_names(receiver_list)) or [(None, None)]
+        lists.append(rest[rest.find("(") + 1 : _closing(rest, rest.find("("))] or "_ receiver")
         rest = rest[receiver.end() :]
     else:
         match = _FUNC_NAME.match(rest)
@@ -422,13 +436,24 @@ def _signature(text: str) -> tuple[str | None, frozenset[str], tuple[tuple[str |
     if rest.startswith("["):  # type parameters
         rest = rest[_closing(rest, 0) + 1 :]
     if not rest.startswith("("):
-        return name, frozenset(), tuple(parameters)
-    parameters += _parameter_names(rest[1 : _closing(rest, 0)])
+        return name, frozenset(), tuple(lists)
+    lists.append(rest[1 : _closing(rest, 0)])
     after_params = rest[_closing(rest, 0) + 1 :].strip()
     if not after_params.startswith("("):
-        return name, frozenset(), tuple(parameters)
+        return name, frozenset(), tuple(lists)
     results = after_params[1 : _closing(after_params, 0)]
-    return name, frozenset(_named_results(results)), tuple(parameters)
+    return name, frozenset(_named_results(results)), tuple(lists)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parameters(lists: tuple[str, ...]) -> tuple[tuple[str | None, str | None], ...]:
+    parsed: list[tuple[str | None, str | None]] = []
+    for index, written in enumerate(lists):
+        if index == 0 and written == "_ receiver":  # `func (T) M()`: an unnamed receiver
+            parsed.append((None, None))
+        else:
+            parsed += _parameter_names(written) or ([(None, None)] if index == 0 and len(lists) == 2 else [])
+    return tuple(parsed)
 
 
 def _parameter_names(parameters: str) -> list[tuple[str | None, str | None]]:

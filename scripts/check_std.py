@@ -20,8 +20,11 @@ directory, or in ``--keep DIR``), streams it through ``BuildReader`` and checks:
 
 plus, when it ran the build itself, that ``go build`` exited 0. Each check
 prints a PASS/FAIL line with its numbers, followed by the totals (lines,
-packages, events per kind, roles), the parse's wall time and lines/s, and the
-category distribution with the unclassified events grouped by reason.
+packages, events per kind, roles), the parse's wall time and lines/s, the
+category distribution, ``leaking-call`` before and after following callees
+(where the followed sites went, what the rest say of their callee), the heap
+events that borrow an identical site's explanation and the unclaimed "escapes to
+heap" explanations, and the unclassified events grouped by reason.
 Packages are counted as they stream past and never kept.
 
 Usage::
@@ -48,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from escapelint.analyze.findings import analyze
+from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats, EventKind, LineRole, UnrecognizedLine
 from escapelint.read.assembler import BuildReader
@@ -135,6 +139,11 @@ class ParseResult:
     unclassified_reasons: Counter = field(default_factory=Counter)
     uncategorized: int = 0  # escape/moved events without a category (must stay 0)
     without_function: int = 0  # events of any kind with no function (must stay 0)
+    leaking_before: int = 0  # heap events whose own chain ends at a call: leaking-call before following
+    leaking_after: Counter = field(default_factory=Counter)  # what leaking-call says of the callee, by kind
+    followed_into: Counter = field(default_factory=Counter)  # the categories of the sites followed out of it
+    borrowed: int = 0  # heap events with no explanation of their own, sharing an identical site's
+    unclaimed_escapes: int = 0  # "X escapes to heap:" explanations no summary claimed
 
 
 def parse(path: Path) -> ParseResult:
@@ -142,23 +151,54 @@ def parse(path: Path) -> ParseResult:
     reader = BuildReader()
     result = ParseResult(reader.stats, 0.0)
     sources = SourceLocator(None)  # std positions are absolute GOROOT paths
+    leaks = LeakSummaries()  # as escapelint report fills it
     start = time.perf_counter()
     with open_build_output(path) as lines:
         for package in reader.packages(lines):
             result.unrecognized += len(package.unrecognized)
+            result.unclaimed_escapes += sum(1 for e in package.unclaimed if e.sink is None)
             room = SHOWN_UNRECOGNIZED - len(result.first_unrecognized)
             result.first_unrecognized.extend((package.path, u) for u in package.unrecognized[:room])
             analysis_start = time.perf_counter()
-            for finding in analyze(package, sources).findings:
+            leaks.add_output(package)
+            for finding in analyze(package, sources, leaks).findings:
                 result.without_function += finding.function is None
                 if finding.event.kind in (EventKind.ESCAPE, EventKind.MOVED):
                     result.uncategorized += finding.category is None
                     result.categories[finding.category] += 1
+                    result.borrowed += "(explained once for identical inlined copies" in (finding.reason or "")
                     if finding.category == "unclassified":
                         result.unclassified_reasons[_reason_shape(finding.reason)] += 1
+                    _count_leaking_call(result, finding)
             result.analysis_seconds += time.perf_counter() - analysis_start
     result.seconds = time.perf_counter() - start - result.analysis_seconds
     return result
+
+
+#: What leaking-call says of a callee it could not follow, by the words of its reason (rules/leaking_call.py).
+_CALLEE_KINDS = (
+    ("the builtin `panic`", "builtin panic"),
+    ("an interface method or a function value", "interface method or function value"),
+    ("a function of another package whose leak", "function of a package not in the input"),
+    ("whose parameter's leak the output does not explain", "callee without a leak explanation"),
+    ("leaks to no place a rule names", "followed to no destination a rule names"),
+    ("passed to a callee that lets it escape", "call not parsed"),
+)
+
+
+def _count_leaking_call(result: ParseResult, finding) -> None:
+    """leaking-call before following (the site's own chain ends at a call) and after, by callee kind."""
+    before = finding.category == "leaking-call" or bool(finding.followed) or finding.reason.startswith("appended to ")
+    if not before:
+        return
+    result.leaking_before += 1
+    if finding.category != "leaking-call":
+        via = "append" if finding.reason.startswith("appended to ") else "callee"
+        result.followed_into[f"{finding.category} (through {via})"] += 1
+        return
+    last = finding.reason.rsplit(", whose parameter ", 1)[-1]
+    kind = next((name for words, name in _CALLEE_KINDS if words in last), "other")
+    result.leaking_after[("followed, then " if finding.followed else "") + kind] += 1
 
 
 def _reason_shape(reason: str) -> str:
@@ -249,6 +289,20 @@ def print_totals(result: ParseResult) -> None:
     print(f"categories of {heap:,} escape+moved events:")
     for category, count in result.categories.most_common():
         print(f"  {category:<20} {count:>7,}  {count / heap:6.1%}")
+    after = sum(result.leaking_after.values())
+    print(
+        f"leaking-call before following callees {result.leaking_before:,} ({result.leaking_before / max(1, heap):.1%}), "
+        f"after {after:,} ({after / max(1, heap):.1%}); the others are now:"
+    )
+    for category, count in result.followed_into.most_common():
+        print(f"  {category:<45} {count:>7,}")
+    print("leaking-call after following, by callee:")
+    for kind, count in result.leaking_after.most_common():
+        print(f"  {kind:<45} {count:>7,}")
+    print(
+        f"reader: {result.borrowed:,} heap events borrow an identical site's explanation, "
+        f"{result.unclaimed_escapes:,} 'escapes to heap' explanations unclaimed"
+    )
     if result.unclassified_reasons:
         print("unclassified, by reason:")
         for reason, count in result.unclassified_reasons.most_common(8):

@@ -37,6 +37,7 @@ from pathlib import Path
 from escapelint.read.assembler import BuildReader
 from escapelint.analyze.source import SourceLocator
 from escapelint.analyze.findings import analyze
+from escapelint.analyze.leaks import LeakSummaries
 from escapelint.report.formats import parse_format_targets, write_reports
 from escapelint.report.facts import BuildFacts
 source, out, formats = sys.argv[1], Path(sys.argv[2]), [f for f in sys.argv[3].split(",") if f]
@@ -44,7 +45,8 @@ reader = BuildReader()
 sources = SourceLocator(None)  # the standard library's paths are absolute
 start = time.perf_counter()
 with open(source, encoding="utf-8", errors="replace", newline="") as handle:
-    packages = (analyze(output, sources) for output in reader.packages(handle))
+    leaks = LeakSummaries()
+    packages = (analyze(output, sources, leaks) for output in reader.packages(handle) if leaks.add_output(output) is not None)
     if formats:
         targets = parse_format_targets(formats, out)
         write_reports(packages, BuildFacts.for_input(source), lambda: reader.stats, targets, sources=sources)

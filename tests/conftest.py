@@ -101,13 +101,15 @@ def analysed_file(path: Path) -> AnalysedRecording:
 @functools.lru_cache(maxsize=None)
 def _analysed(path: Path) -> AnalysedRecording:
     from escapelint.analyze.findings import analyze
+    from escapelint.analyze.leaks import LeakSummaries
     from escapelint.analyze.source import SourceLocator
     from escapelint.read.assembler import read_build_output
 
     module = module_of(path)
     sources = SourceLocator(module)
     outputs, stats = read_build_output(read_lines(path))
-    packages = tuple(analyze(output, sources) for output in outputs)
+    leaks = LeakSummaries()
+    packages = tuple(analyze(output, sources, leaks) for output in outputs if leaks.add_output(output) is not None)
     return AnalysedRecording(path, path.parent.name, module, sources, packages, stats)
 
 

@@ -54,8 +54,10 @@ def test_explanations_belong_to_their_own_site(path):
                 assert explanation.position == event.position
                 if event.kind is EventKind.ESCAPE and event.expr == "append":
                     assert explanation.subject.startswith("append(")
-                else:
-                    assert explanation.subject == event.expr
+                elif explanation.subject != event.expr:
+                    # Go 1.25+ folds an inlined constant in the summary only (fixtures/modules/leaks/misread)
+                    assert (explanation.subject, event.expr) == ("make([]byte, size)", "make([]byte, 32768)")
+                    assert path.parent.name >= "go1.25"
 
 
 def test_malformed_step_inside_a_flow_is_reported_and_the_flow_kept():

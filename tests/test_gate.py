@@ -202,7 +202,7 @@ def test_a_suppression_on_the_site_line_silences_its_category_only(tmp_path):
     assert [(sites([f]), reason) for f, reason in outcome.suppressed] == [
         (sites([f]), "the log is bounded") for f in heap() if (f.event.position.line, f.category) == (27, "slice-growth")
     ]
-    assert ("kv/store.go", 27, "leaking-call", '"set " + key') in sites(outcome.new)  # same line, other category
+    assert ("kv/store.go", 27, "indirect-store", '"set " + key') in sites(outcome.new)  # same line, other category
     assert len(outcome.new) == len(heap()) - 1
 
 

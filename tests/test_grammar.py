@@ -159,3 +159,16 @@ def test_positions(text, expected):
 def test_malformed_lines_are_unrecognized(line):
     _, message = LineClassifier().classify(line)
     assert message is UNRECOGNIZED
+
+
+@pytest.mark.parametrize("version", ["1.19", "1.24.11", "1.25.5", "1.27.3"])
+def test_flow_sink_holding_the_arrow_in_a_string_literal(version):
+    """`{storage for "internal error: x = -1 for " + ~r0} = &{storage for …}:` (fixtures/modules/leaks):
+    the arrow is the first " = " outside string literals (Go 1.25+: the first " ← ")."""
+    lines = read_lines(RECORDED / f"go{version}" / "leaks.m2.txt")
+    line = _first(lines, 'flow: {storage for "internal error: x = -1 for "')
+    _, message = LineClassifier().classify(line.rstrip("\n"))
+    assert isinstance(message, FlowLine)
+    assert message.sink == message.source
+    assert message.sink.startswith('{storage for "internal error: x = -1 for " + ~') and message.sink.endswith("}")
+    assert message.derefs == -1

@@ -20,6 +20,7 @@ STAGES = {
     "escapelint.read": 1,
     "escapelint.analyze.source": 2,
     "escapelint.analyze.evidence": 2,
+    "escapelint.analyze.leaks": 2,  # the build-wide leak table: read (leak_scan) -> findings
     "escapelint.rules": 3,
     "escapelint.analyze.findings": 4,
     "escapelint.analyze.line_map": 0,

@@ -203,10 +203,10 @@ def test_a_failing_worker_fails_the_report_and_leaves_no_fragments(tmp_path, sma
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     real_analyze = parallel.analyze
 
-    def failing_analyze(output, sources=None):
+    def failing_analyze(output, sources=None, leaks=None):
         if output.path == "example.com/escapelint/hostile/odd":
             raise OSError("no space left on device (simulated)")
-        return real_analyze(output, sources)
+        return real_analyze(output, sources, leaks)
 
     monkeypatch.setattr(parallel, "analyze", failing_analyze)  # the forked workers inherit it
     with pytest.raises(OSError, match="simulated"):

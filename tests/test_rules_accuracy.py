@@ -1,6 +1,7 @@
 """Accuracy of the categories on escapelint's own labelled Go fixtures, per Go version.
 
-Each allocation site in fixtures/modules/categories carries `// want: CATEGORY[, CATEGORY]` (the
+Each allocation site in fixtures/modules/categories and fixtures/modules/leaks (callees' leaks
+followed, builtins, selector types, the compiler outputs escapelint once misread) carries `// want: CATEGORY[, CATEGORY]` (the
 categories of the heap events the compiler reports on that line, `none` if there are none), optionally
 followed by per-version overrides `(go1.25+: ...)` where compilers legitimately differ, and by
 `-- notes` for readers. Every heap event in the module's own files must fall on a labelled line with a
@@ -16,13 +17,15 @@ from collections import defaultdict
 import pytest
 
 from escapelint.analyze.findings import analyze
+from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator
 from escapelint.read.assembler import read_build_output
 from scripts.toolchains import VERSIONS
 
 from .conftest import FIXTURES, RECORDED, read_lines
 
-MODULE = FIXTURES / "modules" / "categories"
+#: The labelled modules.
+MODULES = ("categories", "leaks")
 _WANT = re.compile(r"// want: (.*)$")
 _OVERRIDE = re.compile(r"\(go(\d+)\.(\d+)\+: ([^)]*)\)")
 
@@ -31,12 +34,13 @@ def _categories(text: str) -> set[str]:
     return {c.strip() for c in text.split(",") if c.strip() and c.strip() != "none"}
 
 
-def expected_categories(version: str) -> dict[tuple[str, int], set[str]]:
+def expected_categories(version: str, module: str = "categories") -> dict[tuple[str, int], set[str]]:
     """(file as the compiler prints it, line) -> categories wanted under `version`."""
     major_minor = tuple(int(x) for x in version.split(".")[:2])
     wanted = {}
-    for path in sorted(MODULE.rglob("*.go")):
-        relative = path.relative_to(MODULE).as_posix()
+    root = FIXTURES / "modules" / module
+    for path in sorted(root.rglob("*.go")):
+        relative = path.relative_to(root).as_posix()
         printed = relative if "/" in relative else f"./{relative}"
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             match = _WANT.search(line)
@@ -51,22 +55,30 @@ def expected_categories(version: str) -> dict[tuple[str, int], set[str]]:
     return wanted
 
 
-def reported_categories(version: str) -> dict[tuple[str, int], list[tuple[str, str, str]]]:
-    lines = read_lines(RECORDED / f"go{version}" / "categories.m2.txt")
+def reported_categories(version: str, module: str = "categories") -> dict[tuple[str, int], list[tuple[str, str, str]]]:
+    lines = read_lines(RECORDED / f"go{version}" / f"{module}.m2.txt")
     packages, _ = read_build_output(lines)
     reported = defaultdict(list)
-    for package in packages:
-        for finding in analyze(package, SourceLocator(MODULE)).findings:
-            at = finding.event.position
-            if finding.category is not None and not at.file.startswith(("<", "/")):
-                reported[(at.file, at.line)].append((finding.category, finding.event.expr, finding.reason))
+    for finding in analyze_build(packages, SourceLocator(FIXTURES / "modules" / module)):
+        at = finding.event.position
+        if finding.category is not None and not at.file.startswith(("<", "/")):
+            reported[(at.file, at.line)].append((finding.category, finding.event.expr, finding.reason))
     return reported
 
 
+def analyze_build(packages, sources):
+    """Every finding of a build, its packages analysed in input order with the build-wide leak table."""
+    leaks = LeakSummaries()
+    for package in packages:
+        leaks.add_output(package)
+        yield from analyze(package, sources, leaks).findings
+
+
+@pytest.mark.parametrize("module", MODULES)
 @pytest.mark.parametrize("version", VERSIONS)
-def test_categories_match_labels(version):
-    wanted = expected_categories(version)
-    reported = reported_categories(version)
+def test_categories_match_labels(version, module):
+    wanted = expected_categories(version, module)
+    reported = reported_categories(version, module)
     mismatches = []
     for site in sorted(set(wanted) | set(reported)):
         got = {category for category, _, _ in reported.get(site, [])}
@@ -76,5 +88,5 @@ def test_categories_match_labels(version):
             mismatches.append((site, sorted(wanted.get(site, set())), reported.get(site, [])))
     labelled = sum(1 for site in wanted if wanted[site] or site in reported)
     accuracy = 1 - len(mismatches) / max(1, labelled)
-    print(f"go{version}: {labelled - len(mismatches)}/{labelled} labelled sites right ({accuracy:.0%})")
+    print(f"{module} go{version}: {labelled - len(mismatches)}/{labelled} labelled sites right ({accuracy:.0%})")
     assert mismatches == []

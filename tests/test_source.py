@@ -434,3 +434,20 @@ def test_example_module_facts():
     assert all(source.has_method(n) for n in ("Set", "Get", "Delete", "Keys"))
     set_span = source.function_at("kv/store.go", 22)
     assert set_span.name == "(*Store).Set" and set_span.start_line == 21
+
+
+def test_parameters_and_struct_members_across_packages():
+    """What leak following and selector decisions read (fixtures/modules/leaks)."""
+    source = SourceLocator(MODULES / "leaks").read({"./follow.go", "./selectors.go"})
+    put = source.function_at("./follow.go", 35)
+    assert (put.name, put.parameters, put.parameter_types) == ("put", ("b", "p"), ("*Box", "*int"))
+    keep = source.function_at("./follow.go", 79)
+    assert (keep.name, keep.parameters) == ("Keeper.Keep", (None, "p"))  # an unnamed receiver first
+    assert source.imported_names("./selectors.go") == {"fmt", "store"}
+    assert source.import_path("./follow.go", "store") == "example.com/escapelint/leaks/store"
+    assert source.members_of("./selectors.go", "store.Stats") == ({"Keys", "Bytes"}, frozenset())
+    assert source.members_of("./selectors.go", "store.Store") == ({"m"}, {"Keys"})
+    assert source.members_of("./selectors.go", "Index") == ({"names"}, {"Keys"})
+    assert source.members_of("./selectors.go", "Local") == ({"Keys"}, frozenset())
+    assert source.members_of("./selectors.go", "Missing") is None
+    assert source.members_of("./selectors.go", "fmt.State") is None  # outside the module, no GOROOT

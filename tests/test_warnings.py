@@ -89,6 +89,31 @@ def test_run_away_from_the_module_root_names_the_missing_files_and_suggests_sour
     assert "warnings" not in json.loads((tmp_path / "r.json").read_text())  # as today when all is well
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_without_the_source_the_warning_counts_the_verdicts_that_need_it(tmp_path, jobs, monkeypatch):
+    """fixtures/modules/leaks read away from its module: which verdicts the missing files decide, by
+    category, the same from worker processes as from one."""
+    from escapelint.workflows import parallel
+    from escapelint.workflows.report import report
+
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parallel, "MIN_WINDOW_BYTES", 1)
+    leaks = RECORDED / "go1.27.3" / "leaks.m2.txt"
+    out = tmp_path / "r.json"
+    result = report(str(leaks), [("json", out)], source_root=tmp_path, jobs=jobs)
+    (warning,) = result.warnings
+    assert warning.code == "sources-not-found"
+    assert warning.message.startswith(
+        "4 of 4 Go files the output names were not found under "
+        f"{tmp_path} (first: ./follow.go): 21 verdicts depend on facts only those files state (package-level "
+        "variables, named results, fields and methods, callees' parameters): 11 leaking-call, 9 unclassified, "
+        "1 returned-pointer;"
+    )
+    document = json.loads(out.read_text())
+    unclassified = [e for p in document["packages"] for e in p["events"] if e["category"] == "unclassified"]
+    assert len(unclassified) == 9  # the categories do change: the warning says so, and by how much
+
+
 def test_no_warning_for_a_recorded_build_with_its_sources():
     build = analysed_file(EXAMPLE)
     check = SourceFileCheck(build.sources)

@@ -37,6 +37,7 @@ class ExprForm(str, Enum):
 
 
 _CONVERSION = re.compile(r"^(?:\[\]byte|\[\]rune|string|\[\]uint8|\[\]int32|\((?:\[\]byte|\[\]rune|string)\))\(")
+_SHAPE_PREFIX = "go.shape."
 _SELECTOR = re.compile(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+$")
 
 
@@ -58,10 +59,12 @@ def expr_form(event: EscapeEvent) -> ExprForm:
         return ExprForm.ADDRESS_OF_LITERAL
     if expr == "... argument":
         return ExprForm.VARIADIC
-    # A slice or map literal allocates its storage; an array or struct literal is a plain value.
-    if expr.endswith("}") and expr.startswith("[]"):
+    # A slice or map literal allocates its storage; an array or struct literal is a plain value. In
+    # a generic body the literal's type may be a shape: "go.shape.[]string{}" is `S{}` for S ~[]E.
+    literal = expr[len(_SHAPE_PREFIX) :] if expr.startswith(_SHAPE_PREFIX) else expr
+    if literal.endswith("}") and literal.startswith("[]"):
         return ExprForm.SLICE_LITERAL
-    if expr.endswith("}") and expr.startswith("map["):
+    if literal.endswith("}") and literal.startswith("map["):
         return ExprForm.MAP_LITERAL
     if _CONVERSION.match(expr) and expr.endswith(")"):
         return ExprForm.CONVERSION
@@ -142,6 +145,124 @@ class Assignment:
     form: TargetForm
 
 
+class CalleeKind(str, Enum):
+    """What the callee of a "(call parameter)" step is, as far as the output and the source tell."""
+
+    FOLLOWED = "followed"  # a function of this package whose parameter's leak is explained
+    APPEND = "append"  # the builtin: its arguments go to the slice's backing array
+    PANIC = "panic"  # the builtin: its argument always escapes
+    DYNAMIC = "dynamic"  # an interface method or a function value: no callee is known
+    OTHER_PACKAGE = "other-package"  # a function of another package
+    UNEXPLAINED = "unexplained"  # a function whose parameter's leak the output does not explain
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """The call of a "(call parameter)" step: `keep(&x)` -> callee "keep", arguments ("&x",).
+
+    Method calls on concrete types are printed as method expressions, the receiver first:
+    `Keeper.Keep(k, &x)`, `(*T).M(t, v)`.
+    """
+
+    callee: str
+    arguments: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CalleeLeak:
+    """Where a call argument goes inside its callee: the callee's own leak explanation, when there is one.
+
+    `evidence` is the callee's leak explanation read as evidence (its chain, root, deciding step), for
+    the destination rules to judge; None unless `kind` is FOLLOWED. `appendee` is the slice `append`
+    appends to (APPEND).
+    """
+
+    kind: CalleeKind
+    step: FlowStep  # the caller's "(call parameter)" step
+    callee: str  # "keep", "Keeper.Keep", "s.Sink", "append"
+    parameter: str | None = None
+    evidence: Evidence | None = None
+    appendee: str | None = None
+    package: str | None = None  # the import path of the callee's package (FOLLOWED)
+
+
+def parse_call(expr: str) -> Call | None:
+    """The callee and arguments of a printed call `F(a, b)`, `pkg.F(a)`, `(*T).M(t, a)`; None otherwise."""
+    if not expr.endswith(")"):
+        return None
+    depth = 0
+    open_at = None
+    quoted = False
+    for index, char in enumerate(expr):
+        if char == '"':
+            quoted = not quoted
+        if quoted:
+            continue
+        if char in "([{":
+            if depth == 0 and char == "(" and index > 0 and expr[index - 1] not in "(*":
+                open_at = index
+                break
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+    if open_at is None or _closing_paren(expr, open_at) != len(expr) - 1:
+        return None
+    callee = expr[:open_at]
+    if not _CALLEE.match(callee):
+        return None
+    inner = expr[open_at + 1 : -1].strip()
+    return Call(callee, tuple(_split_arguments(inner)) if inner else ())
+
+
+# "f", "pkg.F", "T.M", "(*T).M", "(*pkg.T).M", ".autotmp_3.String" (a method called on a temporary),
+# and Go 1.19's quoted import paths in inlined code: "\"sync/atomic\".AddInt32".
+_CALLEE = re.compile(
+    r'^(?:\(\*?[A-Za-z_][\w.]*(?:\[[^\]]*\])?\)|"[^"\s]+"|\.?[A-Za-z_][\w]*(?:\[[^\]]*\])?)(?:\.[A-Za-z_]\w*(?:\[[^\]]*\])?)*$'
+)
+
+
+def _closing_paren(expr: str, index: int) -> int:
+    depth = 0
+    quote = None
+    for position in range(index, len(expr)):
+        char = expr[position]
+        if quote:
+            if char == "\\":
+                continue
+            if char == quote:
+                quote = None
+            continue
+        if char in "\"`":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return position
+    return -1
+
+
+def _split_arguments(text: str) -> list[str]:
+    parts, depth, start, quote = [], 0, 0, None
+    for index, char in enumerate(text):
+        if quote:
+            if char == quote and text[index - 1] != "\\":
+                quote = None
+            continue
+        if char in "\"`":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:index].strip())
+            start = index + 1
+    parts.append(text[start:].strip())
+    return parts
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Evidence:
     """The facts a rule may look at for one `escape` or `moved` event, parsed once by `gather`."""
@@ -160,6 +281,10 @@ class Evidence:
     boxed_here: bool  # an interface box is made at this site (another explanation stores into it)
     explained_input: bool  # the package's output has -m=2 explanations at all
     heap_variables: frozenset[str]  # variables its function moves to the heap
+    #: The qualifiers of inlined code's names (see `gather`).
+    package_names: frozenset[str] = frozenset()
+    #: Where the value goes inside the callee, when `destination` is a "(call parameter)" step.
+    callee: CalleeLeak | None = None
 
     @property
     def source(self) -> PackageSource | None:
@@ -174,10 +299,66 @@ class Evidence:
             return None
         return source.function_at(at.file, at.line)
 
+    @property
+    def selector_kind(self) -> str | None:
+        """For a selector `x.Name`: "field" or "method", decided by the type of `x` when the source
+        declares it (a parameter or receiver of the site's function, its struct type in this package
+        or in one it imports); else by the package's declarations when only one kind has that name;
+        None when nothing tells."""
+        if self.form is not ExprForm.SELECTOR:
+            return None
+        name = self.selected_name
+        source = self.source
+        if source is None:
+            return None
+        variable = self.event.expr.rsplit(".", 1)[0]
+        span = self.function_span
+        if span is not None and variable in span.parameters:
+            written = span.parameter_types[span.parameters.index(variable)]
+            members = None if written is None else source.members_of(self.event.position.file, written.lstrip("*"))
+            if members is not None:
+                fields, methods = members
+                if name in methods:
+                    return "method"
+                if name in fields:
+                    return "field"
+        if source.has_field(name) and not source.has_method(name):
+            return "field"
+        if source.has_method(name) and not source.has_field(name):
+            return "method"
+        return None
+
+    @property
+    def appended_to(self) -> Assignment | None:
+        """The slice the value is appended to, when `destination` is the builtin `append`'s call
+        (`append(gList, &x)`): every value append stores flows to the heap (escape/call.go)."""
+        callee = self.callee
+        if callee is None or callee.kind is not CalleeKind.APPEND or callee.appendee is None:
+            return None
+        return assignment_of(FlowStep(f"{callee.appendee} = {callee.step.expr}", "assign", callee.step.at), self.package_names)
+
+    def globals_at(self, file: str) -> set[str] | None:
+        """The package-level variables a step in `file` may name; None when the source cannot tell.
+
+        Generated code (`<autogenerated>:1`: the wrapper of a promoted method, with the method inlined)
+        has no file of its own: its names are the package's.
+        """
+        source = self.source
+        if source is None:
+            return None
+        if file == GENERATED_FILE:
+            return source.globals_of_any() if source.files else None
+        if not source.covers(file):
+            return None
+        return source.globals_of(file)
+
     def step_with(self, reason: str) -> FlowStep | None:
         """The first step of the explanation with this reason, if any."""
         return next((step for step in self.steps if step.reason == reason), None)
 
+
+#: The file name of compiler-generated code in positions ("<autogenerated>:1").
+GENERATED_FILE = "<autogenerated>"
 
 #: Step reasons of an assignment, whose left-hand side `Evidence.assignment` holds.
 ASSIGNMENT_REASONS = frozenset({"assign", "assign-pair"})
@@ -191,8 +372,13 @@ def gather(
     explained_input: bool,
     heap_variables: frozenset[str] = frozenset(),
     explanation: Explanation | None = None,
+    package_names: frozenset[str] = frozenset(),
 ) -> Evidence:
-    """The evidence for `event`; `explanation` overrides the event's own first explanation."""
+    """The evidence for `event`; `explanation` overrides the event's own first explanation.
+
+    `package_names` are the names of the packages whose functions the package's output says were
+    inlined ("inlining call to bufio.(*Reader).reset"): the qualifiers of inlined code's names.
+    """
     if explanation is None and event.explanations:
         explanation = event.explanations[0]
     steps: tuple[FlowStep, ...] = ()
@@ -217,7 +403,7 @@ def gather(
         holder=root[len(_STORAGE_PREFIX) : -1] if root_kind is RootKind.STORAGE else None,
         destination=destination,
         assignment=(
-            assignment_of(destination)
+            assignment_of(destination, package_names)
             if destination is not None and destination.reason in ASSIGNMENT_REASONS
             else None
         ),
@@ -226,6 +412,7 @@ def gather(
         boxed_here=boxed_here,
         explained_input=explained_input,
         heap_variables=heap_variables,
+        package_names=package_names,
     )
 
 
@@ -247,13 +434,19 @@ def root_kind_of(root: str) -> RootKind:
 _ASSIGN_TARGET = re.compile(r"^\(*\**\(*([A-Za-z_]\w*)")
 
 
+_QUALIFIED_BASE = re.compile(r"([A-Za-z_]\w*\.[A-Za-z_]\w*)")
+
+
 _ASSIGNMENT = re.compile(r"^(.*?) (?::|\+|-|\*|/|%|&|\||\^|<<|>>|&\^)?= ")
 
 
-def assignment_of(step: FlowStep) -> Assignment | None:
+def assignment_of(step: FlowStep, package_names: frozenset[str] = frozenset()) -> Assignment | None:
     """The left-hand side of an "X = Y (assign)" step, e.g. `sinkMap[k]` with base `sinkMap`.
 
-    Also for `X := Y` and operator assignments such as `r.doc += s`.
+    Also for `X := Y` and operator assignments such as `r.doc += s`. The compiler qualifies the names
+    of code inlined from another package with that package's name (`bufio.b.buf = make(...)` is the
+    field `buf` of the inlined `(*bufio.Reader).reset`'s receiver `b`): when the first name is one of
+    `package_names`, the base is the qualified name (`bufio.b`), never the package.
     """
     assignment = _ASSIGNMENT.match(step.expr)
     if assignment is None:
@@ -262,6 +455,10 @@ def assignment_of(step: FlowStep) -> Assignment | None:
     match = _ASSIGN_TARGET.match(target)
     if match is None:
         return None
+    if match.group(1) in package_names:
+        qualified = _QUALIFIED_BASE.match(target, match.start(1))
+        if qualified is not None:
+            match = qualified
     if target.startswith("*"):
         form = TargetForm.POINTER
     elif target.startswith("(*"):

@@ -13,6 +13,7 @@ held in memory at a time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
@@ -236,13 +237,24 @@ class _PackageBuilder:
             self.pending.setdefault(open_.position, []).append(open_.freeze())
 
     def claim(self, position: Position, summary: Summary) -> tuple[Explanation, ...]:
-        """Take the waiting explanations this summary line sums up."""
+        """Take the waiting explanations this summary line sums up.
+
+        A heap site is explained once (escape/solve.go marks its location as escaping when it prints
+        the "escapes to heap:" header), so a heap summary takes one explanation: inlining can put
+        several identical sites at one position (errors.New inlined twice into one call), each with
+        its own summary and its own explanation. A parameter takes every explanation of its leak.
+        """
         waiting = self.pending.get(position)
         if not waiting:
             return ()
-        mine = [e for e in waiting if _explains(e, summary)]
+        if summary.kind is EventKind.LEAK:
+            mine = [e for e in waiting if _explains(e, summary)]
+            rest = [e for e in waiting if not _explains(e, summary)] if mine else waiting
+        else:
+            index = next((i for i, e in enumerate(waiting) if _explains(e, summary)), None)
+            mine = [] if index is None else [waiting[index]]
+            rest = waiting if index is None else waiting[:index] + waiting[index + 1 :]
         if mine:
-            rest = [e for e in waiting if not _explains(e, summary)]
             if rest:
                 self.pending[position] = rest
             else:
@@ -287,23 +299,70 @@ class _PackageBuilder:
         leftover = [e for waiting in self.pending.values() for e in waiting]
         if not leftover:
             return ()
-        by_site: dict[tuple[Position, str, bool], int] = {}
+        by_site: dict[tuple[Position, str, bool], list[int]] = {}
+        heap_by_position: dict[Position, list[int]] = {}
         for index, event in enumerate(self.events):
             if event.kind is not EventKind.NOESCAPE:
-                by_site.setdefault((event.position, event.expr, event.kind is EventKind.LEAK), index)
+                by_site.setdefault((event.position, event.expr, event.kind is EventKind.LEAK), []).append(index)
+            if event.kind is EventKind.ESCAPE:
+                heap_by_position.setdefault(event.position, []).append(index)
         late: dict[int, list[Explanation]] = {}
         unclaimed = []
         for explanation in leftover:
-            index = by_site.get((explanation.position, explanation.subject, explanation.sink is not None))
-            if index is None:
+            leak = explanation.sink is not None
+            indexes = by_site.get((explanation.position, explanation.subject, leak))
+            if indexes is None and not leak:
+                # Go 1.25+ folds constants in the summary but not in the header: the header
+                # "make([]byte, size) escapes to heap in (*S).Reset:" of an inlined `make([]byte, size)`
+                # is summed up as "make([]byte, 32768) escapes to heap".
+                indexes = [
+                    i
+                    for i in heap_by_position.get(explanation.position, ())
+                    if not self.events[i].explanations and _folded(explanation.subject, self.events[i].expr)
+                ] or None
+            if indexes is None:
                 unclaimed.append(explanation)
-            else:
-                late.setdefault(index, []).append(explanation)
+                continue
+            # A heap site has one explanation: an identical site without one takes it first.
+            index = indexes[0]
+            if not leak:
+                index = next((i for i in indexes if not self.events[i].explanations and i not in late), index)
+            late.setdefault(index, []).append(explanation)
         for index, extra in late.items():
             event = self.events[index]
             function = event.function or next((e.function for e in extra if e.function), None)
             self.events[index] = replace(event, explanations=event.explanations + tuple(extra), function=function)
         return tuple(unclaimed)
+
+
+_CALL = re.compile(r"^([\w.]+)\((.*)\)$")
+_NUMBER = re.compile(r"^-?(?:\d+(?:\.\d*)?(?:e[+-]?\d+)?|0x[0-9a-f]+)$", re.IGNORECASE)
+
+
+def _folded(header: str, summary: str) -> bool:
+    """Whether `summary` is the call `header` with some arguments folded to numeric constants."""
+    call, folded = _CALL.match(header), _CALL.match(summary)
+    if call is None or folded is None or call.group(1) != folded.group(1) or header == summary:
+        return False
+    arguments, constants = _arguments(call.group(2)), _arguments(folded.group(2))
+    if len(arguments) != len(constants):
+        return False
+    return all(a == c or _NUMBER.match(c) is not None for a, c in zip(arguments, constants))
+
+
+def _arguments(text: str) -> list[str]:
+    """The top-level comma-separated parts of an argument list."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:index].strip())
+            start = index + 1
+    parts.append(text[start:].strip())
+    return parts
 
 
 def _explains(explanation: Explanation, summary: Summary) -> bool:

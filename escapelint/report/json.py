@@ -200,7 +200,7 @@ class JsonReportWriter:
             f'"category_reason": {_str(finding.reason)}, "decided_by": {decided_by}, '
             f'"inlined_from": {_str(finding.inlined_from)}, "fingerprint": {_quote(finding.fingerprint)}, '
             f'"detail": {_str(event.detail)}, "leak": {leak_json}, "input_line": {event.line}, '
-            f'"flows": [{flows}], "explanations": [{explanations}]{self._profile(finding)}}}'
+            f'"flows": [{flows}], "explanations": [{explanations}]{self._followed(finding)}{self._profile(finding)}}}'
         )
 
     def _profile(self, finding: Finding) -> str:
@@ -209,6 +209,27 @@ class JsonReportWriter:
             return ""
         cost = self.costs.of(finding)
         return "" if cost is None else f', "profile": {json.dumps(site_profile(cost, self.costs))}'
+
+    def _followed(self, finding: Finding) -> str:
+        """`, "followed": [...]` for a site whose callees' leak explanations decided, else nothing.
+
+        No input lines: a worker process knows another package's explanation only from the leak scan
+        (escapelint.read.leak_scan), and the document must not depend on how many read it.
+        """
+        if not finding.followed:
+            return ""
+        calls = []
+        for call in finding.followed:
+            explanation = call.explanation
+            flows = ", ".join([self._flow(flow) for flow in explanation.flows])
+            calls.append(
+                f'{{"callee": {_quote(call.callee)}, "package": {_str(call.package)}, '
+                f'"parameter": {_quote(call.parameter)}, "call": {self._step(call.call)}, '
+                f'"explanation": {{"subject": {_quote(explanation.subject)}, "function": {_str(explanation.function)}, '
+                f'"sink": {_str(explanation.sink)}, "derefs": {_int(explanation.derefs)}, '
+                f'{_position_fields(explanation.position)}, "flows": [{flows}]}}}}'
+            )
+        return f', "followed": [{", ".join(calls)}]'
 
     def _explanation(self, explanation: Explanation, *, with_flows: bool) -> str:
         text = (

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from json.decoder import scanstring
 
 from escapelint import __version__
-from escapelint.analyze.findings import Finding, PackageFindings
+from escapelint.analyze.findings import Finding, FollowedCall, PackageFindings
 from escapelint.events import (
     BuildStats,
     CompilerError,
@@ -218,6 +218,20 @@ def _explanation(raw: dict, position: Position, flows: tuple[Flow, ...], offset:
     )  # fmt: skip
 
 
+def _followed(raw: list | None) -> tuple[FollowedCall, ...]:
+    """The callees a site was followed into ("followed"): the document keeps of each callee's
+    explanation what the pages and the document show (no input lines: see escapelint.report.json)."""
+    calls = []
+    for call in raw or ():
+        x = call["explanation"]
+        explanation = Explanation(
+            _position(x), x["subject"], x["function"], x["sink"], x["derefs"], tuple(_flow(f) for f in x["flows"]),
+            False, 0, 0,
+        )  # fmt: skip
+        calls.append(FollowedCall(call["callee"], call["package"], call["parameter"], _step(call["call"]), explanation))
+    return tuple(calls)
+
+
 def _package(raw: dict, unrecognized: tuple[UnrecognizedLine, ...], offset: int) -> PackageFindings:
     path = raw["path"]
     header_line = raw["header_line"]
@@ -256,6 +270,7 @@ def _package(raw: dict, unrecognized: tuple[UnrecognizedLine, ...], offset: int)
             Finding(
                 event, item["function"], item["declared_in"], item["category"], item["category_reason"],
                 None if decided_by is None else _step(decided_by), item["inlined_from"], item["fingerprint"],
+                followed=_followed(item.get("followed")),
             )
         )  # fmt: skip
     output = PackageOutput(

@@ -711,6 +711,11 @@ def _site(
     category = finding.category or "unclassified"
     reason = finding.reason or ""
     chains = distinct_chains(_chain(e, home, directory, finding.step) for e in event.explanations)
+    # The callees' chains after the caller's: where each one sends the value it was passed.
+    chains += tuple(
+        _chain(replace(f.explanation, function=f.explanation.function or f.callee), home, directory, finding.step)
+        for f in finding.followed
+    )
     view = views.get(home) if views else None
     path = cache.path(home) if cache is not None else None
     texts = [event.expr, reason, *(t for c in chains for h in c.hops for t in (h.source, h.sink, *(s.expr for s in h.steps)))]

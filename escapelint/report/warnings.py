@@ -10,6 +10,7 @@ under "warnings", and `--strict` turns any of them into exit 2.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from escapelint.analyze.findings import PackageFindings
@@ -42,12 +43,19 @@ class SourceFileCheck:
     def __init__(self, locator: SourceLocator) -> None:
         self.locator = locator
         self._named: set[str] = set()
+        #: Verdicts that needed a fact of a source that was not read, by category (Finding.unread_source).
+        self.unread_verdicts: Counter = Counter()
 
     def add(self, package: PackageFindings) -> None:
         self._named.update(e.position.file for e in package.output.events)
+        self.unread_verdicts.update(f.category for f in package.findings if f.unread_source)
 
-    def add_names(self, names: set[str]) -> None:
+    def add_names(self, names: set[str], unread_verdicts: Counter | None = None) -> None:
+        """The files a worker's packages name, and (when their findings do not come back) their
+        verdicts that needed an unread source."""
         self._named.update(names)
+        if unread_verdicts:
+            self.unread_verdicts.update(unread_verdicts)
 
     @property
     def named(self) -> list[str]:
@@ -109,12 +117,20 @@ def input_warnings(
         if missing:
             root = sources.locator.root
             under = f" under {root}" if root is not None else ""
+            unread = sources.unread_verdicts
+            if unread:
+                categories = ", ".join(f"{count} {category}" for category, count in sorted(unread.items(), key=lambda kv: (-kv[1], kv[0])))
+                depends = (
+                    f"{sum(unread.values())} verdicts depend on facts only those files state "
+                    f"(package-level variables, named results, fields and methods, callees' parameters): {categories}"
+                )
+            else:
+                depends = "no verdict depends on facts only those files state"
             warnings.append(
                 InputWarning(
                     "sources-not-found",
                     f"{len(missing)} of {len(named)} Go files the output names were not found{under} "
-                    f"(first: {missing[0]}): categories that need the source may be wrong and the report has "
-                    f"no source excerpts for them; {source_hint}",
+                    f"(first: {missing[0]}): {depends}; the report has no source excerpts for them; {source_hint}",
                 )
             )
     return warnings

@@ -17,7 +17,7 @@ import inspect
 from dataclasses import dataclass
 from types import ModuleType
 
-from escapelint.analyze.evidence import Evidence
+from escapelint.analyze.evidence import CalleeLeak, Evidence
 from escapelint.events import FlowStep
 from escapelint.rules import (
     channel_send,
@@ -34,7 +34,7 @@ from escapelint.rules import (
     uintptr_escape,
     unclassified,
 )
-from escapelint.rules.base import Claim
+from escapelint.rules.base import Claim, where
 
 __all__ = ["Claim", "Rule", "Verdict", "RULES", "PRECEDENCE", "UnknownRuleError", "get_rule", "classify"]
 
@@ -79,6 +79,8 @@ class Verdict:
     category: str
     reason: str
     step: FlowStep | None  # the explanation step that decided, when one did
+    #: The callees the value was followed into, outermost first (their leak explanations decided).
+    followed: tuple[CalleeLeak, ...] = ()
 
 
 class UnknownRuleError(KeyError):
@@ -117,9 +119,44 @@ def get_rule(rule_id: str) -> Rule:
 
 
 def classify(evidence: Evidence) -> Verdict:
-    """The category of one `escape`/`moved` event: the first rule in precedence order that claims it."""
+    """The category of one `escape`/`moved` event: the first rule in precedence order that claims it.
+
+    A value passed to a callee of the package whose parameter's leak is explained is followed into
+    that callee (`Evidence.callee`): where the callee sends it decides, by the destination rules.
+    """
     for rule in PRECEDENCE:
         claim = rule.claim(evidence)
         if claim is not None:
+            if rule.module is leaking_call:
+                followed = _follow(evidence)
+                if followed is not None:
+                    return followed
             return Verdict(rule.id, claim.reason, claim.step)
     return Verdict(UNCLASSIFIED.id, unclassified.why(evidence), evidence.destination)
+
+
+#: The rules that say where a value goes, asked of a callee's leak explanation in precedence order.
+_DESTINATION_RULES: tuple[Rule, ...] = tuple(
+    rule for rule in PRECEDENCE if rule.module in (global_assignment, indirect_store, channel_send, held_by_heap_object)
+)
+
+
+def _follow(evidence: Evidence) -> Verdict | None:
+    """The verdict of the callee's leak explanation, through any callees it passes the value on to."""
+    callee = evidence.callee
+    if callee is None or callee.evidence is None:
+        return None
+    inner = callee.evidence
+    via = f"passed to `{callee.callee}` ({where(callee.step)}), whose parameter `{callee.parameter}`"
+    for rule in _DESTINATION_RULES:
+        claim = rule.claim(inner)
+        if claim is not None:
+            return Verdict(rule.id, f"{via} is {claim.reason}", claim.step, (callee,))
+    deeper = _follow(inner)
+    if deeper is not None:
+        return Verdict(deeper.category, f"{via} is {deeper.reason}", deeper.step, (callee, *deeper.followed))
+    # The callee passes it on to a callee that cannot be followed in turn: say which, with both chains.
+    passed_on = leaking_call.claim(inner)
+    if passed_on is not None:
+        return Verdict(leaking_call.ID, f"{via} is {passed_on.reason}", passed_on.step, (callee,))
+    return None

@@ -55,8 +55,6 @@ def claim(evidence: Evidence) -> Claim | None:
         if step is None:
             return None
         return Claim(f"`{evidence.event.expr}` is captured by reference by a closure that escapes: {where(step)}", step)
-    if evidence.form is ExprForm.SELECTOR and evidence.source is not None:
-        name = evidence.selected_name
-        if evidence.source.has_method(name) and not evidence.source.has_field(name):
-            return Claim(f"`{evidence.event.expr}` is a method value: a closure over its receiver that escapes")
+    if evidence.selector_kind == "method":
+        return Claim(f"`{evidence.event.expr}` is a method value: a closure over its receiver that escapes")
     return None

@@ -44,10 +44,15 @@ FIX = "Keep the state in a value the caller owns (a struct field, a parameter) i
 
 def claim(evidence: Evidence) -> Claim | None:
     step, assignment = evidence.destination, evidence.assignment
+    appended = evidence.appended_to
+    if appended is not None and evidence.root_kind is RootKind.HEAP:
+        names = evidence.globals_at(step.at.file)
+        if names is not None and appended.form is TargetForm.NAMED and appended.base in names:
+            return Claim(f"appended to package-level variable `{appended.target}`: {where(step)}", step)
+        return None
     if evidence.root_kind is not RootKind.HEAP or assignment is None:
         return None
-    if evidence.source is None or not evidence.source.covers(step.at.file):
-        return None
-    if assignment.form is TargetForm.POINTER or assignment.base not in evidence.source.globals_of(step.at.file):
+    names = evidence.globals_at(step.at.file)
+    if names is None or assignment.form is TargetForm.POINTER or assignment.base not in names:
         return None
     return Claim(f"stored in package-level variable `{assignment.base}`: {where(step)}", step)

@@ -48,13 +48,23 @@ def claim(evidence: Evidence) -> Claim | None:
         return Claim(f"used as a map key: {where(step)}", step)
     if step.reason in ("map literal key", "map literal value"):
         return Claim(f"stored in a map: {where(step)}", step)
+    appended = evidence.appended_to
+    if appended is not None:
+        names = evidence.globals_at(step.at.file)
+        if appended.form is TargetForm.NAMED and (names is None or appended.base in names):
+            return None  # a package-level slice (global-assignment), or the source cannot tell
+        return Claim(
+            f"appended to `{appended.target}`: every value `append` stores goes to the heap, "
+            f"as the slice's new backing array may: {where(step)}",
+            step,
+        )
     assignment = evidence.assignment
     if assignment is None:
         return None
     if assignment.form is not TargetForm.NAMED:
         return Claim(f"stored through pointer `{assignment.target}`: {where(step)}", step)
     # Anything else needs the source to rule out a package-level variable.
-    source = evidence.source
-    if source is None or not source.covers(step.at.file) or assignment.base in source.globals_of(step.at.file):
+    names = evidence.globals_at(step.at.file)
+    if names is None or assignment.base in names:
         return None
     return Claim(f"stored into `{assignment.target}`, memory reached through `{assignment.base}`: {where(step)}", step)

@@ -30,8 +30,9 @@ only reads.
 
 ## Known problems
 A pointer converted to an interface does not allocate by conversion; those sites are decided by where
-the pointer goes. An `a.b` selector may also be a method value; it is boxing only when the package
-source declares a field `b` and no method `b`.
+the pointer goes. An `a.b` selector may also be a method value; it is boxing only when the source
+says `b` is a field: of the struct type of `a` when `a` is a parameter or receiver (a type of this
+package or of one it imports), else when the package declares a field `b` and no method `b`.
 """
 
 from __future__ import annotations
@@ -75,8 +76,6 @@ def claim(evidence: Evidence) -> Claim | None:
         return Claim(f"`{expr}` is converted to an interface, and the box escapes")
     if evidence.form is ExprForm.VALUE:
         return Claim(f"`{expr}` cannot allocate by itself: the heap object is its interface box")
-    if evidence.form is ExprForm.SELECTOR and evidence.source is not None:
-        name = evidence.selected_name
-        if evidence.source.has_field(name) and not evidence.source.has_method(name):
-            return Claim(f"`{expr}` is a field value: the heap object is its interface box")
+    if evidence.selector_kind == "field":
+        return Claim(f"`{expr}` is a field value: the heap object is its interface box")
     return None

@@ -15,8 +15,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from escapelint.analyze.findings import Finding, PackageFindings, analyze
+from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator, read_go_file
 from escapelint.events import BuildStats, CompilerError
+from escapelint.read.leak_scan import scan_leak_text
 from escapelint.workflows.blocks import pipe_blocks, read_block, spooled_lines
 from escapelint.workflows.cache import RecordingSourceLocator, ResultCache, context_for
 from escapelint.workflows.gobuild import (
@@ -161,11 +163,13 @@ class AnalysedBuild:
         from escapelint.read.classifier import LineClassifier
 
         self._held = []
+        leaks = LeakSummaries()  # other packages' leaks, followed into (escapelint.analyze.leaks)
         if self.cache is None:
             reader = BuildReader()
             try:
                 for output in reader.packages(build.lines()):
-                    yield analyze(output, sources)
+                    leaks.add_output(output)
+                    yield analyze(output, sources, leaks)
             finally:
                 self.stats.add(reader.stats)
             return
@@ -175,10 +179,15 @@ class AnalysedBuild:
         classifier = LineClassifier()
         for digest, spool in pipe_blocks(build.raw_lines(), classifier, cache.tmp):
             with spool:
+                # The block's leak explanations join the table before it is analysed, as the file scan
+                # of the one-process and worker readers puts them (escapelint.read.leak_scan).
+                for path, text in scan_leak_text(spool.read()):
+                    leaks.add_text(path, text)
+                spool.seek(0)
                 result = read_block(
                     lambda spool=spool: spooled_lines(spool), digest, self.stats.lines,
                     cache=cache, context=context, sources=recording, classifier=classifier,
-                    fragments=None, want_findings=True,
+                    fragments=None, want_findings=True, leaks=leaks,
                 )  # fmt: skip
             self.stats.add(result.stats)
             yield from result.findings or ()

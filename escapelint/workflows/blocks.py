@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from escapelint.analyze.findings import PackageFindings, analyze
+from escapelint.analyze.leaks import LeakSummaries
 from escapelint.events import BuildStats, UnrecognizedLine
 from escapelint.read.assembler import BuildReader
 from escapelint.read.classifier import LineClassifier
@@ -34,6 +35,7 @@ from escapelint.workflows.cache import (
     JSON,
     BlockMeta,
     CacheContext,
+    Dependency,
     Entry,
     RecordingSourceLocator,
     ResultCache,
@@ -77,16 +79,20 @@ def read_block(
     classifier: LineClassifier,
     fragments: Path | None,
     want_findings: bool,
+    leaks: LeakSummaries | None = None,
 ) -> BlockResult:
     """The results of one block: `lines()` opens its text, `digest` is the SHA-256 of its bytes.
 
     JSON is written when `fragments` is given (the directory for its text), findings kept when
-    `want_findings`. The cache is asked first; what it lacks is made and stored.
+    `want_findings`. The cache is asked first; what it lacks is made and stored. `leaks` is the
+    build-wide leak table (escapelint.analyze.leaks), holding this block's package already: the
+    packages the analysis followed into are dependencies of the entry, as the source files are.
     """
     key = context.key(digest)
     want_json = fragments is not None
-    json_entry = cache.lookup(key, JSON, context.source_root) if want_json else None
-    findings_entry = cache.lookup(key, FINDINGS, context.source_root) if want_findings else None
+    packages = None if leaks is None else leaks.identity
+    json_entry = cache.lookup(key, JSON, context.source_root, packages) if want_json else None
+    findings_entry = cache.lookup(key, FINDINGS, context.source_root, packages) if want_findings else None
     try:
         if (json_entry is not None or not want_json) and (findings_entry is not None or not want_findings):
             return _from_entries(json_entry, findings_entry, first_line, fragments)
@@ -94,7 +100,7 @@ def read_block(
         for entry in (json_entry, findings_entry):
             if entry is not None:
                 entry.close()
-    return _made(lines, key, first_line, cache, sources, classifier, fragments, want_findings)
+    return _made(lines, key, first_line, cache, sources, classifier, fragments, want_findings, leaks)
 
 
 def _from_entries(
@@ -167,6 +173,7 @@ def _made(
     classifier: LineClassifier,
     fragments: Path | None,
     want_findings: bool,
+    leaks: LeakSummaries | None = None,
 ) -> BlockResult:
     """Read and analyse the block; write its JSON and findings entries as it goes, and store them."""
     reader = BuildReader(classifier)
@@ -176,19 +183,24 @@ def _made(
     unrecognized: list[tuple[UnrecognizedLine, str | None]] = []
     named: set[str] = set()
     sources.take()  # what earlier blocks noted is theirs
+    if leaks is not None:
+        # A callee's analysis kept from another block would not note the source files it reads for
+        # this one: made again here, so that every dependency of the entry is recorded.
+        leaks.analyses.clear()
+        leaks.recording = {}
     text = lines()
     try:
         for output in reader.packages(text, first_line):
             named.update(e.position.file for e in output.events)
             unrecognized.extend((u, output.path) for u in output.unrecognized)
-            package = analyze(output, sources)
+            package = analyze(output, sources, leaks)
             if writer is not None:
                 writer.package(package)
             if want_findings:
                 packages.append(package)
         meta = BlockMeta(
             first_line, reader.stats, 0 if writer is None else writer.packages_written,
-            tuple(unrecognized), frozenset(named), tuple(sources.take()),
+            tuple(unrecognized), frozenset(named), tuple(sources.take()) + _followed_packages(leaks),
         )  # fmt: skip
         piece = None
         if json_out is not None:
@@ -298,3 +310,11 @@ def spooled_lines(spool) -> Iterator[str]:
     spool.seek(0)
     for raw in spool:
         yield raw.decode("utf-8", errors="replace")
+
+
+def _followed_packages(leaks: LeakSummaries | None) -> tuple[Dependency, ...]:
+    """The packages the block's analysis looked up in the leak table, as dependencies; recording ends."""
+    if leaks is None or leaks.recording is None:
+        return ()
+    recorded, leaks.recording = leaks.recording, None
+    return tuple(Dependency("package", path, identity) for path, identity in sorted(recorded.items()))

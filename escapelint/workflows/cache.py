@@ -61,7 +61,7 @@ import tempfile
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -215,7 +215,9 @@ class Dependencies:
             self._seen[(kind, str(path))] = known
         return known
 
-    def current(self, dependency: Dependency, root: Path | None) -> bool:
+    def current(self, dependency: Dependency, root: Path | None, packages: Callable[[str], str] | None = None) -> bool:
+        if dependency.kind == "package":  # another package's leaks, followed into (escapelint.analyze.leaks)
+            return packages is not None and packages(dependency.name) == dependency.identity
         if dependency.kind not in ("file", "dir"):
             return False  # a kind this code does not know: never trusted
         path = Path(dependency.name)
@@ -560,16 +562,18 @@ class ResultCache:
     def entry_path(self, key: str, kind: str) -> Path:
         return self.directory / _ENTRIES / key[:2] / f"{key}-{kind}"
 
-    def lookup(self, key: str, kind: str, root: Path | None) -> Entry | None:
+    def lookup(
+        self, key: str, kind: str, root: Path | None, packages: Callable[[str], str] | None = None
+    ) -> Entry | None:
         """The entry for (key, kind), verified and with every dependency current (relative ones under
-        `root`); else None."""
+        `root`; another package's leaks by `packages`, LeakSummaries.identity); else None."""
         if not self.on:
             return None
         path = self.entry_path(key, kind)
         entry = verify_entry(path, key, kind)
         if entry is None:
             return None
-        if not all(self.dependencies.current(d, root) for d in entry.meta.dependencies):
+        if not all(self.dependencies.current(d, root, packages) for d in entry.meta.dependencies):
             entry.close()
             return None
         _touch(path)

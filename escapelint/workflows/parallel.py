@@ -1,8 +1,10 @@
 """Read one large file of build output with several processes, with the same result as one process.
 
 Why this is exact: `go build` prints each package's diagnostics as one block under its `# import/path`
-line, and nothing escapelint concludes crosses a package (explanations, flows, functions, fingerprints
-are all per package; BuildReader starts afresh at every header). So the file is cut at package headers
+line, and what escapelint concludes crosses a package in one way only (explanations, flows, functions,
+fingerprints are all per package; BuildReader starts afresh at every header): a value passed to a
+function of an earlier package is followed into that function's leak explanation. The parent reads
+those explanations of the whole file first (escapelint.read.leak_scan) and gives them to every worker. So the file is cut at package headers
 into windows of whole packages. Each worker process reads, analyses and writes its windows as the
 one-process pipeline does, starting its line count where the window starts; the parent puts the
 results back in input order. A worker writes its share of the JSON document to a fragment file that
@@ -36,11 +38,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from escapelint.analyze.findings import PackageFindings, analyze
+from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats, UnrecognizedLine
 from escapelint.gc_pause import pause_for_this_process
 from escapelint.read.assembler import BuildReader
 from escapelint.read.classifier import LineClassifier
+from escapelint.read.leak_scan import scan_leak_explanations
 from escapelint.read.messages import PackageHeader
 from escapelint.report.json import JsonReportWriter
 from escapelint.report.output import process_exists
@@ -108,6 +112,7 @@ class WindowResult:
     pieces: tuple[JsonPiece, ...] = ()
     cache_problem: str | None = None
     cache_stored: int = 0
+    unread_verdicts: dict[str, int] | None = None  # verdicts that needed an unread source, by category
 
 
 def plan_windows(
@@ -198,6 +203,7 @@ class _Job:
     fragments: Path | None  # the directory for JSON fragments; None when no JSON is written
     keep_findings: bool
     parent: int  # the pid of the process that forks the workers
+    leaks: LeakSummaries  # every package's leak explanations, read before the workers start
     cache: ResultCache | None = None  # the result cache (escapelint.workflows.cache), or None for none
     context: CacheContext | None = None
 
@@ -278,9 +284,13 @@ def _read_window(task: tuple[Window, int, int]) -> WindowResult:
         try:
             writer = None if out is None else JsonReportWriter(out, job.input_name)
             named: set[str] = set()
+            unread: dict[str, int] = {}
             for output in reader.packages(lines, first_line):
                 named.update(e.position.file for e in output.events)
-                package = analyze(output, job.sources)
+                package = analyze(output, job.sources, job.leaks)
+                for finding in package.findings:
+                    if finding.unread_source:
+                        unread[finding.category] = unread.get(finding.category, 0) + 1
                 if writer is not None:
                     writer.package(package)
                 if findings is not None:
@@ -297,6 +307,7 @@ def _read_window(task: tuple[Window, int, int]) -> WindowResult:
         [] if writer is None else writer.unrecognized,
         findings,
         frozenset(named),
+        unread_verdicts=unread,
     )
 
 
@@ -318,7 +329,7 @@ def _read_window_cached(job: _Job, window: Window, first_line: int) -> WindowRes
             block_digest(job.source, block.start, block.end),
             line,
             cache=cache, context=job.context, sources=sources, classifier=_classifier,
-            fragments=job.fragments, want_findings=job.keep_findings,
+            fragments=job.fragments, want_findings=job.keep_findings, leaks=job.leaks,
         )  # fmt: skip
         stats.add(result.stats)
         line += result.stats.lines
@@ -335,6 +346,15 @@ def _read_window_cached(job: _Job, window: Window, first_line: int) -> WindowRes
 
 
 # --- the parent side ---------------------------------------------------------------------------
+
+
+def build_wide_leaks(source: Path) -> LeakSummaries:
+    """The leak table of the whole file (escapelint.analyze.leaks), as one process reading it in order
+    would have it for each package: a worker's window would otherwise see only its own packages."""
+    leaks = LeakSummaries()
+    for path, text in scan_leak_explanations(source):
+        leaks.add_text(path, text)
+    return leaks
 
 
 def read_windows(
@@ -358,7 +378,7 @@ def read_windows(
     it whose line number is known by then: the windows' line counts come back with their results,
     and a worker counts the few lines in between itself.
     """
-    job = _Job(source, input_name, sources, fragments, keep_findings, os.getpid(), cache, context)
+    job = _Job(source, input_name, sources, fragments, keep_findings, os.getpid(), build_wide_leaks(source), cache, context)
     context = multiprocessing.get_context("fork")
     biggest = max(windows, key=lambda w: w.size)
     order = deque([biggest, *(w for w in windows if w is not biggest)])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import contextlib
 import os
 import stat
@@ -12,6 +14,7 @@ from typing import TextIO
 
 from escapelint.analyze.cost import CostAttribution
 from escapelint.analyze.findings import PackageFindings, analyze
+from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats
 from escapelint.gc_pause import paused
@@ -27,6 +30,7 @@ from escapelint.read.classifier import LineClassifier
 from escapelint.workflows.blocks import file_lines, read_block
 from escapelint.workflows.cache import CacheContext, RecordingSourceLocator, ResultCache, block_digest, context_for
 from escapelint.workflows.parallel import (
+    build_wide_leaks,
     Window,
     WindowResult,
     default_jobs,
@@ -405,9 +409,12 @@ def _noting_source_files(packages: Iterator[PackageFindings], check: SourceFileC
 def _read_here(
     reader: BuildReader, lines: TextIO, sources: SourceLocator, json_writers: list[JsonReportWriter]
 ) -> Iterator[PackageFindings]:
-    """Read, analyse and write in this process, a package at a time."""
+    """Read, analyse and write in this process, a package at a time; each package's leaks are counted
+    in before its analysis, for the packages after it (escapelint.analyze.leaks)."""
+    leaks = LeakSummaries()
     for output in reader.packages(lines):
-        package = analyze(output, sources)
+        leaks.add_output(output)
+        package = analyze(output, sources, leaks)
         for writer in json_writers:
             writer.package(package)
         yield package
@@ -454,7 +461,8 @@ def _in_order_checked(
                 f"the windows before it end at line {stats.lines}; rerun with --jobs 1"
             )
         stats.add(result.stats)
-        source_check.add_names(result.named_files)
+        # Findings that come back are counted as they pass (_noting_source_files); the others here.
+        source_check.add_names(result.named_files, None if result.findings is not None else Counter(result.unread_verdicts or {}))
         if result.fragment is not None:
             for writer in json_writers:
                 writer.splice(result.fragment, result.packages_written, result.unrecognized)
@@ -491,13 +499,14 @@ def _read_blocks_here(
     """Read a file in this process a package block at a time, through the result cache."""
     classifier = LineClassifier()
     recording = RecordingSourceLocator(sources.root, cache.dependencies)
+    leaks = build_wide_leaks(source)  # as the workers have it: every block's package is in before it is read
     for block in plan_windows(source, min_window_bytes=0):
         result = read_block(
             lambda block=block: file_lines(source, block.start, block.end),
             block_digest(source, block.start, block.end),
             stats.lines,
             cache=cache, context=context, sources=recording, classifier=classifier,
-            fragments=fragments, want_findings=keep_findings,
+            fragments=fragments, want_findings=keep_findings, leaks=leaks,
         )  # fmt: skip
         stats.add(result.stats)
         source_check.add_names(result.named_files)

@@ -56,6 +56,45 @@ def test_assignment(expr, assignment):
     assert assignment_of(FlowStep(expr, "assign", AT)) == assignment
 
 
+@pytest.mark.parametrize(
+    "expr,assignment",
+    [
+        # inlined (*bufio.Reader).reset: the receiver `b` of package bufio, not a variable `bufio`
+        ("bufio.b.buf = make([]byte, 4096)", Assignment("bufio.b.buf", "bufio.b", TargetForm.NAMED)),
+        ("big.z.abs = ~r0", Assignment("big.z.abs", "big.z", TargetForm.NAMED)),
+        ("r.doc = x", Assignment("r.doc", "r", TargetForm.NAMED)),  # `r` is no inlined package
+    ],
+)
+def test_assignment_in_code_inlined_from_another_package(expr, assignment):
+    assert assignment_of(FlowStep(expr, "assign", AT), frozenset({"bufio", "big"})) == assignment
+
+
+@pytest.mark.parametrize(
+    "version,site,expr,form",
+    [
+        ("1.27.3", "misread/misread.go:47", "go.shape.[]string{}", ExprForm.SLICE_LITERAL),
+        ("1.19", "misread/misread.go:43", "go.shape.[]string_0{}", ExprForm.SLICE_LITERAL),
+    ],
+)
+def test_a_slice_literal_of_a_shape_type_allocates(version, site, expr, form):
+    """`S{}` for S ~[]E in an inlined generic (slices.Clone): no interface is involved."""
+    assert evidence_at(version, site, expr, name="leaks.m2.txt", module="leaks").form is form
+
+
+@pytest.mark.parametrize(
+    "version,site,kind",
+    [
+        ("1.19", "./selectors.go:12", "field"),  # st store.Stats: a field of another package's struct
+        ("1.27.3", "./selectors.go:12", "field"),
+        ("1.27.3", "./selectors.go:22", "field"),  # l Local
+        ("1.27.3", "./selectors.go:26", "method"),  # ix *Index: Index.Keys is a method, Local.Keys a field
+    ],
+)
+def test_a_selector_is_decided_by_the_type_of_its_operand(version, site, kind):
+    evidence = evidence_at(version, site, name="leaks.m2.txt", module="leaks")
+    assert evidence.selector_kind == kind
+
+
 def test_gather_parses_an_assignment_destination_once():
     evidence = evidence_at("1.27.3", "./misc.go:12")  # *pp = &x
     assert evidence.root_kind is RootKind.HEAP

@@ -15,14 +15,16 @@ CASES = [
         "1.19",
         "./misc.go:19",
         None,
-        "passed to a callee that lets it escape: `s.Sink(&x)` (call parameter) at ./misc.go:20:8",
+        "passed to `s.Sink`, an interface method or a function value, whose code the compiler cannot see: "
+        "`s.Sink(&x)` (call parameter) at ./misc.go:20:8",
         ("s.Sink(&x)", "call parameter", "./misc.go:20:8"),
     ),
     (
         "1.27.3",
         "./misc.go:19",
         None,
-        "passed to a callee that lets it escape: `s.Sink(&x)` (call parameter) at ./misc.go:20:8",
+        "passed to `s.Sink`, an interface method or a function value, whose code the compiler cannot see: "
+        "`s.Sink(&x)` (call parameter) at ./misc.go:20:8",
         ("s.Sink(&x)", "call parameter", "./misc.go:20:8"),
     ),
     ("1.27.3", "./misc.go:8", None, None, None),

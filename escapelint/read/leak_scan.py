@@ -1,0 +1,99 @@
+"""Every package's explanations of parameter leaks to the heap, read from a file before the packages are.
+
+Worker processes (escapelint.workflows.parallel) read a file in windows of whole packages, but a
+package's verdicts may follow a value into a function of an earlier package (escapelint.analyze.leaks):
+the parent gives every worker the leak explanations of the whole file. Reading all of it would cost as
+much as the work itself, so this finds the few lines that matter with the C-speed `bytes.find`: the
+package headers and the "parameter p leaks to {heap} ...:" headers with their flow and step lines
+(about 2 % of the standard library's lines). A package's lines are read, with BuildReader so that they
+mean exactly what they mean in the whole file, only when a package that calls into it asks
+(escapelint.analyze.leaks): in the workers, and for the few packages called.
+"""
+
+from __future__ import annotations
+
+import bisect
+import mmap
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from escapelint.events import Explanation
+from escapelint.read.assembler import BuildReader
+from escapelint.read.classifier import LineClassifier
+from escapelint.read.messages import PackageHeader
+
+_HEAP = b" leaks to {heap}"
+_HEADER = b"# "
+#: A leak header and the lines that carry its position prefix indented (flow "  flow: ", step
+#: "    from ", warning "  warning: "); a position never holds ": " (grammars/gc_diagnostics.lark).
+_BLOCK = re.compile(rb"(?P<prefix>[^\n]*?: )(?P<header>parameter [^\n]*)(?:\n(?P=prefix)  [^\n]*)*")
+
+
+def scan_leak_explanations(path: Path) -> Iterator[tuple[str, bytes]]:
+    """(package path, the text of its explanations of leaks to the heap) for every package header of
+    the file, in order. The text is read by `read_leak_explanations` when someone asks."""
+    with path.open("rb") as handle:
+        try:
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file cannot be mapped
+            return
+        with data:
+            yield from _scan(data)
+
+
+def scan_leak_text(data: bytes) -> Iterator[tuple[str, bytes]]:
+    """`scan_leak_explanations` of text in memory: one block of a `go build` pipe (escapelint.workflows.blocks)."""
+    yield from _scan(data)
+
+
+def read_leak_explanations(package: str, text: bytes) -> tuple[Explanation, ...]:
+    """The explanations of leaks to the heap in the text `scan_leak_explanations` found for `package`."""
+    lines = [f"# {package}\n"] + [line + "\n" for line in _text(text).split("\n") if line]
+    found: list[Explanation] = []
+    for output in BuildReader().packages(lines):
+        found += [e for e in output.unclaimed if e.sink == "{heap}"]
+    return tuple(found)
+
+
+def _scan(data) -> Iterator[tuple[str, bytes]]:
+    classifier = LineClassifier()
+    headers: list[tuple[int, str]] = []  # (offset, import path) of each package header
+    start = 0 if data[:2] == _HEADER else _after_newline(data.find(b"\n" + _HEADER))
+    while start >= 0:
+        end = _line_end(data, start)
+        message = classifier.classify(_text(data[start:end]))[1]
+        if isinstance(message, PackageHeader):
+            headers.append((start, message.path))
+        start = _after_newline(data.find(b"\n" + _HEADER, end))
+    blocks: list[list[bytes]] = [[] for _ in headers]
+    starts = [offset for offset, _ in headers]
+    position = data.find(_HEAP)
+    while position >= 0:
+        # "POS: parameter p leaks to {heap} ...:" (BuildReader checks the rest), and the flow and step
+        # lines below it, matched in C.
+        start = data.rfind(b"\n", 0, position) + 1
+        block = _BLOCK.match(data, start)
+        end = position + 1
+        if block is not None and block.end("header") > position:
+            package = bisect.bisect_right(starts, start) - 1
+            if package >= 0:
+                blocks[package].append(block.group())
+                end = block.end()
+        position = data.find(_HEAP, end)
+    for (_, package), block in zip(headers, blocks):
+        yield package, b"\n".join(block)
+
+
+def _after_newline(found: int) -> int:
+    return found + 1 if found >= 0 else -1
+
+
+def _line_end(data, start: int) -> int:
+    end = data.find(b"\n", start)
+    return len(data) if end < 0 else end
+
+
+def _text(line: bytes) -> str:
+    """A line as escapelint.read.input decodes it, without its line end."""
+    return line.decode("utf-8", errors="replace").rstrip("\r")

@@ -1,0 +1,118 @@
+"""Values passed to callees, followed into the callees' leak explanations (escapelint issue 10 §3).
+
+fixtures/modules/leaks is recorded on every toolchain; its labels (tests/test_rules_accuracy.py) hold
+the categories, these cases the reasons, the deciding steps and the callees followed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from escapelint.analyze.findings import analyze
+from escapelint.analyze.leaks import LeakSummaries
+from escapelint.read.assembler import read_build_output
+from escapelint.read.leak_scan import scan_leak_explanations
+from escapelint.workflows.report import report_json
+from scripts.toolchains import VERSIONS
+
+from .conftest import analysed, fixture_id, read_lines, recorded_files
+
+#: (line of follow.go, category, the callees followed in order, the deciding step as (expr, reason, position))
+FOLLOWED = [
+    (19, "global-assignment", ["keep"], ("gPtr = p", "assign", "./follow.go:15:7")),
+    (29, "channel-send", ["send"], ("gCh <- p", "send", "./follow.go:25:6")),
+    (39, "indirect-store", ["put"], ("b.P = p", "assign", "./follow.go:35:6")),
+    (49, "global-assignment", ["relay", "keep"], ("gPtr = p", "assign", "./follow.go:15:7")),
+    (83, "global-assignment", ["Keeper.Keep"], ("gPtr = p", "assign", "./follow.go:79:7")),
+    (88, "global-assignment", ["store.Keep"], ("kept = p", "assign", "store/store.go:11:7")),
+]
+
+#: (line of follow.go, category, the start of its reason): callees not followed, saying which.
+NOT_FOLLOWED = [
+    (54, "global-assignment", "appended to package-level variable `gList`: `append(gList, &x)` (call parameter)"),
+    (59, "leaking-call", "passed to the builtin `panic`, whose argument always escapes: `panic(&x)`"),
+    (66, "leaking-call", "passed to `s.Sink`, an interface method or a function value"),
+    (71, "leaking-call", "passed to `f`, an interface method or a function value"),
+]
+
+
+def _finding(version: str, line: int):
+    build = analysed(version, "leaks")
+    (finding,) = [
+        f for f in build.findings()
+        if f.event.position.file == "./follow.go" and f.event.position.line == line and f.event.kind.value == "moved"
+    ]  # fmt: skip
+    return finding
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("line,category,callees,step", FOLLOWED)
+def test_a_value_is_followed_into_its_callees(version, line, category, callees, step):
+    finding = _finding(version, line)
+    assert finding.category == category
+    assert [f.callee for f in finding.followed] == callees
+    assert (finding.step.expr, finding.step.reason, str(finding.step.at)) == step
+    assert finding.reason.startswith(f"passed to `{callees[0]}` (`")
+    for call in finding.followed:
+        assert call.explanation.sink == "{heap}" and call.explanation.subject == call.parameter == "p"
+        assert call.call.reason == "call parameter"
+    assert finding.followed[-1].package == (
+        "example.com/escapelint/leaks/store" if line == 88 else "example.com/escapelint/leaks"
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("line,category,reason", NOT_FOLLOWED)
+def test_callees_that_cannot_be_followed_say_why(version, line, category, reason):
+    finding = _finding(version, line)
+    assert (finding.category, finding.followed) == (category, ())
+    assert finding.reason.startswith(reason)
+
+
+def test_without_the_build_wide_table_other_packages_are_not_followed():
+    packages, _ = read_build_output(read_lines(recorded_files("leaks.m2.txt")[-1]))
+    build = analysed("1.27.3", "leaks")
+    findings = [f for p in packages for f in analyze(p, build.sources).findings]
+    (other,) = [f for f in findings if f.event.position.file == "./follow.go" and f.event.position.line == 88]
+    assert other.category == "leaking-call" and other.followed == ()
+    assert "a function of another package whose leak this input does not explain" in other.reason
+
+
+def test_the_json_report_shows_the_callees_chain(tmp_path):
+    out = tmp_path / "r.json"
+    source = recorded_files("leaks.m2.txt")[-1]
+    report_json(str(source), str(out), source_root=analysed("1.27.3", "leaks").module)
+    document = json.loads(out.read_text(encoding="utf-8"))
+    events = [e for p in document["packages"] for e in p["events"]]
+    (relay,) = [e for e in events if e["file"] == "./follow.go" and e["line"] == 49 and e["kind"] == "moved"]
+    assert [(f["callee"], f["parameter"], f["call"]["reason"]) for f in relay["followed"]] == [
+        ("relay", "p", "call parameter"),
+        ("keep", "p", "call parameter"),
+    ]
+    assert relay["followed"][-1]["explanation"]["flows"][-1]["steps"][-1]["expr"] == "gPtr = p"
+    assert not [e for e in events if "followed" in e and e["category"] is None]
+
+
+def _without_lines(explanations):
+    return [(e.position, e.subject, e.function, e.sink, e.derefs, e.flows, e.truncated) for e in explanations]
+
+
+@pytest.mark.parametrize("path", recorded_files("*.m2.txt"), ids=fixture_id)
+def test_the_leak_scan_finds_what_reading_the_whole_file_finds(path):
+    """Worker processes get the table from leak_scan; one process fills it as it reads: the same table."""
+    streamed = LeakSummaries()
+    packages, _ = read_build_output(read_lines(path))
+    for package in packages:
+        streamed.add_output(package)
+    scanned = LeakSummaries()
+    for package_path, text in scan_leak_explanations(path):
+        scanned.add_text(package_path, text)
+    assert len(scanned) == len(streamed)
+    for package in packages:
+        if package.path is None:
+            continue
+        mine, theirs = scanned.before(package.path, 10**9), streamed.before(package.path, 10**9)
+        assert mine.order == theirs.order
+        assert _without_lines(mine.explanations) == _without_lines(theirs.explanations)

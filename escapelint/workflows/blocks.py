@@ -66,6 +66,7 @@ class BlockResult:
     json: JsonPiece | None  # when JSON was asked for
     findings: list[PackageFindings] | None  # when findings were asked for
     hit: bool
+    unread_verdicts: dict[str, int] | None = None  # verdicts that needed an unread source, by category
 
 
 def read_block(
@@ -118,7 +119,8 @@ def _from_entries(
     if findings_entry is not None:
         findings = shift_findings(load_findings(findings_entry), first_line - findings_entry.meta.first_line)
     return BlockResult(
-        first_line, meta.stats, list(meta.unrecognized), meta.named_files, piece, findings, hit=True
+        first_line, meta.stats, list(meta.unrecognized), meta.named_files, piece, findings, hit=True,
+        unread_verdicts=dict(meta.unread_verdicts),
     )
 
 
@@ -182,6 +184,7 @@ def _made(
     packages: list[PackageFindings] = []
     unrecognized: list[tuple[UnrecognizedLine, str | None]] = []
     named: set[str] = set()
+    unread: dict[str, int] = {}
     sources.take()  # what earlier blocks noted is theirs
     if leaks is not None:
         # A callee's analysis kept from another block would not note the source files it reads for
@@ -194,6 +197,9 @@ def _made(
             named.update(e.position.file for e in output.events)
             unrecognized.extend((u, output.path) for u in output.unrecognized)
             package = analyze(output, sources, leaks)
+            for finding in package.findings:
+                if finding.unread_source:
+                    unread[finding.category] = unread.get(finding.category, 0) + 1
             if writer is not None:
                 writer.package(package)
             if want_findings:
@@ -201,6 +207,7 @@ def _made(
         meta = BlockMeta(
             first_line, reader.stats, 0 if writer is None else writer.packages_written,
             tuple(unrecognized), frozenset(named), tuple(sources.take()) + _followed_packages(leaks),
+            tuple(sorted(unread.items())),
         )  # fmt: skip
         piece = None
         if json_out is not None:
@@ -219,7 +226,7 @@ def _made(
     if want_findings:
         _store_findings(cache, key, packages, meta)
     return BlockResult(first_line, reader.stats, unrecognized, frozenset(named), piece,
-                       packages if want_findings else None, hit=False)  # fmt: skip
+                       packages if want_findings else None, hit=False, unread_verdicts=unread)  # fmt: skip
 
 
 def _store_findings(cache: ResultCache, key: str, packages: list[PackageFindings], meta: BlockMeta) -> None:

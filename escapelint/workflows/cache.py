@@ -281,6 +281,9 @@ class BlockMeta:
     unrecognized: tuple[tuple[UnrecognizedLine, str | None], ...]  # with their package's path
     named_files: frozenset[str]  # the files its events name (escapelint.report.warnings)
     dependencies: tuple[Dependency, ...]
+    #: Verdicts that needed a fact of a source that was not read, by category (Finding.unread_source),
+    #: for the warning that names them (escapelint.report.warnings) when only the JSON is reused.
+    unread_verdicts: tuple[tuple[str, int], ...] = ()
 
     def to_json(self) -> bytes:
         stats = self.stats
@@ -298,6 +301,7 @@ class BlockMeta:
                 "unrecognized": [[u.line, u.text, path] for u, path in self.unrecognized],
                 "named_files": sorted(self.named_files),
                 "dependencies": [[d.kind, d.name, d.identity] for d in self.dependencies],
+                "unread_verdicts": [list(pair) for pair in self.unread_verdicts],
             },
             ensure_ascii=False,
         ).encode("utf-8", "surrogatepass")
@@ -320,6 +324,7 @@ class BlockMeta:
             unrecognized=tuple((UnrecognizedLine(line, text), path) for line, text, path in document["unrecognized"]),
             named_files=frozenset(document["named_files"]),
             dependencies=tuple(Dependency(*d) for d in document["dependencies"]),
+            unread_verdicts=tuple((category, count) for category, count in document["unread_verdicts"]),
         )
 
     def shifted(self, first_line: int) -> BlockMeta:

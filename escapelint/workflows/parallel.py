@@ -321,6 +321,7 @@ def _read_window_cached(job: _Job, window: Window, first_line: int) -> WindowRes
     unrecognized: list[tuple[UnrecognizedLine, str | None]] = []
     findings: list[PackageFindings] | None = [] if job.keep_findings else None
     named: set[str] = set()
+    unread: dict[str, int] = {}
     line = first_line
     stored_before = cache.stored
     for block in plan_windows(job.source, min_window_bytes=0, start=window.start, end=window.end):
@@ -335,13 +336,15 @@ def _read_window_cached(job: _Job, window: Window, first_line: int) -> WindowRes
         line += result.stats.lines
         unrecognized.extend(result.unrecognized)
         named.update(result.named_files)
+        for category, count in (result.unread_verdicts or {}).items():
+            unread[category] = unread.get(category, 0) + count
         if result.json is not None:
             pieces.append(result.json)
         if findings is not None and result.findings is not None:
             findings.extend(result.findings)
     return WindowResult(
         window.index, first_line, stats, None, sum(p.packages for p in pieces), unrecognized, findings,
-        frozenset(named), tuple(pieces), cache.problem, cache.stored - stored_before,
+        frozenset(named), tuple(pieces), cache.problem, cache.stored - stored_before, unread,
     )  # fmt: skip
 
 

@@ -509,7 +509,8 @@ def _read_blocks_here(
             fragments=fragments, want_findings=keep_findings, leaks=leaks,
         )  # fmt: skip
         stats.add(result.stats)
-        source_check.add_names(result.named_files)
+        # Findings that come back are counted as they pass (_noting_source_files); the others here.
+        source_check.add_names(result.named_files, None if result.findings is not None else Counter(result.unread_verdicts or {}))
         _splice_pieces([] if result.json is None else [result.json], result.unrecognized, json_writers)
         yield from result.findings or ()
 

@@ -20,6 +20,7 @@ STAGES = {
     "escapelint.read": 1,
     "escapelint.analyze.source": 2,
     "escapelint.analyze.evidence": 2,
+    "escapelint.analyze.allocation": 2,
     "escapelint.rules": 3,
     "escapelint.analyze.findings": 4,
     "escapelint.analyze.compare": 4,

@@ -300,7 +300,9 @@ def _build(toolchain, patterns: list[str], root: Path, *, tests: bool = False, q
     from escapelint.workflows.gobuild import BuildCommand, GoNotFoundError
 
     note = note or Verbose(False)
-    note(f"running in {root}: {BuildCommand.for_packages(toolchain, patterns, root, tests=tests).display()}")
+    if note.enabled:  # the command as it will run: its flags depend on the Go version
+        command = BuildCommand.for_packages(toolchain, patterns, root, tests=tests, go_version=toolchain.version(root))
+        note(f"running in {root}: {command.display()}")
     started = time.perf_counter()
     try:
         with progress_bar(not quiet) as progress:

@@ -10,6 +10,10 @@ is typed by hand but the list of sites that only the compiler's own `convert:` l
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -18,7 +22,7 @@ from escapelint.events import EventKind
 from scripts.record_fixtures import MODE_SINCE, version_tuple
 from scripts.toolchains import VERSIONS
 
-from .conftest import RECORDED, analysed
+from .conftest import MODULES, RECORDED, analysed, toolchain_or_skip
 
 #: Sites whose static data only the compiler's `convert:` line shows: a constant of another package
 #: (its declaration is not in the module's source) and, on Go 1.25+, composite literals of constants
@@ -139,3 +143,30 @@ def test_type_shapes(text, zero, one):
 @pytest.mark.parametrize("text", ["int", "int16", "string", "struct{ a, b bool }", "[2]byte", "pair"])
 def test_types_of_other_shapes(text):
     assert type_shape(text, {"pair": "struct{ x, y int }"}) is None
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("version", ["1.25.5", "1.27.3"])
+def test_audit_on_go_1_25_and_later_gets_every_site_right(tmp_path, version):
+    """audit adds -d=escapedebug=1 itself on Go 1.25+, so every site of the module is decided right."""
+    toolchain = toolchain_or_skip(version)
+    module = tmp_path / "conversions"
+    shutil.copytree(MODULES / "conversions", module)
+    env = toolchain.env()
+    env["PATH"] = f"{toolchain.goroot / 'bin'}{os.pathsep}{env['PATH']}"
+    result = subprocess.run(
+        [sys.executable, "-m", "escapelint", "audit", "-q", "-f", "json:r.json"],
+        cwd=module, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads((module / "r.json").read_text())
+    truth = _truth(version)
+    got = {
+        (e["file"], e["line"], e["column"], e["expr"]): e["allocates"]
+        for p in document["packages"]
+        for e in p["events"]
+        if e["kind"] in ("escape", "moved")
+    }
+    assert set(got) == set(truth)
+    assert {k: v for k, v in got.items() if truth[k] is not None and truth[k] != v} == {}
+    assert document["stats"]["remarks"]["interface_conversion"] > 0

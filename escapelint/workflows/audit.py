@@ -70,13 +70,13 @@ def build_and_analyze(
     progress: Progress | None = None,
 ) -> BuildResult:
     """Build `patterns` in module `root` with -m=2 and analyze every package as its output arrives."""
-    command = BuildCommand.for_packages(go, patterns, root, tests=tests)
+    go_version = go.version(root)
+    command = BuildCommand.for_packages(go, patterns, root, tests=tests, go_version=go_version)
     expected = None
     if progress is not None:
         with contextlib.suppress(GoCommandError):
             expected = len(go.list_packages(patterns, root, tests=tests))
         progress(0, expected, None)
-    go_version = go.version(root)
     reader = BuildReader()
     sources = SourceLocator(root)
     packages: list[PackageFindings] = []

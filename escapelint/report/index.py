@@ -16,7 +16,7 @@ from escapelint.report.categories import (
     category_counts,
 )
 from escapelint.report.facts import BuildFacts
-from escapelint.report.page import PackagePage, Tally, tally
+from escapelint.report.page import PackagePage, Tally, static_note, tally
 from escapelint.report.warnings import InputWarning
 
 #: The index's chart, in SVG user units: one row per category, the category's name right-aligned
@@ -53,6 +53,7 @@ class IndexRow:
     worst_count: int
     errors: int
     unrecognized: int
+    static_sites: int = 0  # escape sites served from static data, not in `total`
 
     @property
     def title(self) -> str:
@@ -87,6 +88,7 @@ def index_row(page: PackagePage) -> IndexRow:
         worst_count=0 if worst is None else worst.total,
         errors=len(page.errors),
         unrecognized=page.unrecognized,
+        static_sites=page.static_sites,
     )
 
 
@@ -165,6 +167,7 @@ class IndexPage:
     unrecognized: int  # input lines escapelint did not understand
     errors: int
     warnings: tuple[InputWarning, ...] = ()  # shown only when there is one (escapelint.report.warnings)
+    static_sites: int = 0  # escape sites the compiler serves from static data: not in `total`
 
     chart_width = CHART_WIDTH
 
@@ -185,6 +188,11 @@ class IndexPage:
     @property
     def heap_allocation_tally(self) -> Tally:
         return tally(self.total, "heap allocation")
+
+    @property
+    def static_note(self) -> str:
+        """What follows the count of heap allocations (page.static_note): the escape sites that allocate nothing."""
+        return static_note(self.static_sites)
 
     @property
     def leaking_parameter_tally(self) -> Tally:
@@ -231,4 +239,5 @@ def index_page(
         unrecognized=unrecognized,
         errors=sum(r.errors for r in rows),
         warnings=tuple(warnings),
+        static_sites=sum(r.static_sites for r in rows),
     )

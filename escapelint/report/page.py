@@ -155,6 +155,10 @@ class Site:
     fingerprint: str
     source: SourceLine | None
     chains: tuple[Chain, ...]
+    # Whether the site calls the allocator at run time (analyze/allocation.py): False for an escape the
+    # compiler serves from static data (a constant, a zero-sized or one-byte value, ...), with the reason.
+    allocates: bool = True
+    allocates_reason: str | None = None
 
     @property
     def explanation_count(self) -> int:
@@ -196,12 +200,18 @@ class FunctionSection:
     leaks: tuple[LeakingParam, ...]
     stack_values: int  # "does not escape" verdicts: values the compiler kept on the stack
     counts: tuple[CategoryCount, ...]  # nonzero only, in category order
-    total: int  # heap sites, inlined copies included
+    total: int  # heap sites that allocate, inlined copies included
+    static_sites: tuple[Site, ...] = ()  # escape sites the compiler serves from static data, listed apart
 
     @property
     def site_tally(self) -> Tally:
         """Its heap sites, inlined copies included."""
         return tally(self.total, "site")
+
+    @property
+    def static_site_tally(self) -> Tally:
+        """Its escape sites that allocate nothing: "2 more escape sites"."""
+        return tally(len(self.static_sites), "more escape site")
 
     @property
     def leak_tally(self) -> Tally:
@@ -248,11 +258,24 @@ class PackagePage:
     unclaimed: int  # explanations no summary line claimed
     unrecognized: int  # input lines escapelint did not understand
     source_files: int
+    static_sites: int = 0  # escape sites served from static data: not in `total` or `counts`
 
     @property
     def sites(self) -> list[Site]:
-        """Every site, in page order."""
-        return [s for f in self.functions for s in (*f.sites, *(s for g in f.inlined for s in g.sites))]
+        """Every site, in page order, those served from static data last in each function (`allocates`)."""
+        return [
+            s for f in self.functions for s in (*f.sites, *(s for g in f.inlined for s in g.sites), *f.static_sites)
+        ]
+
+    @property
+    def static_site_tally(self) -> Tally:
+        """Escape sites that allocate nothing: "3 more escape sites"."""
+        return tally(self.static_sites, "more escape site")
+
+    @property
+    def static_note(self) -> str:
+        """What follows the count of heap allocations: `static_note(self.static_sites)`."""
+        return static_note(self.static_sites)
 
     @property
     def title(self) -> str:
@@ -425,6 +448,15 @@ def _chain(explanation: Explanation, home: str | None, directory: str | None, de
     return Chain(header, tuple(hops), explanation.truncated, omitted, sink)
 
 
+def static_note(static_sites: int) -> str:
+    """" (3 more escape sites that the compiler serves from static data)" after a count of heap
+    allocations, or "" for none: reports count allocations, not escape lines."""
+    if not static_sites:
+        return ""
+    counted = tally(static_sites, "more escape site")
+    return f" ({counted.count:,} {counted.noun} that the compiler serves from static data)"
+
+
 def site_message(kind: str, expr: str, reason: str, *, function: str | None = None) -> str:
     """How every output words a heap site, the one home of that wording.
 
@@ -508,6 +540,8 @@ def _site(finding: Finding, cache: _SourceCache | None, directory: str | None) -
         fingerprint=finding.fingerprint,
         source=None if cache is None else _source_line(cache, event.position),
         chains=tuple(_chain(e, home, directory, finding.step) for e in event.explanations),
+        allocates=finding.allocates,
+        allocates_reason=None if finding.allocates else _without_directory(finding.allocates_reason or "", directory),
     )
 
 
@@ -519,6 +553,7 @@ class _FunctionBuilder:
         self.sites: list[Site] = []
         self.inlined: dict[str, list[Site]] = {}
         self.leaks: list[LeakingParam] = []
+        self.static: list[Site] = []
         self.stack_values = 0
         self.counts: dict[str, int] = {}
 
@@ -532,6 +567,7 @@ class _FunctionBuilder:
             stack_values=self.stack_values,
             counts=category_counts(self.counts),
             total=sum(self.counts.values()),
+            static_sites=tuple(self.static),
         )
 
 
@@ -543,7 +579,7 @@ def package_page(package: PackageFindings, sources: SourceLocator | None = None,
     directory = package_directory(output)
     functions: dict[str, _FunctionBuilder] = {}
     counts: dict[str, int] = {}
-    leaking = stack = 0
+    leaking = stack = static = 0
     for finding in package.findings:
         event = finding.event
         name = finding.declared_in or UNKNOWN_FUNCTION
@@ -560,6 +596,11 @@ def package_page(package: PackageFindings, sources: SourceLocator | None = None,
             leaking += 1
         else:
             site = _site(finding, cache, directory)
+            if not site.allocates:
+                # Counted apart: reports count allocations, not escape lines.
+                function.static.append(site)
+                static += 1
+                continue
             if site.inlined_from:
                 function.inlined.setdefault(site.inlined_from, []).append(site)
             else:
@@ -567,7 +608,7 @@ def package_page(package: PackageFindings, sources: SourceLocator | None = None,
             function.counts[site.category] = function.counts.get(site.category, 0) + 1
             counts[site.category] = counts.get(site.category, 0) + 1
     path = output.path if output.path is not None else "(no package)"
-    sections = tuple(f.build() for f in functions.values() if f.sites or f.inlined or f.leaks)
+    sections = tuple(f.build() for f in functions.values() if f.sites or f.inlined or f.leaks or f.static)
     return PackagePage(
         path=path,
         test_variant=output.test_variant,
@@ -582,4 +623,5 @@ def package_page(package: PackageFindings, sources: SourceLocator | None = None,
         unclaimed=len(output.unclaimed),
         unrecognized=len(output.unrecognized),
         source_files=package.source_files,
+        static_sites=static,
     )

@@ -26,7 +26,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 DEFAULT_BASELINE = ".escapelint-baseline.json"
-KNOWN_KEYS = ("fail-on", "exclude", "baseline", "max-new")
+KNOWN_KEYS = ("fail-on", "exclude", "baseline", "max-new", "fail-on-static")
 
 
 class ConfigError(ValueError):
@@ -39,6 +39,9 @@ class Config:
     exclude: tuple[str, ...] = ()
     baseline: str = DEFAULT_BASELINE
     max_new: int = 0
+    # Fail on escapes the compiler serves from static data too (analyze/allocation.py); by default
+    # `check` and `diff` fail only on sites that allocate.
+    fail_on_static: bool = False
     origin: Path | None = None  # the file it was read from
     baseline_configured: bool = field(default=False, compare=False)  # `baseline` is in that file
 
@@ -123,6 +126,10 @@ def _from_table(table: dict, origin: Path) -> Config:
         if not isinstance(table["max-new"], int) or isinstance(table["max-new"], bool) or table["max-new"] < 0:
             raise ConfigError(f"{origin}: max-new must be a whole number >= 0")
         values["max_new"] = table["max-new"]
+    if "fail-on-static" in table:
+        if not isinstance(table["fail-on-static"], bool):
+            raise ConfigError(f"{origin}: fail-on-static must be true or false")
+        values["fail_on_static"] = table["fail-on-static"]
     return Config(**{**config.__dict__, **values})
 
 

@@ -64,7 +64,9 @@ def github_annotation(site: Site, *, command: str | None = None, title: str | No
 class GithubAnnotationsWriter(StreamReportWriter):
     def package(self, page: PackagePage) -> None:
         for site in page.sites:
-            self.out.write(github_annotation(site))
+            # An escape the compiler serves from static data allocates nothing: no annotation on a PR.
+            if site.allocates:
+                self.out.write(github_annotation(site))
 
     def end(self, index: IndexPage) -> None:
         self.out.flush()
@@ -80,9 +82,10 @@ def rdjson_diagnostic(site: Site) -> dict | None:
     if site.at.column is not None:
         start["column"] = site.at.column
     return {
-        "message": f"{site.message}\nFix: {category.fix}",
+        "message": f"{site.machine_message}\nFix: {category.fix}",
         "location": {"path": file, "range": {"start": start}},
-        "severity": "WARNING" if category.headline else "INFO",
+        # A site served from static data allocates nothing: INFO, whatever its category.
+        "severity": "WARNING" if category.headline and site.allocates else "INFO",
         "source": {"name": "escapelint"},
         "code": {"value": category.id},
     }

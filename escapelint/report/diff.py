@@ -89,14 +89,31 @@ class DiffComment:
     changes: tuple[CategoryChange, ...]  # categories with added or removed sites, in registry order
     sections: tuple[DiffSection, ...]
     hint: str | None  # where the full list is, when the comment leaves rows out
+    static_added: int = 0  # new escapes the compiler serves from static data: not in `added`, not listed
+
+    @property
+    def static_note(self) -> str:
+        """The sentence on the new escapes that allocate nothing (after a space), or ""."""
+        if not self.static_added:
+            return ""
+        n = self.static_added
+        return (
+            f" {n} more new escape site{'s' * (n != 1)} that the compiler serves from static data "
+            f"(no allocation), not listed."
+        )
 
     @property
     def left_out(self) -> list[tuple[str, int]]:
         return [(s.title, len(s.rows) - s.shown) for s in self.sections if s.shown < len(s.rows)]
 
 
+def allocating(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings that allocate: what a diff counts, lists and annotates as new heap escapes."""
+    return [f for f in findings if f.allocates]
+
+
 def _changes(result: DiffResult) -> tuple[CategoryChange, ...]:
-    added = Counter(f.category for f in result.added)
+    added = Counter(f.category for f in allocating(result.added))
     removed = Counter(f.category for f in result.removed)
     return tuple(CategoryChange(c, added[c], removed[c]) for c in RULES if added[c] or removed[c])
 
@@ -119,11 +136,12 @@ def markdown_comment(result: DiffResult, *, limit: int = GITHUB_COMMENT_LIMIT, r
     how many it left out and where the full list is.
     """
     template = environment().get_template("diff_comment.md")
-    new = DiffSection("New heap escapes", True, _rows(result, result.added), 0)
+    added = allocating(result.added)
+    new = DiffSection("New heap escapes", True, _rows(result, added), 0)
     removed = DiffSection("Removed heap escapes", False, _rows(result, result.removed), 0)
     comment = DiffComment(
-        COMMENT_MARKER, clip_revision(result.base), len(result.added), len(result.removed), result.unchanged,
-        _changes(result), (new, removed), report_hint,
+        COMMENT_MARKER, clip_revision(result.base), len(added), len(result.removed), result.unchanged,
+        _changes(result), (new, removed), report_hint, len(result.added) - len(added),
     )  # fmt: skip
 
     def render(n_new: int, n_removed: int) -> str:
@@ -145,8 +163,8 @@ def clip_revision(revision: str, limit: int = REVISION_SHOWN) -> str:
 
 
 def github_annotations(result: DiffResult, *, limit: int = ANNOTATION_LIMIT) -> str:
-    """Workflow commands that annotate each new site (GitHub shows at most `limit` per step)."""
-    added = diff_sites(result.added)
+    """Workflow commands that annotate each new site that allocates (GitHub shows at most `limit` per step)."""
+    added = diff_sites(allocating(result.added))
     lines = [
         github_annotation(site, command="warning", title=f"escapelint: {site.category}", file=_file(result, site))
         for site in added[:limit]

@@ -161,6 +161,14 @@ class Site:
     allocates_reason: str | None = None
 
     @property
+    def machine_message(self) -> str:
+        """`message` for SARIF and rdjsonl, which keep the sites served from static data at a lower level:
+        with "(no allocation: REASON)" for those."""
+        if self.allocates:
+            return self.message
+        return f"{self.message} (no allocation: {self.allocates_reason})"
+
+    @property
     def explanation_count(self) -> int:
         """How many explanations the compiler gave (pages number them when there are several)."""
         return len(self.chains)

@@ -8,7 +8,9 @@ runs, in the module's directory::
 and stores the combined stdout+stderr byte for byte (no normalisation) in
 ``fixtures/recorded/go<version>/<module>.m2.txt`` with a sidecar
 ``<module>.m2.meta.json`` holding the command and exit code. The ``categories``
-module is also recorded with plain ``-gcflags=-m`` as ``<module>.m1.txt``.
+module is also recorded with plain ``-gcflags=-m`` as ``<module>.m1.txt``, and the ``loopvars``
+module (Go 1.22+) with ``-gcflags=-m=2 -d=loopvar=2 -d=ssa/check_bce/debug=1`` as
+``<module>.m2debug.txt``.
 
 The ``conversions`` module is also recorded with ``-gcflags=-m=2 -d=escapedebug=1`` as
 ``<module>.m2d.txt`` on the toolchains that know that flag (Go 1.25+), and its assembly truth is
@@ -58,9 +60,17 @@ MODULES_DIR = ROOT / "fixtures" / "modules"
 RECORDED_DIR = ROOT / "fixtures" / "recorded"
 
 #: Recording mode name -> the -gcflags value it passes.
-MODES = {"m2": "-m=2", "m1": "-m", "m2d": "-m=2 -d=escapedebug=1"}
+MODES = {
+    "m2": "-m=2",
+    "m1": "-m",
+    "m2d": "-m=2 -d=escapedebug=1",
+    "m2debug": "-m=2 -d=loopvar=2 -d=ssa/check_bce/debug=1",
+}
 #: Modules recorded in more modes than the default ``m2``.
-EXTRA_MODES = {"categories": ("m1",), "conversions": ("m2d",)}
+EXTRA_MODES = {"categories": ("m1",), "conversions": ("m2d",), "loopvars": ("m2debug",)}
+#: Modules whose go.mod asks for a newer Go than 1.19 (per-iteration loop variables are Go 1.22's):
+#: older toolchains refuse to build them, so they are not recorded there.
+MODULE_SINCE = {"loopvars": (1, 22)}
 #: The first Go version (major, minor) that knows a mode's flags: `-d=escapedebug` is new in Go 1.25
 #: (cmd/compile/internal/base/debug.go), and older compilers refuse an unknown -d key.
 MODE_SINCE = {"m2d": (1, 25)}
@@ -110,6 +120,8 @@ def modes_for(module: str, version: str | None = None) -> tuple[str, ...]:
     modes = ("m2", *EXTRA_MODES.get(module, ()))
     if version is None:
         return modes
+    if version_tuple(version) < MODULE_SINCE.get(module, (0, 0)):
+        return ()
     return tuple(m for m in modes if version_tuple(version) >= MODE_SINCE.get(m, (0, 0)))
 
 

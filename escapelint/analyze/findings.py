@@ -146,6 +146,13 @@ class PackageEvidence:
         self.inlined_calls: dict[Position, str] = {
             r.position: r.subject for r in output.remarks if r.kind == "inline_call" and r.position is not None
         }
+        # -d=loopvar=2's "loop variable x now per-iteration, heap-allocated" has the position of the
+        # variable's "moved to heap: x": that allocation happens once per iteration (Go 1.22+ loops).
+        self.heap_loop_variables: set[tuple[Position, str]] = {
+            (r.position, r.subject)
+            for r in output.remarks
+            if r.kind == "loop_variable" and r.position is not None and (r.detail or "").startswith("heap-allocated")
+        }
         self._boxed_sites = _boxed_sites(heap_events)
         self._explained_input = bool(output.unclaimed) or any(e.explanations for e in output.events)
         # Inlining can copy one site twice to the same position (a callee inlined into both branches
@@ -195,6 +202,8 @@ def analyze(output: PackageOutput, sources: SourceLocator | None = None) -> Pack
             category, reason, step = verdict.category, verdict.reason, verdict.step
             if borrowed:
                 reason += " (explained once for identical inlined copies at this position)"
+            if event.kind is EventKind.MOVED and (event.position, event.expr) in context.heap_loop_variables:
+                reason += "; a per-iteration loop variable: one allocation per iteration (-d=loopvar=2)"
         declared = declared_name(function)
         identity = (output.path or "", declared or "", category or "", event.kind.value, normalized_expr(event.expr))
         ordinal = ordinals.get(identity, 0)

@@ -263,26 +263,83 @@ def _convert_reason(expr: str, remark: Remark, what: str) -> Allocation:
 
 # --- closures -----------------------------------------------------------------------------------
 
-
-def _captures_by_function(output: PackageOutput, declared: Callable[[str | None], str | None]) -> dict[str | None, int]:
-    counts: dict[str | None, int] = {}
-    for remark in output.remarks:
-        if remark.kind == "capture":
-            name = declared(remark.function)
-            counts[name] = counts.get(name, 0) + 1
-    return counts
+_NESTED_CLOSURE = re.compile(r"\.func\d+(?:\.\d+|\.func\d+)")
+_CLOSURE_NAME = re.compile(r"\.func\d+$")
 
 
-def _capture_steps(output: PackageOutput) -> dict[str, list[tuple[int, int]]]:
-    """Positions of "(captured by a closure)" steps, by file: where a literal's body uses a capture."""
-    found: dict[str, set[tuple[int, int]]] = {}
-    explanations = [e for event in output.events for e in event.explanations] + list(output.unclaimed)
-    for explanation in explanations:
-        for flow in explanation.flows:
-            for step in flow.steps:
-                if step.reason == "captured by a closure":
-                    found.setdefault(step.at.file, set()).add((step.at.line, step.at.column or 0))
-    return {file: sorted(positions) for file, positions in found.items()}
+class _Captures:
+    """Which func literals of a package capture variables, from its -m=2 lines.
+
+    escape.go prints "F capturing by value|ref: x (...)" once per variable a closure of F captures
+    (with -m=2), and a "(captured by a closure)" step where a closure's body uses a captured variable
+    that flows on. A step lies inside the literal that starts last before it (literals of a function
+    do not overlap unless nested, and then escapelint decides nothing for that function). A literal
+    captures nothing when the steps in its function's literals account for every "capturing by" line
+    of the function and none of them is in it.
+    """
+
+    def __init__(self, output: PackageOutput, located: list[str | None], declared: Callable[[str | None], str | None]) -> None:
+        self.known = bool(output.unclaimed) or any(e.explanations for e in output.events)
+        self.lines: dict[str | None, int] = {}
+        for remark in output.remarks:
+            if remark.kind == "capture":
+                name = declared(remark.function)
+                self.lines[name] = self.lines.get(name, 0) + 1
+        # Every literal's start, by file, with its function: escaping, not escaping, or only declared.
+        starts: dict[str, dict[tuple[int, int], str | None]] = {}
+        self.nested: set[str | None] = set()
+        for remark in output.remarks:
+            if remark.kind in ("can_inline", "cannot_inline") and remark.function and remark.position is not None:
+                if _NESTED_CLOSURE.search(remark.function):
+                    self.nested.add(declared(remark.function))
+                if _CLOSURE_NAME.search(remark.function) or _NESTED_CLOSURE.search(remark.function):
+                    at = remark.position
+                    starts.setdefault(at.file, {})[(at.line, at.column or 0)] = declared(remark.function)
+        for event, function in zip(output.events, located):
+            if event.expr == "func literal":
+                at = event.position
+                starts.setdefault(at.file, {}).setdefault((at.line, at.column or 0), declared(function))
+        self.starts = {file: sorted(found.items()) for file, found in starts.items()}
+        # (file, literal start) -> the captured variables whose steps lie in it
+        self.used: dict[tuple[str, tuple[int, int]], set[str]] = {}
+        explanations = [e for event in output.events for e in event.explanations] + list(output.unclaimed)
+        for explanation in explanations:
+            for flow in explanation.flows:
+                for step in flow.steps:
+                    if step.reason == "captured by a closure":
+                        literal = self._literal_at(step.at.file, (step.at.line, step.at.column or 0))
+                        if literal is not None:
+                            self.used.setdefault((step.at.file, literal), set()).add(step.expr)
+
+    def _literal_at(self, file: str, at: tuple[int, int]) -> tuple[int, int] | None:
+        starts = self.starts.get(file, [])
+        index = bisect.bisect_right(starts, (at, "\uffff")) - 1
+        return starts[index][0] if index >= 0 else None
+
+    def captures_nothing(self, event: EscapeEvent, function: str | None) -> str | None:
+        """Why the literal of `event` captures nothing, or None when it may capture."""
+        if not self.known or function in self.nested:
+            return None
+        count = self.lines.get(function, 0)
+        if count == 0:
+            return "no \"capturing by\" line for its function"
+        file = event.position.file
+        mine = (file, (event.position.line, event.position.column or 0))
+        if self.used.get(mine):
+            return None
+        accounted = sum(
+            len(names) for (f, start), names in self.used.items()
+            if f == file and self._function_of(file, start) == function
+        )  # fmt: skip
+        if accounted < count:
+            return None  # a capture shows no step: it may be this literal's
+        return "every \"captured by a closure\" step of its function lies in another literal"
+
+    def _function_of(self, file: str, start: tuple[int, int]) -> str | None:
+        for at, function in self.starts.get(file, []):
+            if at == start:
+                return function
+        return None
 
 
 # --- the package -------------------------------------------------------------------------------
@@ -306,17 +363,7 @@ class PackageAllocations:
         self.convert = _ConvertLines(output.remarks)
         self._by_variable: dict[int, Remark] | None = None
         self._locate_position = locate_position
-        self._captures = _captures_by_function(output, declared)
-        # "capturing by" lines come with -m=2 (escape.go prints them when LowerM > 1), as do explanations:
-        # without them, a literal's captures are unknown.
-        self._captures_known = bool(output.unclaimed) or any(e.explanations for e in output.events)
-        self._capture_steps: dict[str, list[tuple[int, int]]] | None = None
-        self._literal_starts: dict[tuple[str, str | None], list[tuple[int, int]]] | None = None
-        self._nested_literals = {
-            r.position
-            for r in output.remarks
-            if r.kind == "can_inline" and r.position is not None and r.subject and r.subject.count("func(") > 1
-        }
+        self._captures: _Captures | None = None  # made for the first func literal
 
     def allocation(self, index: int) -> Allocation:
         event = self.output.events[index]
@@ -397,39 +444,12 @@ class PackageAllocations:
 
     def _closure(self, index: int, event: EscapeEvent) -> Allocation:
         """A func literal allocates its closure only when it captures variables (walk/closure.go)."""
-        function = self.declared(self.located[index])
-        if event.position in self._nested_literals or not self._captures_known:
-            return ALLOCATES  # a literal holding another may capture for it: not decided here
-        if not self._captures.get(function):
-            return Allocation.static(
-                "the func literal captures no variable (no \"capturing by\" line for its function): "
-                "a static function value, not a heap closure"
-            )
-        if self._capture_steps is None:
-            self._capture_steps = _capture_steps(self.output)
-            self._literal_starts = {}
-            for i, other in enumerate(self.output.events):
-                if other.kind is EventKind.ESCAPE and other.expr == "func literal":
-                    key = (other.position.file, self.declared(self.located[i]))
-                    self._literal_starts.setdefault(key, []).append(
-                        (other.position.line, other.position.column or 0)
-                    )
-            for starts in self._literal_starts.values():
-                starts.sort()
-        steps = self._capture_steps.get(event.position.file, [])
-        if len(steps) < self._captures[function]:
-            return ALLOCATES  # some capture shows no step: cannot tell which literal makes it
-        starts = self._literal_starts.get((event.position.file, function), [])
-        start = (event.position.line, event.position.column or 0)
-        following = bisect.bisect_right(starts, start)
-        end = starts[following] if following < len(starts) else (1 << 62, 0)
-        low = bisect.bisect_left(steps, start)
-        if low < len(steps) and steps[low] < end:
+        if self._captures is None:
+            self._captures = _Captures(self.output, self.located, self.declared)
+        why = self._captures.captures_nothing(event, self.declared(self.located[index]))
+        if why is None:
             return ALLOCATES
-        return Allocation.static(
-            "the func literal captures no variable (every \"captured by a closure\" step of its function "
-            "lies in another literal): a static function value, not a heap closure"
-        )
+        return Allocation.static(f"the func literal captures no variable ({why}): a static function value, not a heap closure")
 
 
 #: Expressions that allocate by themselves, whatever they are converted to.

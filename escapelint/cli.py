@@ -350,7 +350,9 @@ def audit(
 ) -> None:
     """Analyse a module: build it with -gcflags=PATTERN=-m=2 and write browsable reports.
 
-    Progress shows on stderr while Go builds (when it is a terminal); a short summary follows.
+    On Go 1.25+ the flags are '-m=2 -d=escapedebug=1', whose convert: lines say which escapes the
+    compiler serves from static data (counted apart from the allocations). Progress shows on stderr
+    while Go builds (when it is a terminal); a short summary follows.
     """
     from escapelint.report.facts import BuildFacts
     from escapelint.report.formats import check_format_targets, parse_format_targets
@@ -480,7 +482,8 @@ def check(
     the merge base of PRE_COMMIT_FROM_REF and PRE_COMMIT_TO_REF when pre-commit sets them
     (`pre-commit run --from-ref A --to-ref B`), else HEAD. A configured baseline that does not exist is
     a warning on stderr (exit 2 under --strict). Suppress a site with `//escapelint:ignore CATEGORY
-    reason` on its line or the line above.
+    reason` on its line or the line above. An escape the compiler serves from static data (a constant,
+    a bool, ...: no allocation) never fails it unless the configuration says `fail-on-static = true`.
     """
     import os
 
@@ -570,8 +573,8 @@ def diff(
 ) -> None:
     """What a change adds and removes: builds REF (in a temporary git worktree) and the working tree.
 
-    Both builds happen once, whatever the number of formats. Exit 1 when the new heap escapes exceed
-    the configured `max-new` (default 0).
+    Both builds happen once, whatever the number of formats. Exit 1 when the new heap escapes that
+    allocate (all of them with `fail-on-static = true`) exceed the configured `max-new` (default 0).
     """
     from escapelint.report import diff as diff_report
     from escapelint.report.formats import (

@@ -149,7 +149,8 @@ class BuildCommand:
 
     def display(self) -> str:
         """The command for people and for the baseline: without the temporary `-o` directory."""
-        return shlex.join(["go", *self.argv[1:]])
+        # An argument with a space (the -gcflags value on Go 1.25+) is quoted as a shell would need it.
+        return " ".join(shlex.quote(a) if any(c.isspace() for c in a) else a for a in ["go", *self.argv[1:]])
 
     def argv_writing_to(self, directory: Path) -> tuple[str, ...]:
         """`argv` with `-o DIRECTORY/` if it links: go writes the executables of its main packages there,

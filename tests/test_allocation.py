@@ -170,3 +170,14 @@ def test_audit_on_go_1_25_and_later_gets_every_site_right(tmp_path, version):
     assert set(got) == set(truth)
     assert {k: v for k, v in got.items() if truth[k] is not None and truth[k] != v} == {}
     assert document["stats"]["remarks"]["interface_conversion"] > 0
+
+
+@pytest.mark.parametrize("version", [v for v in VERSIONS if version_tuple(v) >= MODE_SINCE["m2d"]])
+def test_a_convert_line_of_one_instantiation_decides_no_site(version):
+    """Generic[int8] and Generic[int64] report `v` at one position, and only the int8 copy prints a
+    convert: line (its declaration's): which instantiation it is for, the line does not say."""
+    generic = [f for key, fs in _verdicts(version, "m2d").items() if key[1] == 163 for f in fs]
+    assert len(generic) == 2 and {f.function for f in generic} == {"Generic[go.shape.int8]", "Generic[go.shape.int64]"}
+    assert all(f.allocates for f in generic)
+    assert any("convT64" in s["calls"] for s in json.loads(
+        (RECORDED / f"go{version}" / "conversions.truth.json").read_text())["sites"] if s["line"] == 163)

@@ -364,6 +364,7 @@ class PackageAllocations:
         self._by_variable: dict[int, Remark] | None = None
         self._locate_position = locate_position
         self._captures: _Captures | None = None  # made for the first func literal
+        self._instantiations: set[tuple[Position, str]] | None = None
 
     def allocation(self, index: int) -> Allocation:
         event = self.output.events[index]
@@ -376,15 +377,30 @@ class PackageAllocations:
         if not _may_be_a_box(event.expr):
             return ALLOCATES
         remark = self.convert.at.get(event.position)
-        if remark is not None:
+        if remark is not None and not self._instantiated(event):
             return _convert_reason(event.expr, remark, "")
         remark = self._variable_lines().get(index)
-        if remark is not None:
+        if remark is not None and not self._instantiated(event):
             return _convert_reason(event.expr, remark, f", the declaration of `{remark.subject}`")
         by_expression = from_expression(event.expr, self.output.path)
         if by_expression is not None:
             return by_expression
         return self._from_source(index, event) or ALLOCATES
+
+    def _instantiated(self, event: EscapeEvent) -> bool:
+        """Whether the site is in a generic function compiled for several type arguments.
+
+        Each instantiation reports the site (`rangeNum[go.shape.int8,…]`, `rangeNum[go.shape.int64,…]`),
+        but only those whose type is static print a convert: line, at the same position: the line
+        cannot say which instantiation it is for, so none of them takes it.
+        """
+        if self._instantiations is None:
+            functions: dict[tuple[Position, str], set[str | None]] = {}
+            for other, function in zip(self.output.events, self.located):
+                if other.kind is EventKind.ESCAPE:
+                    functions.setdefault((other.position, other.expr), set()).add(function)
+            self._instantiations = {site for site, names in functions.items() if len(names) > 1}
+        return (event.position, event.expr) in self._instantiations
 
     def _variable_lines(self) -> dict[int, Remark]:
         """Events matched to a variable's convert: line: same name, same function, after the declaration."""

@@ -181,3 +181,31 @@ def test_a_convert_line_of_one_instantiation_decides_no_site(version):
     assert all(f.allocates for f in generic)
     assert any("convT64" in s["calls"] for s in json.loads(
         (RECORDED / f"go{version}" / "conversions.truth.json").read_text())["sites"] if s["line"] == 163)
+
+
+@pytest.mark.toolchain
+@pytest.mark.slow
+def test_no_func_literal_is_called_static_that_the_compiler_makes_a_closure(tmp_path):
+    """Against the compiler's own word: -d=closure=1 prints "closure converted to global" at every func
+    literal that captures nothing (walk/closure.go walkClosure). Packages with inlined generic and
+    cross-package closures (slices.All in net/http, sync.OnceFunc in text/template) are the hard cases."""
+    from escapelint.analyze.findings import analyze
+    from escapelint.analyze.source import SourceLocator
+    from escapelint.read.assembler import read_build_output
+
+    toolchain = toolchain_or_skip("1.27.3")
+    packages = ["net/http", "go/types", "encoding/json", "sync", "testing", "os/exec", "net", "text/template"]
+    result = subprocess.run(
+        [str(toolchain.go), "build", "-gcflags=-m=2 -d=closure=1", *packages],
+        cwd=tmp_path, env=toolchain.env(), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    outputs, stats = read_build_output((result.stdout + result.stderr).splitlines(keepends=True))
+    assert stats.roles["unrecognized"] == 0
+    static = wrong = 0
+    for output in outputs:
+        globals_ = {r.position for r in output.remarks if r.kind == "closure_to_global"}
+        for finding in analyze(output, SourceLocator(None)).findings:
+            if finding.event.expr == "func literal" and finding.event.kind is EventKind.ESCAPE and not finding.allocates:
+                static += 1
+                wrong += finding.event.position not in globals_
+    assert static > 0 and wrong == 0

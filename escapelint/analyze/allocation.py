@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -278,7 +279,12 @@ class _Captures:
     of the function and none of them is in it.
     """
 
-    def __init__(self, output: PackageOutput, located: list[str | None], declared: Callable[[str | None], str | None]) -> None:
+    def __init__(
+        self,
+        output: PackageOutput,
+        declared: Callable[[str | None], str | None],
+        locate_position: Callable[[Position], str | None],
+    ) -> None:
         self.known = bool(output.unclaimed) or any(e.explanations for e in output.events)
         self.lines: dict[str | None, int] = {}
         for remark in output.remarks:
@@ -288,6 +294,14 @@ class _Captures:
         # Every literal's start, by file, with its function: escaping, not escaping, or only declared.
         starts: dict[str, dict[tuple[int, int], str | None]] = {}
         self.nested: set[str | None] = set()
+        # The package's own files: those in the directory most of its declarations are in (the inliner's
+        # lines sit at each declaration). A literal elsewhere is inlined from, or instantiated for, another
+        # package (slices.All's closure in net/http), whose capture lines are printed with that package.
+        directories: Counter = Counter()
+        for remark in output.remarks:
+            if remark.kind in ("can_inline", "cannot_inline") and remark.function and remark.position is not None:
+                directories[remark.position.file.rpartition("/")[0]] += 1
+        self.home = directories.most_common(1)[0][0] if directories else None
         for remark in output.remarks:
             if remark.kind in ("can_inline", "cannot_inline") and remark.function and remark.position is not None:
                 if _NESTED_CLOSURE.search(remark.function):
@@ -295,10 +309,10 @@ class _Captures:
                 if _CLOSURE_NAME.search(remark.function) or _NESTED_CLOSURE.search(remark.function):
                     at = remark.position
                     starts.setdefault(at.file, {})[(at.line, at.column or 0)] = declared(remark.function)
-        for event, function in zip(output.events, located):
+        for event in output.events:
             if event.expr == "func literal":
                 at = event.position
-                starts.setdefault(at.file, {}).setdefault((at.line, at.column or 0), declared(function))
+                starts.setdefault(at.file, {}).setdefault((at.line, at.column or 0), declared(locate_position(at)))
         self.starts = {file: sorted(found.items()) for file, found in starts.items()}
         # (file, literal start) -> the captured variables whose steps lie in it
         self.used: dict[tuple[str, tuple[int, int]], set[str]] = {}
@@ -318,7 +332,7 @@ class _Captures:
 
     def captures_nothing(self, event: EscapeEvent, function: str | None) -> str | None:
         """Why the literal of `event` captures nothing, or None when it may capture."""
-        if not self.known or function in self.nested:
+        if not self.known or function in self.nested or event.position.file.rpartition("/")[0] != self.home:
             return None
         count = self.lines.get(function, 0)
         if count == 0:
@@ -461,8 +475,10 @@ class PackageAllocations:
     def _closure(self, index: int, event: EscapeEvent) -> Allocation:
         """A func literal allocates its closure only when it captures variables (walk/closure.go)."""
         if self._captures is None:
-            self._captures = _Captures(self.output, self.located, self.declared)
-        why = self._captures.captures_nothing(event, self.declared(self.located[index]))
+            self._captures = _Captures(self.output, self.declared, self._locate_position)
+        # The function declared around the literal, not the one it is inlined into (Go 1.25+ names that
+        # one in the explanation): capture lines name the function that declares the closure.
+        why = self._captures.captures_nothing(event, self.declared(self._locate_position(event.position)))
         if why is None:
             return ALLOCATES
         return Allocation.static(f"the func literal captures no variable ({why}): a static function value, not a heap closure")

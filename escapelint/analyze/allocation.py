@@ -443,7 +443,9 @@ class PackageAllocations:
         span = source.function_at(at.file, at.line)
         locals_ = {} if span is None else {**source.parameter_types(span), **source.local_var_types(span)}
         # A package constant, unless a parameter or variable of the function shadows it.
-        constants = frozenset(source.constants_of(at.file) - set(locals_))
+        constants = source.constants_of(at.file)
+        if locals_ and not constants.isdisjoint(locals_):
+            constants = constants - locals_.keys()
         by_source = from_expression(event.expr, self.output.path, frozenset(named_types), constants)
         if by_source is not None:
             return by_source

@@ -117,43 +117,64 @@ class PackageSource:
         """The package's named types (`type level int`, `type ( … )` blocks) -> their type as written."""
         return self._per_directory(file, "types", _scan_type_declarations)
 
-    def constants_of(self, file: str) -> set[str]:
+    def constants_of(self, file: str) -> frozenset[str]:
         """The package's constants (`const x = …`, the names of `const ( … )` blocks, iota's lines too)."""
-        return set(self._per_directory(file, "constants", _scan_constants))
+        return self._per_directory(file, "constants", lambda text: {}, _constant_names)
 
     def global_var_types(self, file: str) -> dict[str, str]:
         """Package-level variables declared with a type (`var enabled bool`) -> that type."""
         return self._per_directory(file, "var types", _scan_global_var_types)
 
     def parameter_types(self, span: FunctionSpan) -> dict[str, str]:
-        """The parameters (and receiver) of a function -> their types as written."""
-        text = self._named.get(span.file)
-        if text is None:
-            return {}
-        return _parameter_types(_lines_of(text, span.start_line, span.start_line + 20))
-
-    def local_var_types(self, span: FunctionSpan) -> dict[str, str]:
-        """`var x T` declarations in a function's body -> T (the last one wins)."""
-        text = self._named.get(span.file)
-        if text is None:
-            return {}
-        found = {}
-        for match in _LOCAL_VAR.finditer(_lines_of(text, span.start_line + 1, span.end_line)):
-            for name in _split_names(match.group(1)):
-                found[name] = match.group(2).strip()
+        """The parameters (and receiver) of a function -> their types as written (read once per function)."""
+        cache = self.__dict__.setdefault("_parameter_types", {})
+        found = cache.get(span)
+        if found is None:
+            text = self._lines(span.file, span.start_line, span.start_line + 20)
+            found = cache[span] = {} if text is None else _parameter_types(text)
         return found
 
-    def _per_directory(self, file: str, kind: str, scan: Callable[[str], dict]) -> dict:
+    def local_var_types(self, span: FunctionSpan) -> dict[str, str]:
+        """`var x T` declarations in a function's body -> T (the last one wins; read once per function)."""
+        cache = self.__dict__.setdefault("_local_var_types", {})
+        found = cache.get(span)
+        if found is None:
+            found = cache[span] = {}
+            text = self._lines(span.file, span.start_line + 1, span.end_line)
+            for match in _LOCAL_VAR.finditer(text or ""):
+                for name in _split_names(match.group(1)):
+                    found[name] = match.group(2).strip()
+        return found
+
+    def _lines(self, file: str, first: int, last: int) -> str | None:
+        """Lines first..last (1-based, inclusive) of a named file, by its line offsets (found once, in C)."""
+        text = self._named.get(file)
+        if text is None:
+            return None
+        offsets = self.__dict__.setdefault("_line_offsets", {}).get(file)
+        if offsets is None:
+            offsets = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+            self._line_offsets[file] = offsets
+        start = offsets[min(first - 1, len(offsets) - 1)] if first >= 1 else 0
+        end = offsets[last] if last < len(offsets) else len(text)
+        return text[start:end]
+
+    def _per_directory(self, file: str, kind: str, scan: Callable[[str], dict], whole: Callable | None = None):
+        """What `scan` finds in every file of `file`'s package, merged (or `whole` of all the texts), once."""
         directory = self._directory_of.get(file)
         if directory is None:
-            return {}
+            return {} if whole is None else frozenset()
         cache = self.__dict__.setdefault("_declared_facts", {})
         key = (directory, kind)
         if key not in cache:
-            found: dict = {}
-            for text in self._texts_by_directory[directory]:
-                found.update(scan(text))
-            cache[key] = found
+            texts = self._texts_by_directory[directory]
+            if whole is not None:
+                cache[key] = whole(texts)
+            else:
+                found: dict = {}
+                for text in texts:
+                    found.update(scan(text))
+                cache[key] = found
         return cache[key]
 
     @functools.cached_property
@@ -458,6 +479,7 @@ _CONST_LINE = re.compile(r"const\s+(\w+(?:\s*,\s*\w+)*)", re.MULTILINE)
 _CONST_SPEC = re.compile(r"^\t(\w+(?:\s*,\s*\w+)*)", re.MULTILINE)
 _VAR_TYPED = re.compile(r"var\s+(\w+(?:\s*,\s*\w+)*)\s+([^=\s][^=]*?)\s*(?://.*)?$", re.MULTILINE)
 _VAR_SPEC_TYPED = re.compile(r"^\t(\w+(?:\s*,\s*\w+)*)\s+([^=\s][^=]*?)\s*(?://.*)?$", re.MULTILINE)
+_NEWLINE = re.compile(r"\n")
 _LOCAL_VAR = re.compile(r"^\s+var\s+(\w+(?:\s*,\s*\w+)*)\s+([^=\n]+?)\s*(?:=.*)?$", re.MULTILINE)
 
 
@@ -488,6 +510,10 @@ def _scan_type_declarations(text: str) -> dict[str, str]:
     return found
 
 
+def _constant_names(texts: list[str]) -> frozenset[str]:
+    return frozenset(name for text in texts for name in _scan_constants(text))
+
+
 def _scan_constants(text: str) -> dict[str, bool]:
     found = {}
     for match in _line_start_matches(_CONST_LINE, "const", text):
@@ -511,21 +537,6 @@ def _scan_global_var_types(text: str) -> dict[str, str]:
             for name in _split_names(spec.group(1)):
                 found[name] = spec.group(2).strip()
     return found
-
-
-def _lines_of(text: str, first: int, last: int) -> str:
-    """Lines first..last (1-based, inclusive) of `text`."""
-    start = 0
-    for _ in range(first - 1):
-        start = text.find("\n", start) + 1
-        if start == 0:
-            return ""
-    end = start
-    for _ in range(last - first + 1):
-        end = text.find("\n", end) + 1
-        if end == 0:
-            return text[start:]
-    return text[start:end]
 
 
 def _parameter_types(signature_text: str) -> dict[str, str]:

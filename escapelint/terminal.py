@@ -18,7 +18,7 @@ from typing import TextIO
 from escapelint.analyze.cost import CostAttribution
 from escapelint.analyze.findings import Finding
 from escapelint.events import BuildStats, LineRole
-from escapelint.report.page import UNKNOWN_FUNCTION, bytes_text, site_message
+from escapelint.report.page import UNKNOWN_FUNCTION, bytes_text, site_message, static_note
 from escapelint.report.warnings import InputWarning
 from escapelint.rules import RULES
 from escapelint.workflows.audit import (
@@ -132,18 +132,21 @@ def print_build_failure(error: BuildFailedError, out: TextIO | None = None) -> N
 def audit_summary(result: BuildResult, report_locations: list[str], out: TextIO | None = None) -> None:
     """A short terminal summary: totals per category, the functions that allocate most, where reports are."""
     out = out if out is not None else sys.stderr  # looked up now: tests and typer swap the streams
-    heap = list(result.heap_findings())
+    # Allocations, not escape lines: the escapes the compiler serves from static data are counted apart.
+    every = list(result.heap_findings())
+    heap = [f for f in every if f.allocates]
     categories = Counter(f.category for f in heap)
     # By the declared function, closures and instantiations counted in it: the function sections of
     # the report's pages, whose largest the HTML index names as a package's worst function.
     functions = Counter((f.event.package, f.declared_in or UNKNOWN_FUNCTION) for f in heap)
     packages = sum(1 for p in result.packages if p.output.path is not None)
     command = escape_controls(result.command.display())
-    print(f"escapelint: {len(heap)} heap escapes in {packages} packages ({command})", file=out)
+    allocations = f"{len(heap)} heap allocation{'s' * (len(heap) != 1)}{static_note(len(every) - len(heap))}"
+    print(f"escapelint: {allocations} in {packages} packages ({command})", file=out)
     for category, count in sorted(categories.items(), key=lambda item: (-item[1], item[0])):
         print(f"  {count:>6}  {category:<20} {RULES[category].title}", file=out)
     if functions:
-        print("  functions with the most heap escapes (closures counted in the function that declares them):", file=out)
+        print("  functions with the most heap allocations (closures counted in the function that declares them):", file=out)
         for (package, function), count in functions.most_common(5):
             print(f"  {count:>6}  {escape_controls(f'{package}.{function}')}", file=out)
     for location in report_locations:
@@ -249,6 +252,7 @@ def print_check(
     print(
         f"escapelint check: {verdict}: {new} new heap escape{'s' * (new != 1)} compared with "
         f"{escape_controls(outcome.compared_with)}; {outcome.known} known, {len(outcome.suppressed)} suppressed"
+        + (f", {outcome.static} served from static data (no allocation)" if outcome.static else "")
         + (f", {len(outcome.problems)} malformed suppressions" if outcome.problems else ""),
         file=out,
     )

@@ -3,7 +3,8 @@
 For each requested toolchain this runs, in an empty temporary directory and with
 the toolchain's hermetic environment (see ``toolchains.py``)::
 
-    go build -gcflags=-m=2 std
+    go build -gcflags=-m=2 std                          # Go 1.19-1.24
+    go build '-gcflags=-m=2 -d=escapedebug=1' std       # Go 1.25+, as escapelint audit builds
 
 keeps the combined stdout+stderr as ``std-go<version>.txt`` (in a temporary
 directory, or in ``--keep DIR``), streams it through ``BuildReader`` and checks:
@@ -24,7 +25,8 @@ packages, events per kind, roles), the parse's wall time and lines/s, the
 category distribution, ``leaking-call`` before and after following callees
 (where the followed sites went, what the rest say of their callee), the heap
 events that borrow an identical site's explanation and the unclaimed "escapes to
-heap" explanations, and the unclassified events grouped by reason.
+heap" explanations, and the unclassified events grouped by reason, and how many heap events
+allocate: the share the compiler serves from static data (``allocates: false``), by static path.
 Packages are counted as they stream past and never kept.
 
 Usage::
@@ -55,6 +57,7 @@ from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats, EventKind, LineRole, UnrecognizedLine
 from escapelint.read.assembler import BuildReader
+from escapelint.workflows.gobuild import escape_flags
 
 if __package__:
     from .toolchains import Toolchain, find
@@ -63,7 +66,10 @@ else:  # run as a script: scripts/ is on sys.path
 
 #: Position prefix of a compiler line; lines without one (package headers, some errors) have none.
 POSITION = re.compile(r"^(?:(?:[A-Za-z]:[\\/])?[^\n:]+:\d+(?::\d+)?|<unknown line number>): ")
-BUILD_ARGS = ("build", "-gcflags=-m=2", "std")
+def build_args(version: str) -> tuple[str, ...]:
+    """The build of std with the flags escapelint's own builds use on that version (workflows/gobuild.py)."""
+    return ("build", f"-gcflags={escape_flags('go' + version)}", "std")
+
 #: How many unrecognized lines to list.
 SHOWN_UNRECOGNIZED = 20
 
@@ -91,7 +97,7 @@ def build_std(toolchain: Toolchain, output: Path) -> Build:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="escapelint-std-") as cwd, output.open("wb") as out:
         proc = subprocess.run(
-            [str(toolchain.go), *BUILD_ARGS],
+            [str(toolchain.go), *build_args(toolchain.version)],
             cwd=cwd,
             env=toolchain.env(),
             stdout=out,
@@ -137,6 +143,8 @@ class ParseResult:
     analysis_seconds: float = 0.0
     categories: Counter = field(default_factory=Counter)
     unclassified_reasons: Counter = field(default_factory=Counter)
+    allocating: int = 0  # escape/moved events that allocate (analyze/allocation.py)
+    static_reasons: Counter = field(default_factory=Counter)  # the others, by static path
     uncategorized: int = 0  # escape/moved events without a category (must stay 0)
     without_function: int = 0  # events of any kind with no function (must stay 0)
     leaking_before: int = 0  # heap events whose own chain ends at a call: leaking-call before following
@@ -167,6 +175,10 @@ def parse(path: Path) -> ParseResult:
                     result.uncategorized += finding.category is None
                     result.categories[finding.category] += 1
                     result.borrowed += "(explained once for identical inlined copies" in (finding.reason or "")
+                    if finding.allocates:
+                        result.allocating += 1
+                    else:
+                        result.static_reasons[_static_path(finding.allocates_reason or "")] += 1
                     if finding.category == "unclassified":
                         result.unclassified_reasons[_reason_shape(finding.reason)] += 1
                     _count_leaking_call(result, finding)
@@ -199,6 +211,15 @@ def _count_leaking_call(result: ParseResult, finding) -> None:
     last = finding.reason.rsplit(", whose parameter ", 1)[-1]
     kind = next((name for words, name in _CALLEE_KINDS if words in last), "other")
     result.leaking_after[("followed, then " if finding.followed else "") + kind] += 1
+
+
+def _static_path(reason: str) -> str:
+    """What serves a non-allocating site, and on whose word: the compiler's convert: line or escapelint's."""
+    witness = "compiler's convert: line" if "convert: using global" in reason else "expression or source"
+    for path in ("read-only static data", "zerobase", "staticuint64s", "zeroVal", "static function value"):
+        if path in reason:
+            return f"{path} ({witness})"
+    return f"other ({witness})"
 
 
 def _reason_shape(reason: str) -> str:
@@ -307,6 +328,13 @@ def print_totals(result: ParseResult) -> None:
         print("unclassified, by reason:")
         for reason, count in result.unclassified_reasons.most_common(8):
             print(f"  {count:>6,}  {reason}")
+    static = sum(result.static_reasons.values())
+    print(
+        f"allocations: {result.allocating:,} of {heap:,} heap events allocate; {static:,} "
+        f"({static / max(1, heap):.1%}) are served from static data:"
+    )
+    for path, count in result.static_reasons.most_common():
+        print(f"  {path:<50} {count:>7,}  {count / max(1, heap):6.1%}")
 
 
 def check_output(title: str, path: Path, build: Build | None) -> bool:
@@ -357,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         out_dir = args.keep or Path(tmp)
         out_dir.mkdir(parents=True, exist_ok=True)
         for toolchain in toolchains:
-            print(f"go{toolchain.version}: go {' '.join(BUILD_ARGS)} ...", flush=True)
+            print(f"go{toolchain.version}: go {' '.join(build_args(toolchain.version))} ...", flush=True)
             build = build_std(toolchain, out_dir / output_name(toolchain.version))
             verdicts[toolchain.version] = check_output(f"go{toolchain.version}", build.output, build)
             print(flush=True)

@@ -8,7 +8,18 @@ runs, in the module's directory::
 and stores the combined stdout+stderr byte for byte (no normalisation) in
 ``fixtures/recorded/go<version>/<module>.m2.txt`` with a sidecar
 ``<module>.m2.meta.json`` holding the command and exit code. The ``categories``
-module is also recorded with plain ``-gcflags=-m`` as ``<module>.m1.txt``.
+module is also recorded with plain ``-gcflags=-m`` as ``<module>.m1.txt``, and the ``loopvars``
+module (Go 1.22+) with ``-gcflags=-m=2 -d=loopvar=2 -d=ssa/check_bce/debug=1`` as
+``<module>.m2debug.txt``.
+
+The ``conversions`` module is also recorded with ``-gcflags=-m=2 -d=escapedebug=1`` as
+``<module>.m2d.txt`` on the toolchains that know that flag (Go 1.25+), and its assembly truth is
+recorded beside it: ``go build -gcflags=-S`` (a module without ``main`` packages, so no file is
+written), and for every heap site of the ``-m=2`` output (``X escapes to heap``, ``moved to heap: x``)
+whether the assembly holds a call to ``runtime.convT*``, ``runtime.newobject``, ``runtime.mallocgc*``
+or ``runtime.concatstring*`` on the site's line, read from the ``(file:line)`` position the listing
+gives each instruction (the innermost position, so an inlined callee's instructions carry the
+callee's line) and restricted to the module's own files: ``<module>.truth.json``.
 
 ``-p 1`` makes cmd/go build (or replay from its cache) one package at a time,
 so multi-package output comes in a stable order. Cached builds replay the
@@ -31,6 +42,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -48,9 +60,22 @@ MODULES_DIR = ROOT / "fixtures" / "modules"
 RECORDED_DIR = ROOT / "fixtures" / "recorded"
 
 #: Recording mode name -> the -gcflags value it passes.
-MODES = {"m2": "-m=2", "m1": "-m"}
+MODES = {
+    "m2": "-m=2",
+    "m1": "-m",
+    "m2d": "-m=2 -d=escapedebug=1",
+    "m2debug": "-m=2 -d=loopvar=2 -d=ssa/check_bce/debug=1",
+}
 #: Modules recorded in more modes than the default ``m2``.
-EXTRA_MODES = {"categories": ("m1",)}
+EXTRA_MODES = {"categories": ("m1",), "conversions": ("m2d",), "loopvars": ("m2debug",)}
+#: Modules whose go.mod asks for a newer Go than 1.19 (per-iteration loop variables are Go 1.22's):
+#: older toolchains refuse to build them, so they are not recorded there.
+MODULE_SINCE = {"loopvars": (1, 22)}
+#: The first Go version (major, minor) that knows a mode's flags: `-d=escapedebug` is new in Go 1.25
+#: (cmd/compile/internal/base/debug.go), and older compilers refuse an unknown -d key.
+MODE_SINCE = {"m2d": (1, 25)}
+#: Modules whose assembly truth (``<module>.truth.json``) is recorded beside their output.
+ASSEMBLY_TRUTH = ("conversions",)
 
 
 @dataclass(frozen=True)
@@ -85,8 +110,19 @@ def modules() -> list[str]:
     return sorted(p.parent.name for p in MODULES_DIR.glob("*/go.mod"))
 
 
-def modes_for(module: str) -> tuple[str, ...]:
-    return ("m2", *EXTRA_MODES.get(module, ()))
+def version_tuple(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
+
+
+def modes_for(module: str, version: str | None = None) -> tuple[str, ...]:
+    """The modes `module` is recorded in, on Go `version` (every mode when None)."""
+    modes = ("m2", *EXTRA_MODES.get(module, ()))
+    if version is None:
+        return modes
+    if version_tuple(version) < MODULE_SINCE.get(module, (0, 0)):
+        return ()
+    return tuple(m for m in modes if version_tuple(version) >= MODE_SINCE.get(m, (0, 0)))
 
 
 def build_args(mode: str) -> list[str]:
@@ -129,15 +165,101 @@ def write(recording: Recording, out_root: Path) -> list[Path]:
     return [out, meta]
 
 
+#: The build whose assembly listing is the truth; the module holds no `main` package.
+ASSEMBLY_ARGS = ["go", "build", "-p", "1", "-gcflags=-S", "./..."]
+_ALLOCATING_CALL = re.compile(
+    r"^\s+0x[0-9a-f]+ \d+ \((?P<file>.+):(?P<line>\d+)\)\s+CALL\s+runtime\.(?P<callee>convT\w*|newobject|mallocgc\w*|concatstring\w*)\(SB\)",
+    re.MULTILINE,
+)
+_HEAP_SITE = re.compile(
+    r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<column>\d+): (?:(?P<expr>.+) escapes to heap|moved to heap: (?P<name>\S+))$",
+    re.MULTILINE,
+)
+
+
+def allocating_lines(assembly: str, module_dir: Path) -> dict[tuple[str, int], list[str]]:
+    """(file as the compiler prints it, line) -> the allocating runtime calls the -S listing has there."""
+    calls: dict[tuple[str, int], list[str]] = {}
+    for match in _ALLOCATING_CALL.finditer(assembly):
+        path = Path(match["file"])
+        if not path.is_absolute() or not path.is_relative_to(module_dir):
+            continue  # another package's code, inlined here: not a site of this module
+        relative = path.relative_to(module_dir).as_posix()
+        printed = relative if "/" in relative else f"./{relative}"
+        calls.setdefault((printed, int(match["line"])), []).append(match["callee"])
+    return calls
+
+
+def record_truth(toolchain: Toolchain, module: str, m2_output: bytes) -> bytes:
+    """The assembly truth of `module`: whether each heap site of its -m=2 output calls the allocator."""
+    module_dir = (MODULES_DIR / module).resolve()
+    # No -o: `go build` of packages that are not `main` writes no file at all (Go 1.19 refuses an -o
+    # directory for them), so nothing outside the build cache is written, let alone a system path.
+    proc = subprocess.run(
+        [str(toolchain.go), *ASSEMBLY_ARGS[1:]],
+        cwd=module_dir,
+        env=toolchain.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        check=True,
+    )
+    calls = allocating_lines(proc.stdout.decode("utf-8", "replace"), module_dir)
+    found = [
+        (match["file"], int(match["line"]), int(match["column"]), match["name"], match["expr"])
+        for match in _HEAP_SITE.finditer(m2_output.decode("utf-8", "replace"))
+    ]
+    per_line: dict[tuple[str, int], int] = {}
+    for file, line, *_ in found:
+        per_line[(file, line)] = per_line.get((file, line), 0) + 1
+    sites = []
+    for file, line, column, name, expr in found:
+        callees = calls.get((file, line), [])
+        # The listing has lines, not columns: a line without a call proves that none of its sites
+        # allocates, and a line with as many calls as sites that all of them do; a line with fewer
+        # calls than sites (Go 1.19 puts some of fmt.Println's arguments on one line) cannot say
+        # which of them allocate, so its sites are left undecided (null).
+        if not callees:
+            allocates = False
+        elif len(callees) >= per_line[(file, line)]:
+            allocates = True
+        else:
+            allocates = None
+        sites.append(
+            {
+                "file": file,
+                "line": line,
+                "column": column,
+                "kind": "moved" if name is not None else "escape",
+                "expr": name if name is not None else expr,
+                "allocates": allocates,
+                "calls": sorted(callees),
+            }
+        )
+    truth = {
+        "go_version": toolchain.version,
+        "command": shlex.join(ASSEMBLY_ARGS),
+        "recorded_by": "scripts/record_fixtures.py",
+        "allocating_lines": [
+            {"file": file, "line": line, "calls": sorted(callees)} for (file, line), callees in sorted(calls.items())
+        ],
+        "sites": sites,
+    }
+    return (json.dumps(truth, indent=1, sort_keys=True) + "\n").encode()
+
+
 def record_all(out_root: Path, toolchains: list[Toolchain], module_names: list[str]) -> list[Recording]:
     recordings = []
     for toolchain in toolchains:
         for module in module_names:
-            for mode in modes_for(module):
+            for mode in modes_for(module, toolchain.version):
                 recording = record(toolchain, module, mode)
                 write(recording, out_root)
                 print(f"{recording.stem}: exit {recording.exit_code}, {len(recording.output)} bytes", flush=True)
                 recordings.append(recording)
+                if mode == "m2" and module in ASSEMBLY_TRUTH:
+                    truth = out_root / f"go{toolchain.version}" / f"{module}.truth.json"
+                    truth.write_bytes(record_truth(toolchain, module, recording.output))
+                    print(f"go{toolchain.version}/{module}.truth.json: from the assembly", flush=True)
     return recordings
 
 
@@ -164,7 +286,9 @@ def check(toolchains: list[Toolchain], module_names: list[str]) -> int:
         for name in sorted(fresh - stored):
             problems.append(f"{name}: recorded but not stored")
         for name in sorted(fresh & stored):
-            if name.endswith(".meta.json"):
+            if name.endswith(".meta.json") or name.endswith(".truth.json"):
+                if name.endswith(".truth.json") and (RECORDED_DIR / name).read_bytes() != (fresh_root / name).read_bytes():
+                    problems.append(f"{name}: the assembly truth differs")
                 continue
             meta_name = name.removesuffix(".txt") + ".meta.json"
             old_meta = json.loads((RECORDED_DIR / meta_name).read_text())

@@ -36,7 +36,8 @@ def test_every_key_from_pyproject(tmp_path):
         'fail-on = ["returned-pointer", "global-assignment"]\n'
         'exclude = ["internal/gen/**", "**/*_generated.go"]\n'
         'baseline = "ci/baseline.json"\n'
-        "max-new = 3\n",
+        "max-new = 3\n"
+        "fail-on-static = true\n",
     )
     config = load_config(tmp_path)
     assert config == Config(
@@ -44,6 +45,7 @@ def test_every_key_from_pyproject(tmp_path):
         exclude=("internal/gen/**", "**/*_generated.go"),
         baseline="ci/baseline.json",
         max_new=3,
+        fail_on_static=True,
         origin=path,
     )
 
@@ -83,6 +85,8 @@ def test_unclassified_can_be_asked_for_and_an_empty_list_turns_the_gate_off(tmp_
         ("max-new = 1.5\n", "max-new must be a whole number >= 0"),
         ("max-new = true\n", "max-new must be a whole number >= 0"),
         ('max-new = "3"\n', "max-new must be a whole number >= 0"),
+        ('fail-on-static = "yes"\n', "fail-on-static must be true or false"),
+        ("fail-on-static = 1\n", "fail-on-static must be true or false"),
         ("max-new = [\n", "not valid TOML"),
     ],
 )

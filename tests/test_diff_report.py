@@ -35,7 +35,7 @@ from escapelint.report.sarif import FINGERPRINT_KEY
 from escapelint.rules import RULES
 from escapelint.workflows.audit import BuildResult
 
-from .conftest import FIXTURES, RECORDED, ROOT, read_lines
+from .conftest import FIXTURES, RECORDED, ROOT, analysed, read_lines
 
 
 def recorded_build(version: str) -> BuildResult:
@@ -276,3 +276,19 @@ def test_the_terminal_and_the_index_count_a_function_the_same_way():
 class _Command:
     def display(self) -> str:
         return "go build -gcflags=-m=2 ./..."
+
+
+def test_new_escapes_served_from_static_data_are_counted_apart_and_not_annotated():
+    """The example's constant "error:" is static data: the comment counts it apart, nothing annotates it."""
+    from escapelint.analyze.compare import compare
+    from escapelint.report.diff import github_annotations, markdown_comment
+
+    head = list(analysed("1.27.3", "example").build_result().heap_findings())
+    result = compare([], head, "main", "go1.27.3")
+    static = [f for f in result.added if not f.allocates]
+    assert [f.event.expr for f in static] == ['"error:"']
+    comment = markdown_comment(result)
+    assert f"{len(head) - 1} new heap escapes" in comment
+    assert "1 more new escape site that the compiler serves from static data (no allocation), not listed." in comment
+    assert "&quot;error:&quot;" not in comment
+    assert len(github_annotations(result).splitlines()) == min(len(head) - 1, 10) + 1

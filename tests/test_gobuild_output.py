@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from escapelint.workflows.gobuild import BuildCommand, GoToolchain, RunningBuild
+from escapelint.workflows.gobuild import BuildCommand, GoToolchain, RunningBuild, escape_flags
 
 from .conftest import FIXTURES, toolchain_or_skip
 
@@ -100,6 +100,19 @@ def test_a_directory_that_may_hold_a_main_package_is_asked_about(tmp_path, text)
 @pytest.mark.parametrize("pattern", ["./...", "example.com/m/kv", "./missing"])
 def test_patterns_that_are_not_plain_directories_are_asked_about(tmp_path, pattern):
     assert BuildCommand.for_packages(_fake_go(tmp_path, "main"), [pattern], tmp_path).links
+
+
+@pytest.mark.parametrize(
+    "go_version,flags",
+    [("go1.19.13", "-m=2"), ("go1.24.11", "-m=2"), ("go1.25.5", "-m=2 -d=escapedebug=1"),
+     ("go1.27.3", "-m=2 -d=escapedebug=1"), (None, "-m=2"), ("devel go1.26-abcdef", "-m=2")],
+)  # fmt: skip
+def test_escapedebug_is_added_on_go_1_25_and_later(tmp_path, go_version, flags):
+    """-d=escapedebug=1 adds only the convert: lines that say which conversions do not allocate; older
+    compilers refuse the debug key, and an unknown version gets the flags every version knows."""
+    command = BuildCommand.for_packages(_fake_go(tmp_path, "kv"), ["./kv"], tmp_path, go_version=go_version)
+    assert command.argv[2] == f"-gcflags=./kv={flags}"
+    assert escape_flags(go_version) == flags
 
 
 def test_go_test_keeps_its_own_binaries(tmp_path):

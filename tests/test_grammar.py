@@ -172,3 +172,45 @@ def test_flow_sink_holding_the_arrow_in_a_string_literal(version):
     assert message.sink == message.source
     assert message.sink.startswith('{storage for "internal error: x = -1 for " + ~') and message.sink.endswith("}")
     assert message.derefs == -1
+
+
+def test_escapedebug_convert_lines():
+    """-d=escapedebug=1 (Go 1.25+): every static path of walk/convert.go dataWord, as recorded."""
+    lines = _lines("1.27.3", "conversions.m2d.txt")
+    classify = LineClassifier().classify
+    details = {}
+    for line in lines:
+        if "convert: " in line:
+            _, message = classify(line)
+            assert isinstance(message, RemarkMessage) and message.kind == "interface_conversion", line
+            details.setdefault(message.detail, message.subject)
+    assert details == {
+        "read-only global": ".stmp_0",
+        "zero-sized": ".stmp_26",
+        "single-byte": ".stmp_16",
+        "zero value": "(pair)(runtime.zeroVal@0)",
+    }
+    # One is printed without a position: the zero value has none (dataWord says so).
+    bare = _first(lines, "convert: using global for single-byte interface value: (byteBox)")
+    assert classify(bare) == (None, RemarkMessage("interface_conversion", subject="(byteBox)(runtime.zeroVal@0)", detail="single-byte"))
+
+
+@pytest.mark.parametrize("version", ["1.22.10", "1.27.3"])
+def test_loopvar_and_bounds_check_lines(version):
+    lines = _lines(version, "loopvars.m2debug.txt")
+    classify = LineClassifier().classify
+    _, heap = classify(_first(lines, "loop variable i "))
+    _, stack = classify(_first(lines, "loop variable x "))
+    assert heap == RemarkMessage("loop_variable", subject="i", detail="heap-allocated")
+    assert stack == RemarkMessage("loop_variable", subject="x", detail="stack-allocated")
+    checks = [classify(line)[1] for line in lines if ": Found Is" in line]
+    assert sorted(m.detail for m in checks) == ["IsInBounds", "IsInBounds", "IsSliceInBounds"]
+    assert all(m.kind == "bounds_check" for m in checks)
+
+
+def test_a_heap_loop_variable_is_linked_to_its_moved_site():
+    from .conftest import analysed
+
+    (moved,) = [f for f in analysed("1.27.3", "loopvars", "m2debug").findings() if f.event.kind is EventKind.MOVED]
+    assert moved.event.expr == "i" and moved.allocates
+    assert moved.reason.endswith("; a per-iteration loop variable: one allocation per iteration (-d=loopvar=2)")

@@ -79,6 +79,11 @@ CASES = [
     ("kept-alive", {"KEPT_ALIVE_WHAT"}, P, "x will be kept", " y"),
     ("alias", {"ALIAS_EXPR"}, P + "alias analysis: append using non-aliased slice: ", "x in", " y"),
     ("closure-place", {"CLOSURE_PLACE"}, P, "heap closure", " y"),
+    # debug flags: -d=escapedebug=1, -d=loopvar=2, -d=ssa/check_bce/debug=1
+    ("convert", {"STATIC_DATA_KIND"}, P + "convert: using global for ", "single-byte ", "interface value"),
+    ("loopvar", {"LOOP_VAR_PLACE", "LOOP_OUTER"}, P + "loop variable x now per-iteration, heap-allocated (loop inlined into ", "a.go:1)", " y"),
+    ("loop-modified", {"LOOP_KIND"}, P, "range loop ending at 1:2 was modified ", "y"),
+    ("bounds-check", {"BOUNDS_CHECK_OP"}, P + "Found ", "IsInBounds", " y"),
     # compile errors and go's own lines
     ("error-not-used", {"ERROR_TEXT"}, P, "x is not used", " y"),
     ("error-label", {"ERROR_TEXT"}, P + "label ", "x defined and", " y"),

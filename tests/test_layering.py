@@ -21,6 +21,7 @@ STAGES = {
     "escapelint.analyze.source": 2,
     "escapelint.analyze.evidence": 2,
     "escapelint.analyze.leaks": 2,  # the build-wide leak table: read (leak_scan) -> findings
+    "escapelint.analyze.allocation": 2,
     "escapelint.rules": 3,
     "escapelint.analyze.findings": 4,
     "escapelint.analyze.line_map": 0,

@@ -80,10 +80,12 @@ def test_machine_formats_keep_payloads_as_data(reports):
     sarif = json.loads((reports / "x.sarif").read_text(encoding="utf-8"))
     messages = [r["message"]["text"] for r in sarif["runs"][0]["results"]]
     assert any("<script>alert(1)</script>" in m for m in messages)
+    allocating = [r for r in sarif["runs"][0]["results"] if r["properties"]["allocates"]]
     for line in (reports / "r.jsonl").read_text(encoding="utf-8").splitlines():
         json.loads(line)
     annotations = (reports / "a.txt").read_text(encoding="utf-8").splitlines()
-    assert len(annotations) == len(messages)  # no newline from the input split an annotation
+    # No newline from the input split an annotation; a site served from static data has none.
+    assert len(annotations) == len(allocating)
     assert all(line.startswith(("::warning ", "::notice ")) for line in annotations)
     quoted = next(line for line in annotations if "it's" in line)
     assert "file=odd/it's & more.go," in quoted

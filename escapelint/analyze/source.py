@@ -193,6 +193,72 @@ class PackageSource:
             _scan_struct_fields(text, names)
         return names
 
+    # --- declared types, for whether a conversion allocates (escapelint/analyze/allocation.py)
+
+    def type_declarations_of(self, file: str) -> dict[str, str]:
+        """The package's named types (`type level int`, `type ( … )` blocks) -> their type as written."""
+        return self._per_directory(file, "types", _scan_type_declarations)
+
+    def constants_of(self, file: str) -> frozenset[str]:
+        """The package's constants (`const x = …`, the names of `const ( … )` blocks, iota's lines too)."""
+        return self._per_directory(file, "constants", lambda text: {}, _constant_names)
+
+    def global_var_types(self, file: str) -> dict[str, str]:
+        """Package-level variables declared with a type (`var enabled bool`) -> that type."""
+        return self._per_directory(file, "var types", _scan_global_var_types)
+
+    def parameter_types(self, span: FunctionSpan) -> dict[str, str]:
+        """The parameters (and receiver) of a function -> their types as written (read once per function)."""
+        cache = self.__dict__.setdefault("_parameter_types", {})
+        found = cache.get(span)
+        if found is None:
+            text = self._lines(span.file, span.start_line, span.start_line + 20)
+            found = cache[span] = {} if text is None else _parameter_types(text)
+        return found
+
+    def local_var_types(self, span: FunctionSpan) -> dict[str, str]:
+        """`var x T` declarations in a function's body -> T (the last one wins; read once per function)."""
+        cache = self.__dict__.setdefault("_local_var_types", {})
+        found = cache.get(span)
+        if found is None:
+            found = cache[span] = {}
+            text = self._lines(span.file, span.start_line + 1, span.end_line)
+            for match in _LOCAL_VAR.finditer(text or ""):
+                for name in _split_names(match.group(1)):
+                    found[name] = match.group(2).strip()
+        return found
+
+    def _lines(self, file: str, first: int, last: int) -> str | None:
+        """Lines first..last (1-based, inclusive) of a named file, by its line offsets (found once, in C)."""
+        text = self._named.get(file)
+        if text is None:
+            return None
+        offsets = self.__dict__.setdefault("_line_offsets", {}).get(file)
+        if offsets is None:
+            offsets = [0, *(m.end() for m in _NEWLINE.finditer(text))]
+            self._line_offsets[file] = offsets
+        start = offsets[min(first - 1, len(offsets) - 1)] if first >= 1 else 0
+        end = offsets[last] if last < len(offsets) else len(text)
+        return text[start:end]
+
+    def _per_directory(self, file: str, kind: str, scan: Callable[[str], dict], whole: Callable | None = None):
+        """What `scan` finds in every file of `file`'s package, merged (or `whole` of all the texts), once."""
+        directory = self._directory_of.get(file)
+        if directory is None:
+            return {} if whole is None else frozenset()
+        cache = self.__dict__.setdefault("_declared_facts", {})
+        key = (directory, kind)
+        if key not in cache:
+            texts = self._texts_by_directory[directory]
+            if whole is not None:
+                cache[key] = whole(texts)
+            else:
+                found: dict = {}
+                for text in texts:
+                    found.update(scan(text))
+                cache[key] = found
+        return cache[key]
+
     @property
     def functions(self) -> dict[str, list[FunctionSpan]]:
         """Function spans by file (as printed), in line order."""
@@ -640,3 +706,119 @@ class SourceLocator:
     def read_file(self, path: Path) -> str | None:
         """One Go file's text (`read_go_file`)."""
         return read_go_file(path)
+
+
+# --- declared types (PackageSource.type_declarations_of and friends) ---------------------------
+
+_TYPE_LINE = re.compile(r"type\s+(\w+)(?:\[[^\]]*\])?\s+(?!=)(.+?)\s*(?://.*)?$", re.MULTILINE)
+_TYPE_SPEC = re.compile(r"^\t(\w+)\s+(?!=)(.+?)\s*(?://.*)?$", re.MULTILINE)
+_CONST_LINE = re.compile(r"const\s+(\w+(?:\s*,\s*\w+)*)", re.MULTILINE)
+_CONST_SPEC = re.compile(r"^\t(\w+(?:\s*,\s*\w+)*)", re.MULTILINE)
+_VAR_TYPED = re.compile(r"var\s+(\w+(?:\s*,\s*\w+)*)\s+([^=\s][^=]*?)\s*(?://.*)?$", re.MULTILINE)
+_VAR_SPEC_TYPED = re.compile(r"^\t(\w+(?:\s*,\s*\w+)*)\s+([^=\s][^=]*?)\s*(?://.*)?$", re.MULTILINE)
+_NEWLINE = re.compile(r"\n")
+_LOCAL_VAR = re.compile(r"^\s+var\s+(\w+(?:\s*,\s*\w+)*)\s+([^=\n]+?)\s*(?:=.*)?$", re.MULTILINE)
+
+
+def _blocks(text: str, keyword: str):
+    """The bodies of the file's top-level `KEYWORD ( ... )` blocks."""
+    opening = f"\n{keyword} (\n"
+    start = text.find(opening)
+    while start >= 0:
+        body_start = start + len(opening)
+        end = text.find("\n)", body_start - 1)
+        if end < 0:
+            yield text[body_start:]
+            return
+        yield text[body_start:end]
+        start = text.find(opening, end)
+
+
+def _scan_type_declarations(text: str) -> dict[str, str]:
+    found = {}
+    for match in _line_start_matches(_TYPE_LINE, "type", text):
+        # A body over several lines (`struct {`) is not read: its shape is not needed to be sure.
+        if match.group(2) != "(" and not match.group(2).endswith("{"):
+            found[match.group(1)] = match.group(2)
+    for block in _blocks(text, "type"):
+        for spec in _TYPE_SPEC.finditer(block):
+            if not spec.group(2).endswith("{"):
+                found[spec.group(1)] = spec.group(2)
+    return found
+
+
+def _constant_names(texts: list[str]) -> frozenset[str]:
+    return frozenset(name for text in texts for name in _scan_constants(text))
+
+
+def _scan_constants(text: str) -> dict[str, bool]:
+    found = {}
+    for match in _line_start_matches(_CONST_LINE, "const", text):
+        for name in _split_names(match.group(1)):
+            found[name] = True
+    for block in _blocks(text, "const"):
+        for spec in _CONST_SPEC.finditer(block):
+            for name in _split_names(spec.group(1)):
+                found[name] = True
+    return found
+
+
+def _scan_global_var_types(text: str) -> dict[str, str]:
+    found = {}
+    for match in _line_start_matches(_VAR_TYPED, "var", text):
+        if match.group(2).strip() != "(":
+            for name in _split_names(match.group(1)):
+                found[name] = match.group(2).strip()
+    for block in _blocks(text, "var"):
+        for spec in _VAR_SPEC_TYPED.finditer(block):
+            for name in _split_names(spec.group(1)):
+                found[name] = spec.group(2).strip()
+    return found
+
+
+def _parameter_types(signature_text: str) -> dict[str, str]:
+    """Names -> types of the receiver and parameters of `func (r T) name(a, b int, c bool) ...`."""
+    rest = signature_text[signature_text.find("func") + 4 :].lstrip()
+    lists = []
+    if rest.startswith("("):  # a receiver
+        close = _closing(rest, 0)
+        lists.append(rest[1:close])
+        rest = rest[close + 1 :].lstrip()
+    name = _FUNC_NAME.match(rest)
+    if name is None:
+        return {}
+    rest = rest[name.end() :]
+    if rest.startswith("["):
+        rest = rest[_closing(rest, 0) + 1 :]
+    if not rest.startswith("("):
+        return {}
+    lists.append(rest[1 : _closing(rest, 0)])
+    found: dict[str, str] = {}
+    for params in lists:
+        pending: list[str] = []
+        for group in _split_top_level(params):
+            parts = group.split(None, 1)
+            if len(parts) == 2 and parts[0].isidentifier():
+                for pending_name in pending:
+                    found[pending_name] = parts[1].strip()
+                pending = []
+                found[parts[0]] = parts[1].strip()
+            elif len(parts) == 1 and parts[0].isidentifier():
+                pending.append(parts[0])  # `a, b int`: a takes the type that follows
+    return found
+
+
+def _split_top_level(text: str) -> list[str]:
+    groups, current, depth = [], [], 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        if char == "," and depth == 0:
+            groups.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    groups.append("".join(current).strip())
+    return [g for g in groups if g]

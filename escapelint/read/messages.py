@@ -294,6 +294,26 @@ class MessageReductions:
     def non_aliased_append(self, expr, function):
         return RemarkMessage("non_aliased_append", function=str(function), subject=str(expr))
 
+    # debug flags (-d=escapedebug=1, -d=loopvar=2, -d=ssa/check_bce/debug=1)
+    def static_conversion(self, kind, node):
+        # detail: which static data the data word points to (walk/convert.go dataWord's cases)
+        where = "read-only global" if kind is None else str(kind).strip()
+        return RemarkMessage("interface_conversion", subject=str(node), detail=where)
+
+    def stack_conversion(self, node):
+        return RemarkMessage("interface_conversion", subject=str(node), detail="stack temporary")
+
+    def loop_variable(self, name, place, outer):
+        detail = str(place) if outer is None else f"{place} (loop inlined into {outer})"
+        return RemarkMessage("loop_variable", subject=str(name), detail=detail)
+
+    def loop_modified(self, kind, line, column, outer):
+        detail = f"{kind} loop ending at {line}:{column}"
+        return RemarkMessage("loop_modified", detail=detail if outer is None else f"{detail} (loop inlined into {outer})")
+
+    def bounds_check(self, op):
+        return RemarkMessage("bounds_check", detail=str(op))
+
     # errors and go-command lines
     def compile_error(self, text):
         return ErrorMessage(str(text))

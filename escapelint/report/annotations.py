@@ -85,6 +85,9 @@ class GithubAnnotationsWriter(StreamReportWriter):
 
     def package(self, page: PackagePage) -> None:
         for site in page.sites:
+            # An escape the compiler serves from static data allocates nothing: no annotation on a PR.
+            if not site.allocates:
+                continue
             if self.written < self.limit:
                 self.out.write(github_annotation(site))
                 self.written += 1
@@ -107,9 +110,10 @@ def rdjson_diagnostic(site: Site) -> dict | None:
     if site.at.column is not None:
         start["column"] = site.at.column
     return {
-        "message": f"{site.message}\nFix: {category.fix}",
+        "message": f"{site.machine_message}\nFix: {category.fix}",
         "location": {"path": file, "range": {"start": start}},
-        "severity": "WARNING" if category.headline else "INFO",
+        # A site served from static data allocates nothing: INFO, whatever its category.
+        "severity": "WARNING" if category.headline and site.allocates else "INFO",
         "source": {"name": "escapelint"},
         "code": {"value": category.id},
     }

@@ -104,6 +104,18 @@ class DiffComment:
     hint: str | None  # where the full list is, when the comment leaves rows out
     new_bytes: str | None = None  # with a heap profile: what the new sites allocated ("1.2 MB")
     costliest: tuple[DiffRow, ...] = ()  # with a heap profile: the new sites that allocated most, at most 5
+    static_added: int = 0  # new escapes the compiler serves from static data: not in `added`, not listed
+
+    @property
+    def static_note(self) -> str:
+        """The sentence on the new escapes that allocate nothing (after a space), or ""."""
+        if not self.static_added:
+            return ""
+        n = self.static_added
+        return (
+            f" {n} more new escape site{'s' * (n != 1)} that the compiler serves from static data "
+            f"(no allocation), not listed."
+        )
 
     @property
     def left_out(self) -> list[tuple[str, int]]:
@@ -117,8 +129,13 @@ class DiffComment:
         return new, removed
 
 
+def allocating(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings that allocate: what a diff counts, lists and annotates as new heap escapes."""
+    return [f for f in findings if f.allocates]
+
+
 def _changes(result: DiffResult) -> tuple[CategoryChange, ...]:
-    added = Counter(f.category for f in result.added)
+    added = Counter(f.category for f in allocating(result.added))
     removed = Counter(f.category for f in result.removed)
     return tuple(CategoryChange(c, added[c], removed[c]) for c in RULES if added[c] or removed[c])
 
@@ -134,12 +151,12 @@ def _rows(result: DiffResult, findings: list[Finding]) -> tuple[DiffRow, ...]:
     return tuple(rows)
 
 
-def _sections(result: DiffResult) -> tuple[DiffSection, ...]:
+def _sections(result: DiffResult, added: list[Finding]) -> tuple[DiffSection, ...]:
     """The comment's sections in the order they are filled: the module's own new and removed sites, then
     those in GOROOT files (standard-library generics instantiated, or code inlined, into the module's
     packages: slices.Insert's append reported at slices.go), collapsed, after them."""
     sections = []
-    for title, is_new, findings in (("New heap escapes", True, result.added),
+    for title, is_new, findings in (("New heap escapes", True, added),
                                     ("Removed heap escapes", False, result.removed)):  # fmt: skip
         rows = _rows(result, findings)
         own = tuple(r for r in rows if not in_go_installation(r.site.at.file))
@@ -162,10 +179,11 @@ def markdown_comment(result: DiffResult, *, limit: int = GITHUB_COMMENT_LIMIT, r
     says how many it left out and where the full list is.
     """
     template = environment().get_template("diff_comment.md")
-    sections = list(_sections(result))
+    added = allocating(result.added)
+    sections = list(_sections(result, added))
     comment = DiffComment(
-        COMMENT_MARKER, clip_revision(result.base), len(result.added), len(result.removed), result.unchanged,
-        _changes(result), tuple(sections), report_hint,
+        COMMENT_MARKER, clip_revision(result.base), len(added), len(result.removed), result.unchanged,
+        _changes(result), tuple(sections), report_hint, static_added=len(result.added) - len(added),
     )  # fmt: skip
     if result.costs is not None:
         costs = result.costs
@@ -196,9 +214,9 @@ def clip_revision(revision: str, limit: int = REVISION_SHOWN) -> str:
 
 
 def github_annotations(result: DiffResult, *, limit: int = ANNOTATION_LIMIT) -> str:
-    """The annotation of each new site, worded as `report --format github` words it
+    """The annotation of each new site that allocates, worded as `report --format github` words it
     (report.annotations.github_annotation), the first `limit` of them and the overflow notice."""
-    added = diff_sites(result.added)
+    added = diff_sites(allocating(result.added))
     lines = [github_annotation(site, file=_file(result, site)) for site in added[:limit]]
     if len(added) > limit:
         see = "see the PR comment or `escapelint diff --format json`"

@@ -18,7 +18,7 @@ from escapelint.report.categories import (
     category_counts,
 )
 from escapelint.report.facts import BuildFacts
-from escapelint.report.page import PackagePage, Tally, bytes_text, tally
+from escapelint.report.page import PackagePage, Tally, bytes_text, static_note, tally
 from escapelint.report.warnings import InputWarning
 
 #: The index's chart, in SVG user units: one row per category, the category's name right-aligned
@@ -57,6 +57,7 @@ class IndexRow:
     unrecognized: int
     bytes: int | None = None  # with a heap profile only: what its heap sites allocated
     idle_sites: int = 0  # with a heap profile only: its sites the profile never saw allocate
+    static_sites: int = 0  # escape sites served from static data, not in `total`
 
     @property
     def title(self) -> str:
@@ -97,6 +98,7 @@ def index_row(page: PackagePage) -> IndexRow:
         unrecognized=page.unrecognized,
         bytes=None if page.cost is None else page.cost.bytes,
         idle_sites=len(page.idle_sites),
+        static_sites=page.static_sites,
     )
 
 
@@ -177,6 +179,7 @@ class IndexPage:
     errors: int
     warnings: tuple[InputWarning, ...] = ()  # shown only when there is one (escapelint.report.warnings)
     profile: ProfileSummary | None = None  # with a heap profile only
+    static_sites: int = 0  # escape sites the compiler serves from static data: not in `total`
 
     chart_width = CHART_WIDTH
 
@@ -203,6 +206,11 @@ class IndexPage:
     @property
     def heap_allocation_tally(self) -> Tally:
         return tally(self.total, "heap allocation")
+
+    @property
+    def static_note(self) -> str:
+        """What follows the count of heap allocations (page.static_note): the escape sites that allocate nothing."""
+        return static_note(self.static_sites)
 
     @property
     def leaking_parameter_tally(self) -> Tally:
@@ -312,4 +320,5 @@ def index_page(
         errors=sum(r.errors for r in rows),
         warnings=tuple(warnings),
         profile=None if costs is None else profile_summary(costs),
+        static_sites=sum(r.static_sites for r in rows),
     )

@@ -6,7 +6,7 @@ Layout (documented in docs/json-report.md):
      "packages": [{"path", "test_variant", "header_line", "source_files", "events": [...], "remarks": [...],
                    "errors": [...], "unclaimed_explanations": [...]}],
      (each event with its finding: "function", "declared_in", "category", "category_reason",
-      "decided_by", "inlined_from", "fingerprint")
+      "decided_by", "inlined_from", "fingerprint", "allocates", "allocates_reason")
      "unrecognized": [{"line", "text", "package"}],
      "warnings": [{"code", "message"}],   (only when there is one: escapelint.report.warnings)
      "stats": {"lines", "roles", "events", "remarks", "packages", "balanced"}}
@@ -199,6 +199,7 @@ class JsonReportWriter:
             f'"declared_in": {_str(finding.declared_in)}, "category": {_str(finding.category)}, '
             f'"category_reason": {_str(finding.reason)}, "decided_by": {decided_by}, '
             f'"inlined_from": {_str(finding.inlined_from)}, "fingerprint": {_quote(finding.fingerprint)}, '
+            f'{_allocation_fields(finding)}'
             f'"detail": {_str(event.detail)}, "leak": {leak_json}, "input_line": {event.line}, '
             f'"flows": [{flows}], "explanations": [{explanations}]{self._followed(finding)}{self._profile(finding)}}}'
         )
@@ -412,3 +413,12 @@ def write_json_report(
         for output in packages:
             writer.package(output)
         writer.end(stats)
+
+
+def _allocation_fields(finding: Finding) -> str:
+    """"allocates" (null for noescape and leak events) and "allocates_reason" (null unless false)."""
+    if finding.category is None:
+        return '"allocates": null, "allocates_reason": null, '
+    if finding.allocates:
+        return '"allocates": true, "allocates_reason": null, '
+    return f'"allocates": false, "allocates_reason": {_str(finding.allocates_reason)}, '

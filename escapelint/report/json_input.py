@@ -271,6 +271,8 @@ def _package(raw: dict, unrecognized: tuple[UnrecognizedLine, ...], offset: int)
                 event, item["function"], item["declared_in"], item["category"], item["category_reason"],
                 None if decided_by is None else _step(decided_by), item["inlined_from"], item["fingerprint"],
                 followed=_followed(item.get("followed")),
+                allocates=item["allocates"] is not False,
+                allocates_reason=item["allocates_reason"],
             )
         )  # fmt: skip
     output = PackageOutput(

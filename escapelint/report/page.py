@@ -278,6 +278,18 @@ class Site:
     callee_href: str | None = None  # an inlined copy: the inlined callee's declaration in a source view
     temporaries: tuple[Temporary, ...] = ()  # compiler temporaries its reason or explanation names
     cost: Cost | None = None  # with a heap profile only
+    # Whether the site calls the allocator at run time (analyze/allocation.py): False for an escape the
+    # compiler serves from static data (a constant, a zero-sized or one-byte value, ...), with the reason.
+    allocates: bool = True
+    allocates_reason: str | None = None
+
+    @property
+    def machine_message(self) -> str:
+        """`message` for SARIF and rdjsonl, which keep the sites served from static data at a lower level:
+        with "(no allocation: REASON)" for those."""
+        if self.allocates:
+            return self.message
+        return f"{self.message} (no allocation: {self.allocates_reason})"
 
     @property
     def explanation_count(self) -> int:
@@ -325,14 +337,20 @@ class FunctionSection:
     leaks: tuple[LeakingParam, ...]
     stack_values: int  # "does not escape" verdicts: values the compiler kept on the stack
     counts: tuple[CategoryCount, ...]  # nonzero only, in category order
-    total: int  # heap sites, inlined copies included
+    total: int  # heap sites that allocate, inlined copies included
     cost: Cost | None = None  # with a heap profile only: its sites' figures summed
     order: int = 0  # its place in the package's output (first appearance), 0-based
+    static_sites: tuple[Site, ...] = ()  # escape sites the compiler serves from static data, listed apart
 
     @property
     def site_tally(self) -> Tally:
         """Its heap sites, inlined copies included."""
         return tally(self.total, "site")
+
+    @property
+    def static_site_tally(self) -> Tally:
+        """Its escape sites that allocate nothing: "2 more escape sites"."""
+        return tally(len(self.static_sites), "more escape site")
 
     @property
     def leak_tally(self) -> Tally:
@@ -428,11 +446,24 @@ class PackagePage:
     def temporary_kinds(self) -> list[Temporary]:
         """One temporary of each kind the page names, for its single note on them."""
         return list({t.kind: t for t in self.temporaries}.values())
+    static_sites: int = 0  # escape sites served from static data: not in `total` or `counts`
 
     @property
     def sites(self) -> list[Site]:
-        """Every site, in page order."""
-        return [s for f in self.functions for s in (*f.sites, *(s for g in f.inlined for s in g.sites))]
+        """Every site, in page order, those served from static data last in each function (`allocates`)."""
+        return [
+            s for f in self.functions for s in (*f.sites, *(s for g in f.inlined for s in g.sites), *f.static_sites)
+        ]
+
+    @property
+    def static_site_tally(self) -> Tally:
+        """Escape sites that allocate nothing: "3 more escape sites"."""
+        return tally(self.static_sites, "more escape site")
+
+    @property
+    def static_note(self) -> str:
+        """What follows the count of heap allocations: `static_note(self.static_sites)`."""
+        return static_note(self.static_sites)
 
     @property
     def title(self) -> str:
@@ -635,6 +666,15 @@ def _chain(explanation: Explanation, home: str | None, directory: str | None, de
     return Chain(header, tuple(hops), explanation.truncated, omitted, sink)
 
 
+def static_note(static_sites: int) -> str:
+    """" (3 more escape sites that the compiler serves from static data)" after a count of heap
+    allocations, or "" for none: reports count allocations, not escape lines."""
+    if not static_sites:
+        return ""
+    counted = tally(static_sites, "more escape site")
+    return f" ({counted.count:,} {counted.noun} that the compiler serves from static data)"
+
+
 def site_message(kind: str, expr: str, reason: str, *, function: str | None = None) -> str:
     """How every output words a heap site, the one home of that wording.
 
@@ -737,6 +777,8 @@ def _site(
         local_path=None if path is None else str(path.resolve()),
         callee_href=None if callees is None or not finding.inlined_from else callees.href(finding.inlined_from),
         temporaries=temporaries_in(texts),
+        allocates=finding.allocates,
+        allocates_reason=None if finding.allocates else _without_directory(finding.allocates_reason or "", directory),
     )
 
 
@@ -807,6 +849,7 @@ class _FunctionBuilder:
         self.sites: list[Site] = []
         self.inlined: dict[str, list[Site]] = {}
         self.leaks: list[LeakingParam] = []
+        self.static: list[Site] = []
         self.stack_values = 0
         self.counts: dict[str, int] = {}
 
@@ -821,6 +864,7 @@ class _FunctionBuilder:
             counts=category_counts(self.counts),
             total=sum(self.counts.values()),
             order=self.order,
+            static_sites=tuple(self.static),
         )
 
 
@@ -862,7 +906,7 @@ def package_page(
         callees.add(output, views)
     functions: dict[str, _FunctionBuilder] = {}
     counts: dict[str, int] = {}
-    leaking = stack = 0
+    leaking = stack = static = 0
     for finding in package.findings:
         event = finding.event
         name = finding.declared_in or UNKNOWN_FUNCTION
@@ -883,6 +927,12 @@ def package_page(
             site = _site(finding, cache, directory, views, callees)
             if costs is not None:
                 site = with_cost(site, finding, costs)
+            site = _site(finding, cache, directory)
+            if not site.allocates:
+                # Counted apart: reports count allocations, not escape lines.
+                function.static.append(site)
+                static += 1
+                continue
             if site.inlined_from:
                 function.inlined.setdefault(site.inlined_from, []).append(site)
             else:

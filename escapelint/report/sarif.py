@@ -39,9 +39,10 @@ FINGERPRINT_KEY = "escapelint/v1"
 SRCROOT = "%SRCROOT%"
 
 
-def level(category: Category) -> str:
-    """Headline categories are warnings, the others notes."""
-    return "warning" if category.headline else "note"
+def level(category: Category, allocates: bool = True) -> str:
+    """Headline categories are warnings, the others notes; a site served from static data (it allocates
+    nothing at run time, analyze/allocation.py) is a note whatever its category."""
+    return "warning" if category.headline and allocates else "note"
 
 
 def artifact_location(file: str | None) -> dict | None:
@@ -144,10 +145,10 @@ class SarifWriter(StreamReportWriter):
         result: dict = {
             "ruleId": site.category,
             "ruleIndex": self._rule_index[site.category],
-            "level": level(category),
-            "message": {"text": site.message},
+            "level": level(category, site.allocates),
+            "message": {"text": site.machine_message},
             "partialFingerprints": {FINGERPRINT_KEY: site.fingerprint},
-            "properties": {"package": title, "kind": site.kind, "expression": site.expr},
+            "properties": {"package": title, "kind": site.kind, "expression": site.expr, "allocates": site.allocates},
         }
         if location:
             result["locations"] = [location]

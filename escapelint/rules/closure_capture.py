@@ -29,6 +29,9 @@ func (c *Counter) Next() int { c.n++; return c.n } // state in a value the calle
 Or pass the state as a parameter instead of capturing it, so the func literal does not escape.
 
 ## Known problems
+A func literal that captures no variable is a static function value, not a heap closure, however it
+escapes: escapelint marks it `allocates: false` when the compiler's `capturing by` lines show no
+capture in it.
 A method value (`t.Value`) prints like a field selector; escapelint calls it a closure only when the
 package source declares a method of that name and no field of it. `go` statements always make their
 closure escape; that is often the right trade-off.

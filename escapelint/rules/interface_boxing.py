@@ -29,6 +29,10 @@ Or keep boxing out of hot paths: use typed functions, generics, or pass a pointe
 only reads.
 
 ## Known problems
+Many such sites allocate nothing: the compiler serves constants (`fmt.Println(7)`, `log.Printf("started")`),
+zero-sized values, bools and one-byte values, and on Go 1.25+ composite literals of constants, from
+static data. escapelint marks those `allocates: false` with the reason, counts them apart from the
+allocations and does not fail `check` or `diff` on them (docs/json-report.md).
 A pointer converted to an interface does not allocate by conversion; those sites are decided by where
 the pointer goes. An `a.b` selector may also be a method value; it is boxing only when the source
 says `b` is a field: of the struct type of `a` when `a` is a parameter or receiver (a type of this

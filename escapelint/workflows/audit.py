@@ -111,8 +111,9 @@ class AnalysedBuild:
         self.tests = tests
         self.progress = progress
         self.cache = cache if cache is not None and cache.on else None
-        self.command = BuildCommand.for_packages(go, patterns, root, tests=tests)
         self.go_version = go.version(root)
+        # The flags depend on the version: -d=escapedebug=1 on Go 1.25+ (workflows.gobuild.escape_flags).
+        self.command = BuildCommand.for_packages(go, patterns, root, tests=tests, go_version=self.go_version)
         self.stats = BuildStats()
         self.named_files: set[str] = set()  # the Go files the output names (escapelint.report.warnings)
         self._errors: list[tuple[str | None, CompilerError]] = []

@@ -28,7 +28,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 DEFAULT_BASELINE = ".escapelint-baseline.json"
-KNOWN_KEYS = ("fail-on", "exclude", "baseline", "max-new", "fail-on-bytes", "max-new-bytes")
+KNOWN_KEYS = ("fail-on", "exclude", "baseline", "max-new", "fail-on-bytes", "max-new-bytes", "fail-on-static")
 
 
 class ConfigError(ValueError):
@@ -43,6 +43,9 @@ class Config:
     max_new: int = 0
     fail_on_bytes: int | None = None  # with a heap profile: new sites that allocated less do not fail `check`
     max_new_bytes: int | None = None  # with a heap profile: `diff` fails when its new sites allocated more
+    # Fail on escapes the compiler serves from static data too (analyze/allocation.py); by default
+    # `check` and `diff` fail only on sites that allocate.
+    fail_on_static: bool = False
     origin: Path | None = None  # the file it was read from
     baseline_configured: bool = field(default=False, compare=False)  # `baseline` is in that file
 
@@ -133,6 +136,10 @@ def _from_table(table: dict, origin: Path) -> Config:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{origin}: {key} must be a whole number of bytes >= 0")
             values[key.replace("-", "_")] = value
+    if "fail-on-static" in table:
+        if not isinstance(table["fail-on-static"], bool):
+            raise ConfigError(f"{origin}: fail-on-static must be true or false")
+        values["fail_on_static"] = table["fail-on-static"]
     return Config(**{**config.__dict__, **values})
 
 

@@ -33,6 +33,7 @@ class CheckOutcome:
     known: int  # heap escapes matched by the baseline or outside the changed lines
     problems: list[str]  # malformed suppressions, shown as errors
     compared_with: str  # "baseline .escapelint-baseline.json" or "changes since HEAD"
+    static: int = 0  # new or known escapes the compiler serves from static data: not failed on (fail-on-static)
 
 
 def packages_for_files(files: Iterable[str], root: Path) -> list[str]:
@@ -66,13 +67,16 @@ def gate(
     change added or modified and among `added` (the head sites the base revision does not have,
     `added_since`); else (whole functions) on a changed line or in a function holding one."""
     suppressions = Suppressions()
-    new, suppressed, known = [], [], 0
+    new, suppressed, known, static = [], [], 0, 0
     whole_function = baseline is None and lines is None
     changed_functions = _changed_functions(result, root, changed) if whole_function and changed is not None else set()
     added_ids = {id(f) for f in added}
     for finding in result.heap_findings():
         at = finding.event.position
         if at.file.startswith("<") or config.excluded(at.file) or finding.category not in config.fail_on:
+            continue
+        if not finding.allocates and not config.fail_on_static:
+            static += 1  # no allocation at run time; its fingerprint is unchanged, so baselines keep matching
             continue
         path = _resolve(root, at.file)
         suppressions.read(at.file, path)
@@ -96,7 +100,7 @@ def gate(
         compared_with = f"baseline {baseline.path}"
     else:
         compared_with = f"changes since {since}" + (" (whole functions)" if whole_function else "")
-    return CheckOutcome(new, suppressed, known, problems, compared_with)
+    return CheckOutcome(new, suppressed, known, problems, compared_with, static)
 
 
 def on_changed_lines(result: BuildResult, lines: LineMapping) -> list[Finding]:

@@ -4,6 +4,12 @@
 are neither analysed nor reported unless asked. The user's environment is passed through unchanged
 (GOFLAGS, GOTOOLCHAIN, GOPATH, the module's own `go` line): escapelint builds what `go build` builds.
 
+On Go 1.25 and later the escape-analysis flags are `-m=2 -d=escapedebug=1`: that debug flag adds
+only the compiler's `convert: using global for … interface value: X` lines (walk/convert.go; at level
+1 nothing else reads base.Debug.EscapeDebug), which say which interface conversions are served from
+static data rather than allocated (escapelint/analyze/allocation.py). Older compilers refuse the
+unknown debug key, so it is added only when `go env GOVERSION` says 1.25+.
+
 A build of main packages links into an empty temporary directory (`go build -o DIR/`), removed
 afterwards: `go build` of one main package would otherwise write its executable into the module (or
 fail, when a file or directory of that name is in the way). Without a main package there is no `-o`
@@ -16,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -163,6 +170,19 @@ def _may_hold_main(patterns: list[str], cwd: Path) -> bool:
     return False
 
 
+#: The first Go version (major, minor) whose compiler knows `-d=escapedebug` (cmd/compile/internal/base/debug.go).
+ESCAPEDEBUG_SINCE = (1, 25)
+_GO_VERSION = re.compile(r"go(\d+)\.(\d+)")
+
+
+def escape_flags(go_version: str | None) -> str:
+    """The -gcflags value of an escape-analysis build with the toolchain of `go_version` ("go1.25.5")."""
+    match = _GO_VERSION.match(go_version or "")
+    if match is not None and (int(match.group(1)), int(match.group(2))) >= ESCAPEDEBUG_SINCE:
+        return "-m=2 -d=escapedebug=1"
+    return "-m=2"
+
+
 @dataclass(frozen=True)
 class BuildCommand:
     """One escape-analysis build: what runs and where.
@@ -176,8 +196,12 @@ class BuildCommand:
     links: bool = False
 
     @classmethod
-    def for_packages(cls, go: GoToolchain, patterns: list[str], cwd: Path, *, tests: bool = False) -> BuildCommand:
-        gcflags = [f"-gcflags={pattern}=-m=2" for pattern in patterns]
+    def for_packages(
+        cls, go: GoToolchain, patterns: list[str], cwd: Path, *, tests: bool = False, go_version: str | None = None
+    ) -> BuildCommand:
+        """The build of `patterns`; `go_version` (`go env GOVERSION`) decides the flags (`escape_flags`)."""
+        flags = escape_flags(go_version)
+        gcflags = [f"-gcflags={pattern}={flags}" for pattern in patterns]
         if tests:
             # Compile the test binaries too, and run none of them (go test keeps them in its own work directory).
             argv = (go.executable, "test", *gcflags, "-count=1", "-run=^$", "-exec=true", *patterns)
@@ -187,7 +211,8 @@ class BuildCommand:
 
     def display(self) -> str:
         """The command for people and for the baseline: without the temporary `-o` directory."""
-        return " ".join(["go", *self.argv[1:]])
+        # An argument with a space (the -gcflags value on Go 1.25+) is quoted as a shell would need it.
+        return " ".join(shlex.quote(a) if any(c.isspace() for c in a) else a for a in ["go", *self.argv[1:]])
 
     def argv_writing_to(self, directory: Path) -> tuple[str, ...]:
         """`argv` with `-o DIRECTORY/` if it links: go writes the executables of its main packages there,

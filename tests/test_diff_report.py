@@ -262,7 +262,7 @@ def test_the_terminal_and_the_index_count_a_function_the_same_way():
     build = recorded_build("1.27.3")
     out = io.StringIO()
     audit_summary(replace(build, command=_Command()), [], out)
-    listed = re.findall(r"^ +(\d+)  (\S+)$", out.getvalue().split("most heap escapes")[1], re.MULTILINE)
+    listed = re.findall(r"^ +(\d+)  (\S+)$", out.getvalue().split("most heap allocations")[1], re.MULTILINE)
     sections = {}
     for package in build.packages:
         page = package_page(package)

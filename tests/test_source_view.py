@@ -167,7 +167,8 @@ def test_the_search_index_lists_every_site_once_in_a_script():
     for page in pages:
         search.add(page)
     document = search.document()
-    assert len(document["sites"]) == sum(p.total for p in pages) == 22
+    # The sites that allocate: the constant "error:" is served from static data and listed apart on its page.
+    assert len(document["sites"]) == sum(p.total for p in pages) == 21
     package, category, expr, function, at, anchor = document["sites"][0]
     assert document["packages"][package] == [pages[0].title, pages[0].stem]
     assert (document["categories"][category], expr, function, at) == ("returned-pointer", "&Command{...}", "Parse", "kv/parse.go:20:9")

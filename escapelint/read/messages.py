@@ -384,17 +384,27 @@ def _analysis_cache(grammar: str) -> str | bool:
 def build_parser() -> Lark:
     from lark import Lark
 
+    import lark.lexer
+
     grammar = grammar_text()
-    return Lark(
-        grammar,
-        cache=_analysis_cache(grammar),
-        parser="lalr",
-        lexer="contextual",
-        transformer=_lark_transformer(),
-        start=["message", "tool_line"],
-        maybe_placeholders=True,
-        propagate_positions=False,
-    )
+    # Lark checks every pair of terminals for overlaps with interegular when it is installed, only to
+    # warn; on this grammar's string-literal-aware flow terminals and the debug-flag lines that check
+    # takes minutes. The terminals are tested line by line against the recorded output instead
+    # (tests/test_grammar.py, tests/test_pattern_matchers.py), so the parser is built without it.
+    checked, lark.lexer.has_interegular = lark.lexer.has_interegular, False
+    try:
+        return Lark(
+            grammar,
+            cache=_analysis_cache(grammar),
+            parser="lalr",
+            lexer="contextual",
+            transformer=_lark_transformer(),
+            start=["message", "tool_line"],
+            maybe_placeholders=True,
+            propagate_positions=False,
+        )
+    finally:
+        lark.lexer.has_interegular = checked
 
 
 def position_pattern() -> str:

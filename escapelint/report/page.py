@@ -925,14 +925,13 @@ def package_page(
             leaking += 1
         else:
             site = _site(finding, cache, directory, views, callees)
-            if costs is not None:
-                site = with_cost(site, finding, costs)
-            site = _site(finding, cache, directory)
             if not site.allocates:
                 # Counted apart: reports count allocations, not escape lines.
                 function.static.append(site)
                 static += 1
                 continue
+            if costs is not None:
+                site = with_cost(site, finding, costs)
             if site.inlined_from:
                 function.inlined.setdefault(site.inlined_from, []).append(site)
             else:
@@ -940,7 +939,7 @@ def package_page(
             function.counts[site.category] = function.counts.get(site.category, 0) + 1
             counts[site.category] = counts.get(site.category, 0) + 1
     path = output.path if output.path is not None else "(no package)"
-    sections = tuple(f.build() for f in functions.values() if f.sites or f.inlined or f.leaks)
+    sections = tuple(f.build() for f in functions.values() if f.sites or f.inlined or f.leaks or f.static)
     page_cost = None
     idle: tuple[Site, ...] = ()
     if costs is not None:
@@ -966,6 +965,7 @@ def package_page(
         source_files=package.source_files,
         cost=page_cost,
         idle_sites=idle,
+        static_sites=static,
         explained=bool(output.unclaimed) or any(e.explanations for e in output.events),
         viewed_files=tuple(sorted(views.values(), key=lambda v: (v.name, v.file))),
         temporaries=tuple(temporaries.values()),

@@ -171,7 +171,7 @@ def test_against_a_revision_only_added_sites_on_changed_lines_are_new():
     everything = heap()
     outcome = gate(build(), ROOT, Config(), baseline=None, changed={}, since="HEAD", lines=lines, added=everything)
     assert sites(outcome.new) == [
-        ("kv/store.go", 27, "leaking-call", '"set " + key'),
+        ("kv/store.go", 27, "indirect-store", '"set " + key'),
         ("kv/store.go", 27, "slice-growth", "append"),
     ]
     assert outcome.known == len(everything) - 2 and outcome.compared_with == "changes since HEAD"

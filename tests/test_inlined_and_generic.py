@@ -111,7 +111,7 @@ def test_a_generics_only_module_gets_a_hint_not_just_zero(tmp_path, go_env):
     root = module(tmp_path, go_env, {"generic/generic.go": GENERIC, "generic/generic_test.go": GENERIC_TEST})
     plain = escapelint(["audit", "-f", "json:r.json"], root, go_env)
     assert plain.returncode == 0, plain.stderr
-    assert "escapelint: 0 heap escapes in 0 packages" in plain.stderr
+    assert "escapelint: 0 heap allocations in 0 packages" in plain.stderr
     assert (
         "escapelint: note: the compiler reports escapes of a generic function only where it is instantiated, and "
         "the packages built declare 2 generic functions or types (generic/generic.go:4: Map) but instantiate "

@@ -397,7 +397,7 @@ def test_check_verbose_format_json_and_config_on_a_real_build(go_module, tmp_pat
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)
     assert [(f["function"], f["category"]) for f in document["new"]] == [("Leak", "returned-pointer")]
-    assert "go build -gcflags=./kv=-m=2 ./kv" in result.stderr
+    assert "go build '-gcflags=./kv=-m=2 -d=escapedebug=1' ./kv" in result.stderr  # Go 1.27: the convert: lines too
     assert f"configuration: {config}" in result.stderr
     assert re.search(r"build and analysis: \d+\.\d{3} s", result.stderr)
 

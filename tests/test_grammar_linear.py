@@ -154,12 +154,6 @@ def _lark(body: str) -> None:
         pytest.param(MIB, id="1MiB", marks=pytest.mark.slow),
     ],
 )
-@pytest.mark.xfail(
-    reason="since the merges of 2026-12-02 a 64 KiB line of position colons takes 0.39 s to classify against a "
-    "0.25 s budget (a terminal added by the allocation-truth or leak-following work): noted on issue 10, "
-    "to be found and made linear",
-    strict=False,
-)
 def test_hostile_lines_take_linear_time(size, tmp_path):
     build_parser()  # built outside the timings
     slow = []
@@ -169,14 +163,20 @@ def test_hostile_lines_take_linear_time(size, tmp_path):
         budget = max(FLOOR, FACTOR * _baseline(line, tmp_path))
         body = classifier.body(line)
         for how, run in (("classify", lambda: classifier.classify(line)), ("lark", lambda: _lark(body))):
-            start = time.perf_counter()
-            try:
-                with _alarm(budget * 4, f"{name} ({how})"):
-                    run()
-            except TimeoutError as expired:
-                slow.append(str(expired))
-                continue
-            took = time.perf_counter() - start
-            if took > budget:
-                slow.append(f"{name} ({how}): {took:.3f} s, budget {budget:.3f} s")
+            # The best of three tries, as for the baseline: a busy machine can stall any one run for
+            # longer than the budget, while a quadratic terminal is over it every time.
+            took = float("inf")
+            for _ in range(3):
+                start = time.perf_counter()
+                try:
+                    with _alarm(budget * 4, f"{name} ({how})"):
+                        run()
+                except TimeoutError as expired:
+                    slow.append(str(expired))
+                    break
+                took = min(took, time.perf_counter() - start)
+                if took <= budget:
+                    break
+            else:
+                slow.append(f"{name} ({how}): {took:.3f} s at best of three, budget {budget:.3f} s")
     assert slow == []

@@ -388,9 +388,8 @@ def build_parser() -> Lark:
 
     grammar = grammar_text()
     # Lark checks every pair of terminals for overlaps with interegular when it is installed, only to
-    # warn; on this grammar's string-literal-aware flow terminals and the debug-flag lines that check
-    # takes minutes. The terminals are tested line by line against the recorded output instead
-    # (tests/test_grammar.py, tests/test_pattern_matchers.py), so the parser is built without it.
+    # warn, and that check takes seconds: a cost every cold start would pay for a warning the tests
+    # already give (tests/test_grammar.py runs it), so the parser is built without it.
     checked, lark.lexer.has_interegular = lark.lexer.has_interegular, False
     try:
         return Lark(

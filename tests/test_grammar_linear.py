@@ -21,6 +21,7 @@ import re
 import signal
 import time
 from contextlib import contextmanager
+from functools import partial
 
 import pytest
 from lark.lexer import PatternRE
@@ -162,7 +163,7 @@ def test_hostile_lines_take_linear_time(size, tmp_path):
         line = _line(head, unit, tail, size)
         budget = max(FLOOR, FACTOR * _baseline(line, tmp_path))
         body = classifier.body(line)
-        for how, run in (("classify", lambda: classifier.classify(line)), ("lark", lambda: _lark(body))):
+        for how, run in (("classify", partial(classifier.classify, line)), ("lark", partial(_lark, body))):
             # The best of three tries, as for the baseline: a busy machine can stall any one run for
             # longer than the budget, while a quadratic terminal is over it every time.
             took = float("inf")

@@ -134,6 +134,9 @@ class TargetForm(str, Enum):
     POINTER = "pointer"  # "*pp": the memory a pointer points to
     INSIDE_POINTER = "inside-pointer"  # "(*p)[i]", "(*p).f": part of the memory a pointer points to
     NAMED = "named"  # "g", "m[k]", "p.f": a name, or memory reached from it (only the source tells which)
+    # "(*int)(pkg..stmp_0@0)": package data the compiler laid out for a package-level composite literal
+    # (staticinit.StaticName, a PEXTERN name; "@0" is the byte offset written), printed as a conversion.
+    STATIC = "static"
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,6 +437,10 @@ def root_kind_of(root: str) -> RootKind:
 _ASSIGN_TARGET = re.compile(r"^\(*\**\(*([A-Za-z_]\w*)")
 
 
+#: "(*int)(example.com/m..stmp_0@0)", "(T)(.stmp_3@8)": the whole target is a static temporary.
+_STATIC_TARGET = re.compile(r"^\(.+\)\(((?:[\w.-]+/)*[\w.-]*\.stmp_\d+)@\d+\)$")
+
+
 _QUALIFIED_BASE = re.compile(r"([A-Za-z_]\w*\.[A-Za-z_]\w*)")
 
 
@@ -452,6 +459,9 @@ def assignment_of(step: FlowStep, package_names: frozenset[str] = frozenset()) -
     if assignment is None:
         return None
     target = assignment.group(1).strip()
+    static = _STATIC_TARGET.match(target)
+    if static is not None:
+        return Assignment(target, static.group(1), TargetForm.STATIC)
     match = _ASSIGN_TARGET.match(target)
     if match is None:
         return None

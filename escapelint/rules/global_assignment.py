@@ -2,7 +2,9 @@
 
 ## What it does
 Flags allocations whose explanation ends in an assignment to a package-level variable, a field of
-one, or an element of a global map or slice (`sinkMap[k] = &T{}`). The compiler only says the
+one, or an element of a global map or slice (`sinkMap[k] = &T{}`), including the static data the
+compiler lays out for a package-level composite literal (`var table = []*T{new(T)}`: the explanation
+stores `new(T)` into `(*T)(pkg..stmp_0@0)`, the slice's static backing array). The compiler only says the
 assignment goes "to the heap"; escapelint reads the package source to confirm that the assigned
 name is declared at package level.
 
@@ -52,6 +54,10 @@ def claim(evidence: Evidence) -> Claim | None:
         return None
     if evidence.root_kind is not RootKind.HEAP or assignment is None:
         return None
+    if assignment.form is TargetForm.STATIC:
+        short = assignment.base[assignment.base.rindex(".stmp_"):]
+        return Claim(
+            f"stored in `{short}`, static data of a package-level variable's composite literal: {where(step)}", step)
     names = evidence.globals_at(step.at.file)
     if names is None or assignment.form is TargetForm.POINTER or assignment.base not in names:
         return None

@@ -58,3 +58,15 @@ def test_claim(version, site, expr, reason, step):
     if claim is not None:
         assert claim.reason == reason
         assert deciding_step(claim) == step
+
+
+@pytest.mark.parametrize("version", ["1.19", "1.22.10", "1.27.3"])
+def test_a_static_temporary_of_a_package_level_literal_is_a_global(version):
+    # conversions/statics.go: `var table = []*int{new(int)}` stores new(int) into the slice's static
+    # backing array, `(*int)(example.com/escapelint/conversions..stmp_0@0)`: package data, not a pointer.
+    evidence = evidence_at(version, "./statics.go:6", name="conversions.m2.txt", module="conversions")
+    claim = global_assignment.claim(evidence)
+    assert claim is not None
+    assert claim.reason.startswith("stored in `.stmp_0`, static data of a package-level variable's composite literal: ")
+    assert deciding_step(claim) == (
+        "(*int)(example.com/escapelint/conversions..stmp_0@0) = new(int)", "assign", "./statics.go:6:23")

@@ -13,6 +13,7 @@ checked before the input is read or a build runs.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -515,11 +516,9 @@ def audit(
     whose convert: lines say which escapes the compiler serves from static data (counted apart from the
     allocations).
     """
-    from escapelint.report.facts import BuildFacts
     from escapelint.report.formats import check_format_targets, parse_format_targets
     from escapelint.report.output import OutputError
     from escapelint.terminal import audit_summary
-    from escapelint.workflows.report import write_build_reports
 
     note = Verbose(verbose)
     options = _report_options(source_pages, editor_url)
@@ -532,8 +531,6 @@ def audit(
     profiles = _read_profiles(profile, toolchain=toolchain, note=note) or []
     patterns = packages or ["./..."]
     cache = _open_cache(no_cache, note)
-    from escapelint.analyze.source import SourceLocator
-
     if profile or bench is not None:
         # A site's cost depends on every site of its line and the profile's totals on the whole build
         # (escapelint.analyze.cost): the build is read whole before the reports are written.
@@ -541,17 +538,11 @@ def audit(
         if bench is not None:
             profiles += _benchmark_profiles(toolchain, patterns, root, bench, benchtime, memprofilerate, quiet, note)
         costs = _attribute_to_build(result, profiles, root)
-        facts = BuildFacts(
-            input_name=str(root), go_version=result.go_version, command=result.command.display(), generated_at=_now()
-        )
         warnings = _build_warnings(result, root)
         started = time.perf_counter()
-        try:
-            write_build_reports(result.packages, facts, lambda: result.stats, targets, overwrite=force,
-                                sources=SourceLocator(root), warnings_provider=lambda: warnings, costs=costs,
-                                options=options)  # fmt: skip
-        except OutputError as exc:
-            raise _fail(str(exc)) from None
+        _write_audit_reports(result.packages, _audit_facts(root, result.go_version, result.command),
+                             lambda: result.stats, targets, root=root, force=force, warnings_provider=lambda: warnings,
+                             options=options, costs=costs)  # fmt: skip
         _finish_cache(cache)
         note(f"reports written in {time.perf_counter() - started:.3f} s: " + ", ".join(f"{n}: {p}" for n, p in targets))
     else:
@@ -568,15 +559,32 @@ def audit(
     _warn(warnings, strict)
 
 
+def _audit_facts(root: Path, go_version: str | None, command):
+    """What the reports of an audit say of the build."""
+    from escapelint.report.facts import BuildFacts
+
+    return BuildFacts(input_name=str(root), go_version=go_version, command=command.display(), generated_at=_now())
+
+
+def _write_audit_reports(packages, facts, stats, targets, *, root: Path, force: bool, warnings_provider, options,
+                         costs=None) -> None:  # fmt: skip
+    """The audit's reports, from its packages as they come (staged, published once all are written)."""
+    from escapelint.analyze.source import SourceLocator
+    from escapelint.report.output import OutputError
+    from escapelint.workflows.report import write_build_reports
+
+    try:
+        write_build_reports(packages, facts, stats, targets, overwrite=force, sources=SourceLocator(root),
+                            warnings_provider=warnings_provider, costs=costs, options=options)  # fmt: skip
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
+
+
 def _audit_streamed(toolchain, patterns, root: Path, tests: bool, quiet: bool, note, cache, targets, force: bool, options):
     """Build, analyse and write the reports as the packages arrive: (the build's summary, its warnings)."""
-    from escapelint.analyze.source import SourceLocator
-    from escapelint.report.facts import BuildFacts
-    from escapelint.report.output import OutputError
     from escapelint.terminal import print_build_failure, progress_bar
     from escapelint.workflows.audit import AnalysedBuild, BuildFailedError
     from escapelint.workflows.gobuild import GoNotFoundError
-    from escapelint.workflows.report import write_build_reports
 
     started = time.perf_counter()
     # The reports are written as the packages arrive, staged (escapelint.report.output), and published
@@ -585,24 +593,15 @@ def _audit_streamed(toolchain, patterns, root: Path, tests: bool, quiet: bool, n
         with progress_bar(not quiet) as progress:
             build = AnalysedBuild(toolchain, patterns, root, tests=tests, progress=progress, cache=cache)
             note(f"running in {root}: {build.command.display()}")
-            facts = BuildFacts(
-                input_name=str(root), go_version=build.go_version, command=build.command.display(), generated_at=_now()
-            )
-            computed: list = []
-
-            def warnings_once():  # once the build has ended
-                if not computed:
-                    computed.append(_build_warnings(build.summary(), root, build.named_files))
-                return computed[0]
-
-            write_build_reports(build.packages(), facts, lambda: build.stats, targets, overwrite=force,
-                                sources=SourceLocator(root), warnings_provider=warnings_once, options=options)  # fmt: skip
+            # Computed once, when first asked for: after the build has ended.
+            warnings_once = functools.cache(lambda: _build_warnings(build.summary(), root, build.named_files))
+            _write_audit_reports(build.packages(), _audit_facts(root, build.go_version, build.command),
+                                 lambda: build.stats, targets, root=root, force=force, warnings_provider=warnings_once,
+                                 options=options)  # fmt: skip
     except BuildFailedError as exc:
         print_build_failure(exc)
         raise typer.Exit(EXIT_BUILD_FAILED) from None
     except GoNotFoundError as exc:
-        raise _fail(str(exc)) from None
-    except OutputError as exc:
         raise _fail(str(exc)) from None
     _finish_cache(cache)
     result = build.summary()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import contextlib
+import functools
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -145,11 +146,20 @@ def _file_identity(handle: TextIO) -> tuple[int, int] | None:
     return status.st_dev, status.st_ino
 
 
-def _regular_file(handle: TextIO) -> bool:
+def _regular_file(source: TextIO | str) -> bool:
+    """An open handle or a named input that is a regular file saying how big it is: one that can be
+    opened again and read in pieces. Not standard input or a pipe, nor what /proc shows as regular
+    files that say 0 (those are read once, as they come)."""
     try:
-        return stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+        if isinstance(source, str):
+            if source == STDIN:
+                return False
+            status = os.stat(source)
+        else:
+            status = os.fstat(source.fileno())
     except (AttributeError, OSError, ValueError):  # a test runner's stand-in for standard input
         return False
+    return stat.S_ISREG(status.st_mode) and status.st_size > 0
 
 
 def _report(
@@ -185,7 +195,7 @@ def _report(
         # Reads the input: only once the outputs are known writable. What is already open is read here.
         windows = None if profiles is not None or opened is not None else parallel_windows(source, jobs)
         # Standard input or a pipe is read once, as it comes; a cache that is off is not asked.
-        active = cache if profiles is None and opened is None and cache is not None and cache.on and _is_regular_file(source) else None
+        active = cache if profiles is None and opened is None and cache is not None and cache.on and _regular_file(source) else None
         if profiles is not None:
             reader = BuildReader()
             stats = reader.stats
@@ -220,12 +230,8 @@ def _report(
         # Closed before the fragments' directory is removed, also when a writer fails.
         stack.enter_context(contextlib.closing(analysed))
         analysed = _noting_source_files(analysed, source_check)
-        computed: list[list[InputWarning]] = []
-
-        def warnings_once() -> list[InputWarning]:  # once the input is read: for the index and the JSON
-            if not computed:
-                computed.append(input_warnings(stats, name, source_check))
-            return computed[0]
+        # Computed once, when first asked for: after the input is read, for the index and the JSON.
+        warnings_once = functools.cache(lambda: input_warnings(stats, name, source_check))
 
         for writer in json_writers:
             writer.begin()
@@ -317,12 +323,8 @@ def _report_from_json(
                 yield package
             stats.add(document.stats)
 
-    computed: list[list[InputWarning]] = []
-
-    def warnings_once() -> list[InputWarning]:  # once every document is read
-        if not computed:
-            computed.append(input_warnings(stats, input_name, source_check))
-        return computed[0]
+    # Computed once, when first asked for: after every document is read.
+    warnings_once = functools.cache(lambda: input_warnings(stats, input_name, source_check))
 
     with paused():  # until the report is written (escapelint.gc_pause says why)
         write_build_reports(merged(), BuildFacts.for_input(input_name), lambda: stats, targets, overwrite=overwrite,
@@ -390,14 +392,6 @@ def _written_to(packages: Iterator[PackageFindings], json_writers: list[JsonRepo
         for writer in json_writers:
             writer.package(package)
         yield package
-
-
-def _is_regular_file(source: str) -> bool:
-    """A regular file that says how big it is (what /proc shows as regular files say 0: read as they come)."""
-    try:
-        return source != STDIN and Path(source).is_file() and Path(source).stat().st_size > 0
-    except (OSError, ValueError):
-        return False
 
 
 def _noting_source_files(packages: Iterator[PackageFindings], check: SourceFileCheck) -> Iterator[PackageFindings]:

@@ -129,3 +129,19 @@ def test_the_file_scan_finds_what_the_text_scan_finds_across_its_windows(window,
         expected = list(leak_scan.scan_leak_text(path.read_bytes()))
         assert any(text for _, text in expected)
         assert list(leak_scan.scan_leak_explanations(path)) == expected
+
+
+def test_a_spooled_pipe_block_on_disk_is_scanned_mapped_with_the_same_result(monkeypatch, tmp_path):
+    # audit spools each package block of the go build pipe; one bigger than SPOOL_IN_MEMORY is on disk
+    # and scanned mapped, never read whole (go/types alone is 270 MB of the standard library's output).
+    import tempfile
+
+    from escapelint.read.leak_scan import scan_leak_text
+    from escapelint.workflows import audit
+
+    monkeypatch.setattr(audit, "SPOOL_IN_MEMORY", 1024)
+    data = recorded_files("leaks.m2.txt")[-1].read_bytes()
+    with tempfile.SpooledTemporaryFile(1024, dir=tmp_path) as spool:
+        spool.write(data)
+        assert spool._rolled
+        assert list(audit._scan_spool(spool)) == list(scan_leak_text(data))

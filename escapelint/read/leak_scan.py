@@ -17,6 +17,7 @@ import mmap
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from escapelint.events import Explanation
 from escapelint.read.assembler import BuildReader
@@ -40,6 +41,17 @@ def scan_leak_explanations(path: Path) -> Iterator[tuple[str, bytes]]:
             return
         with data:
             yield from _scan(data)
+
+
+def scan_leak_handle(handle: BinaryIO) -> Iterator[tuple[str, bytes]]:
+    """`scan_leak_explanations` of an open file (a block of a `go build` pipe spooled to disk): mapped,
+    never read into memory whole (go/types alone is 270 MB of the standard library's output)."""
+    try:
+        data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except ValueError:  # an empty file cannot be mapped
+        return
+    with data:
+        yield from _scan(data)
 
 
 def scan_leak_text(data: bytes) -> Iterator[tuple[str, bytes]]:

@@ -9,6 +9,7 @@ diff.py; the CLI (escapelint.cli) only parses options and prints.
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -18,8 +19,13 @@ from escapelint.analyze.findings import Finding, PackageFindings, analyze
 from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator, read_go_file
 from escapelint.events import BuildStats, CompilerError
-from escapelint.read.leak_scan import scan_leak_text
-from escapelint.workflows.blocks import pipe_blocks, read_block, spooled_lines
+from escapelint.read.leak_scan import scan_leak_handle, scan_leak_text
+from escapelint.workflows.blocks import (
+    SPOOL_IN_MEMORY,
+    pipe_blocks,
+    read_block,
+    spooled_lines,
+)
 from escapelint.workflows.cache import RecordingSourceLocator, ResultCache, context_for
 from escapelint.workflows.gobuild import (
     BuildCommand,
@@ -182,7 +188,7 @@ class AnalysedBuild:
             with spool:
                 # The block's leak explanations join the table before it is analysed, as the file scan
                 # of the one-process and worker readers puts them (escapelint.read.leak_scan).
-                for path, text in scan_leak_text(spool.read()):
+                for path, text in _scan_spool(spool):
                     leaks.add_text(path, text)
                 spool.seek(0)
                 result = read_block(
@@ -263,3 +269,14 @@ def generic_declarations(go: GoToolchain, patterns: list[str], root: Path) -> li
         for match in _GENERIC_DECLARATION.finditer(text or ""):
             found.append(GenericDeclaration(path, text.count("\n", 0, match.start()) + 1, match.group(1)))
     return found
+
+
+def _scan_spool(spool) -> Iterator[tuple[str, bytes]]:
+    """The leak explanations of a spooled block: a small one from memory, one the spool has already
+    put on disk from the file, mapped (escapelint.read.leak_scan), so the block is never held whole."""
+    size = spool.seek(0, io.SEEK_END)
+    spool.seek(0)
+    if size <= SPOOL_IN_MEMORY:
+        return scan_leak_text(spool.read())
+    spool.flush()  # what is mapped is what is on disk
+    return scan_leak_handle(spool)

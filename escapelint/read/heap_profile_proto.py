@@ -17,10 +17,18 @@ every label's key and number in two more, at C speed. What keeps the samples apa
 sample serialized by the same library (a value of INT64_MIN and a label of key 0, which no real
 label has, string 0 being ""), put between the samples' own bytes, which a view of the profile
 (`ProfileSampleBytes`, field 2 read as `bytes`, as protobuf's wire format allows for any message)
-hands over untouched. Only the first location of each sample is read from a message per sample: the
+hands over untouched. Only the first location of each sample is read from a message per sample (the
+samples' bytes put back into a message of repeated samples by protobuf's own serializer): the
 locations are not worth a column (fifty million ids in the depth-9 benchmark's profile, where only
 the first of each sample's two dozen counts). A profile whose labels do not fit the columns (a
-string label, a number label of 0) is read one sample at a time, with the same result.
+string label, a number label of 0) is read one sample at a time, with the same result. The samples
+are read CHUNK_SAMPLES at a time, so that memory stays bounded (about 500 MB at most for the 2.1
+million samples of the depth-9 profile, most of it the profile's own bytes), whatever the profile's size.
+
+Measured and left out (scripts/benchmark.py --profile; the README has the figures): a message per
+sample for everything (values and labels too: a third slower); the location ids as a column too,
+with compress picking each sample's first (twice as slow, and 2 GB for the ids); summing the groups
+from index lists in C (no faster than the dict loop).
 
 What pprof does that this does not: legacy text formats (`/debug/pprof/heap?debug=1`), and pruning
 by a profile's own `drop_frames`, which Go never writes. Both are refused here with a
@@ -122,14 +130,18 @@ _PROFILE_PROTO = {
     ],
 }
 
-# Views of the same bytes, for reading the samples in columns (see the module's docstring).
+# Views of the same bytes, for reading the samples in columns (see the module's docstring). A message
+# type with a dot is one of profile.proto's.
 _VIEWS = {
     # The profile with each sample's bytes as they are, and time_nanos repeated: two profiles
     # concatenated (`cat a.pb b.pb`) have two, which pprof refuses and so does this reader.
     "ProfileSampleBytes": [
-        ("sample", 2, "bytes", True, None),
-        ("time_nanos", 9, "int64", True, None),
+        ("sample", 2, "bytes", True, None) if number == 2 else ("time_nanos", 9, "int64", True, None) if number == 9
+        else (name, number, kind, repeated, f"{_PACKAGE}.{type_name}" if type_name else None)
+        for name, number, kind, repeated, type_name in _PROFILE_PROTO["Profile"]
     ],
+    # Some samples as messages, one each: parsed from a ProfileSampleBytes holding only their bytes.
+    "SampleMessages": [("sample", 2, "message", True, f"{_PACKAGE}.Sample")],
     # Every sample merged into one: its repeated fields are every sample's, one after another. The
     # location ids (field 1) are left out, unknown to the view: kept as bytes, never made into numbers.
     "SampleColumns": [
@@ -143,6 +155,12 @@ _VIEWS = {
         ("num_unit", 4, "int64", True, None),
     ],
 }
+
+_VIEWS_PACKAGE = "escapelint.pprof"
+
+#: Samples read at a time: the memory for their messages and columns stays under ~200 MB whatever
+#: the profile's size, and each step is long enough that its fixed costs do not count.
+CHUNK_SAMPLES = 1 << 18
 
 
 @functools.lru_cache(maxsize=None)
@@ -160,11 +178,11 @@ def message_classes() -> dict:
         "int64": field.TYPE_INT64, "uint64": field.TYPE_UINT64, "bool": field.TYPE_BOOL,
     }  # fmt: skip
     pool = descriptor_pool.DescriptorPool()
-    for file_name, package, messages in (
-        ("escapelint/pprof/profile.proto", _PACKAGE, _PROFILE_PROTO),
-        ("escapelint/pprof/columns.proto", "escapelint.pprof", _VIEWS),
+    for file_name, package, messages, dependencies in (
+        ("escapelint/pprof/profile.proto", _PACKAGE, _PROFILE_PROTO, []),
+        ("escapelint/pprof/views.proto", _VIEWS_PACKAGE, _VIEWS, ["escapelint/pprof/profile.proto"]),
     ):
-        file = descriptor_pb2.FileDescriptorProto(name=file_name, package=package, syntax="proto3")
+        file = descriptor_pb2.FileDescriptorProto(name=file_name, package=package, syntax="proto3", dependency=dependencies)
         for message_name, fields in messages.items():
             message = file.message_type.add(name=message_name)
             for name, number, kind, repeated, type_name in fields:
@@ -173,10 +191,10 @@ def message_classes() -> dict:
                     label=field.LABEL_REPEATED if repeated else field.LABEL_OPTIONAL,
                 )  # fmt: skip
                 if type_name is not None:
-                    added.type_name = f".{package}.{type_name}"
+                    added.type_name = f".{type_name}" if "." in type_name else f".{package}.{type_name}"
         pool.Add(file)
     classes = {}
-    for package, messages in ((_PACKAGE, _PROFILE_PROTO), ("escapelint.pprof", _VIEWS)):
+    for package, messages in ((_PACKAGE, _PROFILE_PROTO), (_VIEWS_PACKAGE, _VIEWS)):
         for message_name in messages:
             classes[message_name] = message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.{message_name}"))
     return classes
@@ -194,16 +212,13 @@ def _read(data: bytes, name: str) -> HeapProfile:
     classes = message_classes()
     if not data:
         raise ProfileFormatError(f"{name}: empty input file")
-    # The samples' bytes first: two profiles concatenated are refused before anything else, as pprof does.
-    by_bytes = classes["ProfileSampleBytes"]()
-    profile = classes["Profile"]()
+    profile = classes["ProfileSampleBytes"]()
     try:
-        by_bytes.ParseFromString(data)
-        if len(by_bytes.time_nanos) > 1:
-            raise ProfileFormatError(f"{name}: concatenated profiles detected")
         profile.ParseFromString(data)
     except DecodeError as exc:
         raise ProfileNeedsPprofError(f"{name}: not a protobuf profile ({exc})") from None
+    if len(profile.time_nanos) > 1:
+        raise ProfileFormatError(f"{name}: concatenated profiles detected")
     strings = list(profile.string_table)
     if not strings or strings[0] != "":
         raise ProfileNeedsPprofError(f"{name}: not a protobuf profile (its string table does not start with \"\")")
@@ -216,33 +231,19 @@ def _read(data: bytes, name: str) -> HeapProfile:
         raise ProfileFormatError(f"{name}: malformed profile: string index {index} of {len(strings)}")
 
     sample_types = tuple(SampleType(string(t.type), string(t.unit)) for t in profile.sample_type)
-    samples = len(profile.sample)
+    sample_bytes = profile.sample
+    samples = len(sample_bytes)
     if samples and not sample_types:
         raise ProfileFormatError(f"{name}: malformed profile: missing sample type information")
     default_name = string(profile.default_sample_type)
     default_type = default_name if profile.default_sample_type and any(t.type == default_name for t in sample_types) else None
-    period, time_nanos, duration_nanos = profile.period, profile.time_nanos, profile.duration_nanos
+    time_nanos = profile.time_nanos[0] if profile.time_nanos else 0
     locations = _locations(profile, string, name)
-    # Each sample's first location (the allocating one), from one message per sample (a generator:
-    # each sample's message is let go as soon as its first id is read).
-    firsts = [ids[0] if ids else 0 for ids in map(attrgetter("location_id"), profile.sample)]
-    del profile  # its messages for millions of samples: hundreds of megabytes
-    columns = _sample_columns(by_bytes.sample, classes)
-    del by_bytes
-    values = columns.value
-    width = len(sample_types) + 1
-    aligned = len(values) == samples * width and values[0::width].count(_SEPARATOR_VALUE) == samples
-    keys, nums = list(columns.label.key), list(columns.label.num)
     size_key = strings.index("bytes") if "bytes" in strings else None
-    # Every label has a key (string 0 is "") and, in Go's heap profiles, a number and no string: then
-    # the two columns pair up, and the separators' key 0 marks where each sample's labels start.
-    if aligned and not columns.label.str and len(nums) == len(keys) and keys.count(0) == samples:
-        sizes = _sizes_from_columns(keys, nums, size_key, samples)
-    else:
-        sizes, values = _sizes_and_values_one_by_one(data, classes, len(sample_types), size_key, name)
-    del keys, nums
-    groups = _group(firsts, sizes, list(values), len(sample_types))  # a list is iterated faster than upb's container
-    del columns, values
+    groups: dict[tuple[int, int | None], list[int]] = {}
+    reader = _SampleReader(classes, len(sample_types), size_key, name)
+    for start in range(0, samples, CHUNK_SAMPLES):
+        reader.add(sample_bytes[start : start + CHUNK_SAMPLES], groups)
     for location, _size in groups:
         if location and location not in locations:
             raise ProfileFormatError(f"{name}: malformed profile: a sample's location {location} is not in the profile")
@@ -250,28 +251,63 @@ def _read(data: bytes, name: str) -> HeapProfile:
         name=name,
         sample_types=sample_types,
         default_type=default_type,
-        period=period,
+        period=profile.period,
         time=_go_time(time_nanos) if time_nanos else None,
-        duration=_go_duration(duration_nanos)[:4] if duration_nanos else None,
+        duration=_go_duration(profile.duration_nanos)[:4] if profile.duration_nanos else None,
         groups=tuple(SampleGroup(loc, size, tuple(v[:-1]), v[-1]) for (loc, size), v in groups.items()),
         locations=locations,
         samples=samples,
     )
 
 
-def _sizes_and_values_one_by_one(data: bytes, classes, types: int, size_key: int | None, name: str):
-    """The slow way, one message per sample: pprof's own rules for labels, and its error for a sample
-    with the wrong number of values. Returns the sizes and the values with a separator before each."""
-    profile = classes["Profile"]()
-    profile.ParseFromString(data)
-    sizes, values = [], []
-    for sample in profile.sample:
-        if len(sample.value) != types:
-            raise ProfileFormatError(f"{name}: malformed profile: mismatch: sample has {len(sample.value)} values vs. {types} types")
-        sizes.append(_size_of(sample.label, size_key))
-        values.append(_SEPARATOR_VALUE)
-        values.extend(sample.value)
-    return sizes, values
+class _SampleReader:
+    """Sums samples, given as their bytes, into groups by first location and object size."""
+
+    def __init__(self, classes: dict, types: int, size_key: int | None, name: str) -> None:
+        self.classes, self.types, self.size_key, self.name = classes, types, size_key, name
+        separator = classes["SampleColumns"]()
+        separator.value.append(_SEPARATOR_VALUE)
+        separator.label.key.append(0)
+        separator.label.num.append(0)
+        self.separator = separator.SerializeToString()
+
+    def add(self, sample_bytes: list[bytes], groups: dict) -> None:
+        count = len(sample_bytes)
+        # Each sample's first location (the allocating one), from one message per sample: the
+        # samples' bytes put back into a message of repeated samples, serialized by protobuf.
+        messages = self.classes["SampleMessages"]()
+        messages.ParseFromString(self.classes["ProfileSampleBytes"](sample=sample_bytes).SerializeToString())
+        firsts = [ids[0] if ids else 0 for ids in map(attrgetter("location_id"), messages.sample)]
+        columns = self.classes["SampleColumns"]()
+        columns.ParseFromString(self.separator + self.separator.join(sample_bytes))
+        values = list(columns.value)  # a list is iterated faster than upb's container
+        width = self.types + 1
+        keys, nums = list(columns.label.key), list(columns.label.num)
+        # Each sample's values follow its separator's; every label has a key (string 0 is "") and, in
+        # Go's heap profiles, a number and no string: then the label columns pair up, and the
+        # separators' key 0 marks where each sample's labels start.
+        if (
+            len(values) == count * width and values[0::width].count(_SEPARATOR_VALUE) == count
+            and not columns.label.str and len(nums) == len(keys) and keys.count(0) == count
+        ):  # fmt: skip
+            sizes = _sizes_from_columns(keys, nums, self.size_key, count)
+        else:
+            sizes, values = self._one_by_one(messages.sample)
+        _group(groups, firsts, sizes, values, self.types)
+
+    def _one_by_one(self, samples):
+        """The slow way, one message per sample: pprof's own rules for labels, and its error for a
+        sample with the wrong number of values. The sizes, and the values with a separator before each."""
+        sizes, values = [], []
+        for sample in samples:
+            if len(sample.value) != self.types:
+                raise ProfileFormatError(
+                    f"{self.name}: malformed profile: mismatch: sample has {len(sample.value)} values vs. {self.types} types"
+                )
+            sizes.append(_size_of(sample.label, self.size_key))
+            values.append(_SEPARATOR_VALUE)
+            values.extend(sample.value)
+        return sizes, values
 
 
 def _locations(profile, string, name: str) -> dict[int, ProfileLocation]:
@@ -291,19 +327,6 @@ def _locations(profile, string, name: str) -> dict[int, ProfileLocation]:
                 frames.append(ProfileFrame(function[0], function[1], line.line, line.column or None))
         locations[location.id] = ProfileLocation(location.id, location.address, tuple(frames))
     return locations
-
-
-def _sample_columns(sample_bytes, classes):
-    """Every sample merged into one SampleColumns message, each after a separator sample."""
-    separator = classes["SampleColumns"]()
-    separator.value.append(_SEPARATOR_VALUE)
-    separator.label.key.append(0)
-    separator.label.num.append(0)
-    separator_bytes = separator.SerializeToString()
-    columns = classes["SampleColumns"]()
-    if sample_bytes:
-        columns.ParseFromString(separator_bytes + separator_bytes.join(sample_bytes))
-    return columns
 
 
 def _sizes_from_columns(keys: list[int], nums: list[int], size_key: int | None, samples: int) -> list[int | None]:
@@ -344,9 +367,8 @@ def _size_of(labels, size_key: int | None) -> int | None:
     return None
 
 
-def _group(firsts: list[int], sizes: list[int | None], values, types: int) -> dict:
-    """Sum the samples by (first location, object size); `values` has a separator before each sample's."""
-    groups: dict[tuple[int, int | None], list[int]] = {}
+def _group(groups: dict, firsts: list[int], sizes: list[int | None], values: list[int], types: int) -> None:
+    """Add samples to `groups` by (first location, object size); `values` has a separator before each sample's."""
     get = groups.get
     each = iter(values)
     if types == 4:  # Go's heap profiles: alloc_objects, alloc_space, inuse_objects, inuse_space
@@ -360,7 +382,7 @@ def _group(firsts: list[int], sizes: list[int | None], values, types: int) -> di
                 total[2] += c
                 total[3] += d
                 total[4] += 1
-        return groups
+        return
     for key, sample in zip(zip(firsts, sizes), zip(*[each] * (types + 1))):
         total = get(key)
         if total is None:
@@ -369,7 +391,6 @@ def _group(firsts: list[int], sizes: list[int | None], values, types: int) -> di
             for i in range(types):
                 total[i] += sample[i + 1]
             total[types] += 1
-    return groups
 
 
 def _go_time(nanos: int) -> str:

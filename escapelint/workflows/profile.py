@@ -82,13 +82,14 @@ def read_profile(path: Path, go: GoToolchain | None) -> HeapProfile:
             raise ProfileError(f"--profile {path}: not a whole gzip file ({exc})") from None
     elif data.startswith(RAW_TEXT_STARTS):
         return _parse(open(path, encoding="utf-8", errors="replace"), path)
+    handed_over = [data]  # the reader lets go of the bytes once it has parsed them
+    del data
     try:
-        return read_heap_profile_proto(data, str(path))
+        return read_heap_profile_proto(handed_over, str(path))
     except ProfileNeedsPprofError as exc:
         problem = exc
     except ProfileFormatError as exc:
         raise ProfileError(f"--profile {exc}") from None
-    del data
     if go is None:
         raise ProfileError(
             f"--profile {problem}; `go tool pprof` also reads legacy text profiles (/debug/pprof/heap?debug=1), "

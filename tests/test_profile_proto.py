@@ -192,7 +192,7 @@ def test_a_profile_that_drops_frames_needs_pprof(tmp_path):
         message.drop_frames = len(message.string_table) - 1
 
     message = malformed(tmp_path, drop)
-    assert "drop_frames), which only go tool pprof applies" in message and "pass --go GO" in message
+    assert "names frames to drop (drop_frames), which go tool pprof applies, and there is no `go` on PATH: pass --go GO" in message
 
 
 def test_two_profiles_concatenated_are_refused(tmp_path):
@@ -215,11 +215,10 @@ def test_a_truncated_gzip_file_is_a_clear_error(tmp_path):
     "content, problem",
     [
         (b"", "empty input file"),
-        (b"\x00\x01 not a profile", "not a protobuf profile"),  # deliberately not a profile
+        (b"\x00\x01 not a profile", "not a protobuf profile (Error parsing"),  # deliberately not a profile
         (b"\x32\x01x", "not a protobuf profile (its string table does not start with"),  # deliberately another message
-        (b"heap profile: 1: 2 [3: 4] @ heap/1048576\n", "not a protobuf profile"),  # deliberately a legacy text's first line
     ],
-    ids=["empty", "bytes", "another-message", "legacy-text"],
+    ids=["empty", "bytes", "another-message"],
 )
 def test_what_is_not_a_profile_says_so_in_one_line(tmp_path, content, problem):
     path = tmp_path / "not.pb"
@@ -228,8 +227,15 @@ def test_what_is_not_a_profile_says_so_in_one_line(tmp_path, content, problem):
         read_profile(path, None)
     message = str(error.value)
     assert message.startswith(f"--profile {path}: ") and problem in message and "\n" not in message
-    if content:  # what pprof may yet read: a legacy text format
-        assert "legacy text profiles (/debug/pprof/heap?debug=1)" in message and "pass --go GO" in message
+
+
+def test_a_legacy_text_profile_is_refused_with_what_to_do(tmp_path):
+    """It names only addresses: pprof run without its binary would give locations without a line."""
+    path = tmp_path / "heap.txt"
+    path.write_bytes(b"heap profile: 105: 108480 [115: 112056] @ heap/2\n")  # deliberately only the first line
+    with pytest.raises(ProfileError, match=r"a legacy text heap profile \(/debug/pprof/heap\?debug=1\), which names only addresses: "
+                       r"fetch the profile without \?debug=1, or convert it where its binary is: go tool pprof -raw BINARY .*heap.txt > "):
+        read_profile(path, object())  # with a go or without: pprof is not run
 
 
 def test_the_reader_alone_refuses_what_is_not_a_profile():
@@ -260,3 +266,34 @@ def test_the_protobuf_reader_agrees_with_go_tool_pprof(version, name):
         else:
             os.environ["GOROOT"] = saved
     same_as_pprof_text(read_profile(protobuf, None), through_pprof, version)
+
+
+@pytest.mark.toolchain
+def test_a_profile_that_drops_frames_is_read_through_go_tool_pprof(tmp_path):
+    """pprof prunes the frames a profile names in drop_frames (its conversion of a legacy text profile
+    names the allocator's): here NewBuffer's, so that its bytes land on the benchmark that called it."""
+    from escapelint.workflows.gobuild import GoToolchain
+
+    toolchain = toolchain_or_skip("1.27.3")
+    classes = message_classes()
+    message = classes["Profile"]()
+    message.ParseFromString(gzip.decompress(recorded("1.27.3", "profiled")[0].read_bytes()))
+    message.string_table.append(r"example\.com/escapelint/profiled/hot\.NewBuffer")  # deliberately unlike Go's
+    message.drop_frames = len(message.string_table) - 1
+    path = tmp_path / "drops.pb.gz"
+    path.write_bytes(gzip.compress(message.SerializeToString()))
+    saved = os.environ.get("GOROOT")
+    os.environ["GOROOT"] = str(toolchain.goroot)
+    try:
+        pruned = read_profile(path, GoToolchain(str(toolchain.go)))
+    finally:
+        if saved is None:
+            os.environ.pop("GOROOT")
+        else:
+            os.environ["GOROOT"] = saved
+    whole = proto_profile("1.27.3", "profiled")
+    leaf = lambda profile: {profile.locations[g.location].frames[0].function for g in profile.groups if g.location in profile.locations and profile.locations[g.location].frames}
+    assert "example.com/escapelint/profiled/hot.NewBuffer" in leaf(whole)
+    assert "example.com/escapelint/profiled/hot.NewBuffer" not in leaf(pruned)
+    index = whole.value_index("alloc_space")
+    assert sum(g.values[index] for g in pruned.groups) == sum(g.values[index] for g in whole.groups)

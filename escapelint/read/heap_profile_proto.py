@@ -30,9 +30,11 @@ sample for everything (values and labels too: a third slower); the location ids 
 with compress picking each sample's first (twice as slow, and 2 GB for the ids); summing the groups
 from index lists in C (no faster than the dict loop).
 
-What pprof does that this does not: legacy text formats (`/debug/pprof/heap?debug=1`), and pruning
-by a profile's own `drop_frames`, which Go never writes. Both are refused here with a
-ProfileNeedsPprofError, and escapelint.workflows.profile hands such a file to `go tool pprof -raw`.
+What pprof does that this does not: pruning the frames a profile names in its `drop_frames`. Go's
+runtime never writes one, but pprof does when it converts a legacy text profile
+(`go tool pprof -proto BINARY heap.txt`: the allocator's frames are to be dropped): such a profile is
+refused here with a ProfileNeedsPprofError, and escapelint.workflows.profile hands it to
+`go tool pprof -raw`, which prunes them. Legacy text profiles themselves are not protobuf.
 A profile that is malformed (a sample with the wrong number of values, a name outside the string
 table, a location or function id 0 or repeated, a sample at a location the profile lacks) is a
 ProfileFormatError that says which, as pprof refuses it too.
@@ -56,8 +58,7 @@ from escapelint.read.heap_profile import (
 )
 
 class ProfileNeedsPprofError(ProfileFormatError):
-    """Not a protobuf profile this reader takes, but perhaps one `go tool pprof` reads: a legacy text
-    format, or a profile that names frames to drop."""
+    """A profile that names frames to drop (`drop_frames`), which only `go tool pprof` applies."""
 
 
 #: The separator sample's value: no heap profile counts minus 2^63 bytes or objects.
@@ -221,7 +222,7 @@ def _read(data: bytes | list[bytes], name: str) -> HeapProfile:
     try:
         profile.ParseFromString(serialized)  # upb copies what it keeps
     except DecodeError as exc:
-        raise ProfileNeedsPprofError(f"{name}: not a protobuf profile ({exc})") from None
+        raise ProfileFormatError(f"{name}: not a protobuf profile ({exc})") from None
     del serialized
     if isinstance(data, list):
         data.clear()
@@ -229,9 +230,9 @@ def _read(data: bytes | list[bytes], name: str) -> HeapProfile:
         raise ProfileFormatError(f"{name}: concatenated profiles detected")
     strings = list(profile.string_table)
     if not strings or strings[0] != "":
-        raise ProfileNeedsPprofError(f"{name}: not a protobuf profile (its string table does not start with \"\")")
+        raise ProfileFormatError(f"{name}: not a protobuf profile (its string table does not start with \"\")")
     if profile.drop_frames:
-        raise ProfileNeedsPprofError(f"{name}: names frames to drop (drop_frames), which only go tool pprof applies")
+        raise ProfileNeedsPprofError(f"{name}: names frames to drop (drop_frames), which go tool pprof applies")
 
     def string(index: int) -> str:
         if 0 <= index < len(strings):

@@ -3,11 +3,17 @@
 Reading: a profile Go wrote (`go test -memprofile`, `/debug/pprof/heap` and `/debug/pprof/allocs`,
 gzip'd or not) is read by escapelint.read.heap_profile_proto, with the `protobuf` package and no Go.
 A file that is the text `go tool pprof -raw` prints (`go tool pprof -raw heap.pb.gz > heap.txt`,
-gzip'd or not) is read by escapelint.read.heap_profile. `go tool pprof -raw -symbolize=none FILE` of
-the Go toolchain in use is still run for what neither reads: pprof's legacy text formats (Go still
-writes one for `/debug/pprof/heap?debug=1`) and a profile that names frames to drop; without a `go`,
-those are an error that says so. `-symbolize=none` because Go's profiles are symbolized when written:
-pprof must not go looking for binaries or servers.
+gzip'd or not) is read by escapelint.read.heap_profile.
+
+`go tool pprof -raw -symbolize=none FILE` of the Go toolchain in use is run for one kind of profile
+only: one that names frames to drop (`drop_frames`), which pprof prunes and this reader does not. Go's
+runtime writes none; pprof writes one when it converts a legacy text profile with its binary
+(`go tool pprof -proto BINARY heap.txt`). Without a `go`, such a file is an error that says so. A
+legacy text heap profile itself (`/debug/pprof/heap?debug=1`, "heap profile: ..."), is refused with
+what to do instead: it names only addresses, and pprof without the binary (`-symbolize=none`, as
+escapelint runs it) would give locations without a function or line, of which nothing can be
+attributed. `-symbolize=none` because Go's profiles are symbolized when written: pprof must not go
+looking for binaries or servers.
 
 Recording (`audit --bench`): `go test -run '^$' -bench PATTERN -memprofile FILE -memprofilerate RATE`
 per package that has test files (go test takes -memprofile for one package at a time), every test
@@ -45,6 +51,10 @@ from escapelint.workflows.gobuild import GoCommandError, GoNotFoundError, GoTool
 DEFAULT_MEMPROFILERATE = 1
 
 
+#: How the legacy text heap profile starts (runtime/pprof's writeHeapInternal with debug > 0).
+LEGACY_HEAP_TEXT_START = b"heap profile: "
+
+
 class ProfileError(Exception):
     """A profile that cannot be read (missing, not a profile, no `go` to read it): one line, exit 2."""
 
@@ -60,7 +70,7 @@ class BenchmarkFailedError(Exception):
 
 
 def read_profile(path: Path, go: GoToolchain | None) -> HeapProfile:
-    """One profile file: its protobuf or its `-raw` text read here, anything else by `go tool pprof -raw`."""
+    """One profile file: its protobuf or its `-raw` text read here, one with frames to drop by `go tool pprof -raw`."""
     try:
         with open(path, "rb") as handle:
             data = handle.read(64)
@@ -82,6 +92,11 @@ def read_profile(path: Path, go: GoToolchain | None) -> HeapProfile:
             raise ProfileError(f"--profile {path}: not a whole gzip file ({exc})") from None
     elif data.startswith(RAW_TEXT_STARTS):
         return _parse(open(path, encoding="utf-8", errors="replace"), path)
+    if data.lstrip().startswith(LEGACY_HEAP_TEXT_START):
+        raise ProfileError(
+            f"--profile {path}: a legacy text heap profile (/debug/pprof/heap?debug=1), which names only addresses: "
+            f"fetch the profile without ?debug=1, or convert it where its binary is: go tool pprof -raw BINARY {path} > {path}.raw"
+        )
     handed_over = [data]  # the reader lets go of the bytes once it has parsed them
     del data
     try:
@@ -92,8 +107,8 @@ def read_profile(path: Path, go: GoToolchain | None) -> HeapProfile:
         raise ProfileError(f"--profile {exc}") from None
     if go is None:
         raise ProfileError(
-            f"--profile {problem}; `go tool pprof` also reads legacy text profiles (/debug/pprof/heap?debug=1), "
-            f"and there is no `go` on PATH: pass --go GO, or convert it where Go is: go tool pprof -raw {path} > {path}.txt"
+            f"--profile {problem}, and there is no `go` on PATH: pass --go GO, "
+            f"or convert it where Go is: go tool pprof -raw {path} > {path}.txt"
         )
     return read_through_pprof(path, go)
 

@@ -556,6 +556,7 @@ def profile_benchmark(toolchain: Toolchain, depth: int, copies: int, out_dir: Pa
             stdout=subprocess.PIPE, encoding="utf-8",
         )  # fmt: skip
         through_pprof = read_heap_profile(_tee(pprof.stdout, copy), raw.name)
+        # ru_maxrss: the larger of pprof's peak and this process's RSS at the fork; pprof's, by far.
         _, status, usage = os.wait4(pprof.pid, 0)
         pprof.returncode = os.waitstatus_to_exitcode(status)
     pprof_seconds = time.perf_counter() - started
@@ -609,7 +610,8 @@ def _tee(lines, copy):
 def _read_in_own_process(paths: list[Path]) -> tuple[float, float, float, int]:
     """`workflows.profile.read_profiles(paths)` in a child process: its own wall and CPU seconds (no
     start-up; on a loaded machine the CPU time is the steadier figure), its peak RSS in MiB, and the
-    samples read."""
+    samples read. The peak is the child's VmHWM: ru_maxrss would count the parent's resident memory
+    at the fork (Linux keeps the larger of the two across exec), gigabytes here."""
     code = (
         "import json, resource, sys, time\n"
         "from pathlib import Path\n"
@@ -619,17 +621,17 @@ def _read_in_own_process(paths: list[Path]) -> tuple[float, float, float, int]:
         "    return usage.ru_utime + usage.ru_stime\n"
         "started, cpu_started = time.perf_counter(), cpu()\n"
         "read = read_profiles([Path(p) for p in sys.argv[1:]], None)\n"
-        "print(json.dumps([time.perf_counter() - started, cpu() - cpu_started, sum(p.samples for p in read)]))\n"
+        "seconds, cpu_seconds = time.perf_counter() - started, cpu() - cpu_started\n"
+        "peak = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
+        "print(json.dumps([seconds, cpu_seconds, peak, sum(p.samples for p in read)]))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen([sys.executable, "-c", code, *map(str, paths)], stdout=subprocess.PIPE, env=env)
-    output = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
+    output, _ = child.communicate()
     if child.returncode != 0:
         raise RuntimeError(f"reading {paths[0]}: exit {child.returncode}")
-    seconds, cpu, samples = json.loads(output)
-    return seconds, cpu, usage.ru_maxrss / 1024, samples
+    seconds, cpu, peak_kib, samples = json.loads(output)
+    return seconds, cpu, peak_kib / 1024, samples
 
 
 def _write_concatenated_samples(profile: Path, copies: int, out: Path) -> None:

@@ -22,11 +22,12 @@ samples' bytes put back into a message of repeated samples by protobuf's own ser
 locations are not worth a column (fifty million ids in the depth-9 benchmark's profile, where only
 the first of each sample's two dozen counts). A profile whose labels do not fit the columns (a
 string label, a number label of 0) is read one sample at a time, with the same result. The samples
-are read CHUNK_SAMPLES at a time, so that memory stays bounded (about 500 MB at most for the 2.1
-million samples of the depth-9 profile, most of it the profile's own bytes), whatever the profile's size.
+are read CHUNK_SAMPLES at a time, so that the memory for them stays bounded whatever the profile's
+size: the rest is the profile's own bytes, which upb copies once (about 600 MB at most for the 2.1
+million samples of the depth-9 profile, 2 GB for a profile of 16.8 million).
 
 Measured and left out (scripts/benchmark.py --profile; the README has the figures): a message per
-sample for everything (values and labels too: a third slower); the location ids as a column too,
+sample for everything (values and labels too: a quarter slower); the location ids as a column too,
 with compress picking each sample's first (twice as slow, and 2 GB for the ids); summing the groups
 from index lists in C (no faster than the dict loop).
 
@@ -159,7 +160,7 @@ _VIEWS = {
 
 _VIEWS_PACKAGE = "escapelint.pprof"
 
-#: Samples read at a time: the memory for their messages and columns stays under ~200 MB whatever
+#: Samples read at a time: the memory for their messages and columns stays a few hundred MB at most, whatever
 #: the profile's size, and each step is long enough that its fixed costs do not count.
 CHUNK_SAMPLES = 1 << 18
 

@@ -145,6 +145,21 @@ def test_labels_read_one_sample_at_a_time_give_the_same_groups(tmp_path):
     assert read_profile(labelled, None).groups == proto_profile("1.27.3", "profiled").groups
 
 
+def test_a_profile_of_two_sample_types_sums_both(tmp_path):
+    """Not Go's four (pprof's objects/space of a converted legacy profile have two): the general loop."""
+    classes = message_classes()
+    message = classes["Profile"]()
+    message.ParseFromString(gzip.decompress(recorded("1.27.3", "profiled")[0].read_bytes()))
+    del message.sample_type[2:]  # deliberately two of the four: alloc_objects, alloc_space
+    for sample in message.sample:
+        del sample.value[2:]
+    two = tmp_path / "two.pb"
+    two.write_bytes(message.SerializeToString())
+    read, whole = read_profile(two, None), proto_profile("1.27.3", "profiled")
+    assert [g.values for g in read.groups] == [g.values[:2] for g in whole.groups]
+    assert [g.samples for g in read.groups] == [g.samples for g in whole.groups]
+
+
 def test_durations_print_as_go_prints_them():
     # time.Duration.String()'s own examples and cases (src/time/time_test.go, durationTests)
     assert [_go_duration(n) for n in (1, 1100, 2_200_000, 3_300_000_000, 4 * 60 * 10**9 + 5 * 10**9, 2 * 3600 * 10**9)] == [

@@ -290,7 +290,7 @@ class _SampleReader:
         firsts = [ids[0] if ids else 0 for ids in map(attrgetter("location_id"), messages.sample)]
         columns = self.classes["SampleColumns"]()
         columns.ParseFromString(self.separator + self.separator.join(sample_bytes))
-        values = list(columns.value)  # a list is iterated faster than upb's container
+        values = columns.value
         width = self.types + 1
         keys, nums = list(columns.label.key), list(columns.label.num)
         # Each sample's values follow its separator's; every label has a key (string 0 is "") and, in
@@ -301,23 +301,25 @@ class _SampleReader:
             and not columns.label.str and len(nums) == len(keys) and keys.count(0) == count
         ):  # fmt: skip
             sizes = _sizes_from_columns(keys, nums, self.size_key, count)
+            by_type = [values[i::width] for i in range(1, width)]  # slices of upb's container are lists
         else:
-            sizes, values = self._one_by_one(messages.sample)
-        _group(groups, firsts, sizes, values, self.types)
+            sizes, by_type = self._one_by_one(messages.sample)
+        _group(groups, firsts, sizes, by_type)
 
     def _one_by_one(self, samples):
         """The slow way, one message per sample: pprof's own rules for labels, and its error for a
-        sample with the wrong number of values. The sizes, and the values with a separator before each."""
-        sizes, values = [], []
+        sample with the wrong number of values. The sizes, and the values of each sample type."""
+        sizes: list[int | None] = []
+        by_type: list[list[int]] = [[] for _ in range(self.types)]
         for sample in samples:
             if len(sample.value) != self.types:
                 raise ProfileFormatError(
                     f"{self.name}: malformed profile: mismatch: sample has {len(sample.value)} values vs. {self.types} types"
                 )
             sizes.append(_size_of(sample.label, self.size_key))
-            values.append(_SEPARATOR_VALUE)
-            values.extend(sample.value)
-        return sizes, values
+            for column, value in zip(by_type, sample.value):
+                column.append(value)
+        return sizes, by_type
 
 
 def _locations(profile, string, name: str) -> dict[int, ProfileLocation]:
@@ -377,12 +379,12 @@ def _size_of(labels, size_key: int | None) -> int | None:
     return None
 
 
-def _group(groups: dict, firsts: list[int], sizes: list[int | None], values: list[int], types: int) -> None:
-    """Add samples to `groups` by (first location, object size); `values` has a separator before each sample's."""
+def _group(groups: dict, firsts: list[int], sizes: list[int | None], by_type: list[list[int]]) -> None:
+    """Add samples to `groups` by (first location, object size): the values of each type, and a count."""
     get = groups.get
-    each = iter(values)
-    if types == 4:  # Go's heap profiles: alloc_objects, alloc_space, inuse_objects, inuse_space
-        for key, _, a, b, c, d in zip(zip(firsts, sizes), each, each, each, each, each):
+    keys = zip(firsts, sizes)
+    if len(by_type) == 4:  # Go's heap profiles: alloc_objects, alloc_space, inuse_objects, inuse_space
+        for key, a, b, c, d in zip(keys, *by_type):
             total = get(key)
             if total is None:
                 groups[key] = [a, b, c, d, 1]
@@ -393,13 +395,14 @@ def _group(groups: dict, firsts: list[int], sizes: list[int | None], values: lis
                 total[3] += d
                 total[4] += 1
         return
-    for key, sample in zip(zip(firsts, sizes), zip(*[each] * (types + 1))):
+    types = len(by_type)
+    for key, sample in zip(keys, zip(*by_type)):
         total = get(key)
         if total is None:
-            groups[key] = [*sample[1:], 1]
+            groups[key] = [*sample, 1]
         else:
             for i in range(types):
-                total[i] += sample[i + 1]
+                total[i] += sample[i]
             total[types] += 1
 
 

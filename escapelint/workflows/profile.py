@@ -92,7 +92,7 @@ def read_profile(path: Path, go: GoToolchain | None) -> HeapProfile:
             raise ProfileError(f"--profile {path}: not a whole gzip file ({exc})") from None
     elif data.startswith(RAW_TEXT_STARTS):
         return _parse(open(path, encoding="utf-8", errors="replace"), path)
-    if data.lstrip().startswith(LEGACY_HEAP_TEXT_START):
+    if data[:64].lstrip().startswith(LEGACY_HEAP_TEXT_START):  # the start only: a profile runs to 600 MB
         raise ProfileError(
             f"--profile {path}: a legacy text heap profile (/debug/pprof/heap?debug=1), which names only addresses: "
             f"fetch the profile without ?debug=1, or convert it where its binary is: go tool pprof -raw BINARY {path} > {path}.raw"

@@ -225,7 +225,7 @@ def _read_profiles(paths, go_command=None, toolchain=None, note=None):
         try:
             toolchain = GoToolchain.find(go_command)
         except GoNotFoundError:
-            toolchain = None  # a profile already in `go tool pprof -raw` text needs no go
+            toolchain = None  # only a profile that drops frames needs go (workflows.profile says so if it is one)
     from escapelint.analyze.cost import ProfileMismatchError, check_heap_profile
 
     try:
@@ -339,7 +339,7 @@ def report(
     profile: ProfileOption = None,
     go: Annotated[
         Optional[str],
-        typer.Option("--go", metavar="GO", show_default="go on PATH", help="The go whose `go tool pprof` reads --profile."),
+        typer.Option("--go", metavar="GO", show_default="go on PATH", help="The go whose `go tool pprof` reads a --profile that names frames to drop (Go's own profiles need none)."),
     ] = None,
     source_pages: SourcePagesOption = "module",
     editor_url: EditorUrlOption = None,
@@ -356,8 +356,8 @@ def report(
     understand are listed under "unrecognized", never dropped. A warning on stderr (and in the JSON
     document) says when the input is mostly not compiler output, holds no escape diagnostic, or names
     Go files that are not under the source root; --strict makes that exit 2. With --profile, the heap
-    profile's bytes and objects are attributed to the sites and every report ranks them (`go tool pprof`
-    reads the profile; a profile already in `go tool pprof -raw` text needs no go).
+    profile's bytes and objects are attributed to the sites and every report ranks them (the profile is
+    read without Go; only one that names frames to drop needs `go tool pprof`).
     """
     from escapelint.analyze.cost import ProfileMismatchError
     from escapelint.read.input import InputError

@@ -44,10 +44,14 @@ installed package has it, even when ``PYTHONDONTWRITEBYTECODE`` is set.
 ``fixtures/modules/stacks``'s BenchmarkStacks with ``-memprofilerate 1`` and ``STACKS_DEPTH=DEPTH``
 (4^DEPTH x 8 distinct stacks, every allocation sampled: depth 9 writes a 6 MB profile of 2.1 million
 samples), builds std with ``-m=2`` and reads and analyses it together with the stacks module's own
-output, then times, each once, in this process: ``go tool pprof -raw`` of the profile streamed into
-escapelint's reader (``workflows.profile.read_profile``), the reader alone on the saved text, and the
-attribution of ``--copies`` copies of the profile (several profiles add up) to every heap site of
-std and the module (``workflows.profile.attribute_build``). The profile is not committed.
+output, then times, each once: ``go tool pprof -raw`` of the profile streamed into escapelint's text
+reader (the baseline: how escapelint read every profile before it read the protobuf) and pprof's peak
+RSS, the text reader alone on the saved text, the protobuf reader (``workflows.profile.read_profile``,
+each in a process of its own, with its peak RSS) on the profile, on ``--copies`` copies of it (several
+``--profile`` files) and on one profile holding all the copies' samples, and the attribution of
+``--copies`` copies of the profile (several profiles add up) to every heap site of std and the module
+(``workflows.profile.attribute_build``). The load average is printed before and after. The profile
+is not committed.
 
 Exit status: 0; 1 if ``--assert-targets`` is given and a target is missed;
 2 if the toolchain is missing or the build or escapelint fails.
@@ -56,8 +60,10 @@ Exit status: 0; 1 if ``--assert-targets`` is given and a target is missed;
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -510,9 +516,9 @@ def profile_benchmark(toolchain: Toolchain, depth: int, copies: int, out_dir: Pa
     from escapelint.analyze.source import SourceLocator
     from escapelint.read.assembler import BuildReader
     from escapelint.read.heap_profile import read_heap_profile
-    from escapelint.workflows.gobuild import GoToolchain
     from escapelint.workflows.profile import attribute_build, read_profile
 
+    print(f"load     {' '.join(f'{v:.2f}' for v in os.getloadavg())} (1, 5, 15 min)")
     module = ROOT / "fixtures" / "modules" / "stacks"
     env = toolchain.env()
     env["STACKS_DEPTH"] = str(depth)
@@ -539,24 +545,107 @@ def profile_benchmark(toolchain: Toolchain, depth: int, copies: int, out_dir: Pa
         packages += [analyze(p, sources) for p in reader.packages(lines)]
     sites = sum(1 for p in packages for f in p.findings if f.category is not None)
     print(f"build    {len(packages)} packages, {sites:,} heap sites (std {toolchain.version} and the stacks module)")
-    os.environ["GOROOT"] = str(toolchain.goroot)  # the go of read_profile runs in this environment
-    started = time.perf_counter()
-    read = read_profile(profile, GoToolchain(str(toolchain.go)))
-    through_pprof = time.perf_counter() - started
+
+    # The baseline, measured once: `go tool pprof -raw` streamed into the text reader, as escapelint
+    # read every profile before it read the protobuf (the text is kept, to time the reader alone).
     raw = out_dir / "stacks.raw"
-    with raw.open("wb") as out:
-        subprocess.run([str(toolchain.go), "tool", "pprof", "-raw", "-symbolize=none", str(profile)], env=env, stdout=out, check=True)
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    with raw.open("w", encoding="utf-8") as copy:
+        pprof = subprocess.Popen(
+            [str(toolchain.go), "tool", "pprof", "-raw", "-symbolize=none", str(profile)], env=toolchain.env(),
+            stdout=subprocess.PIPE, encoding="utf-8",
+        )  # fmt: skip
+        through_pprof = read_heap_profile(_tee(pprof.stdout, copy), raw.name)
+        # ru_maxrss: the larger of pprof's peak and this process's RSS at the fork; pprof's, by far.
+        _, status, usage = os.wait4(pprof.pid, 0)
+        pprof.returncode = os.waitstatus_to_exitcode(status)
+    pprof_seconds = time.perf_counter() - started
+    pprof_cpu = usage.ru_utime + usage.ru_stime + _cpu_seconds() - cpu_started  # pprof's and the reader's
+    if pprof.returncode != 0:
+        raise RuntimeError(f"go tool pprof -raw {profile}: exit {pprof.returncode}")
     started = time.perf_counter()
     with raw.open(encoding="utf-8") as lines:
         read_heap_profile(lines, raw.name)
     reader_alone = time.perf_counter() - started
+    print(f"samples  {through_pprof.samples:,} in {len(through_pprof.groups):,} groups of first location and size; "
+          f"{len(through_pprof.locations):,} locations; text {raw.stat().st_size / MIB:.0f} MiB")  # fmt: skip
+    print(f"pprof    go tool pprof -raw streamed into the text reader: {pprof_seconds:.1f} s ({pprof_cpu:.1f} s of CPU, "
+          f"pprof's peak RSS {usage.ru_maxrss / 1024:,.0f} MiB); the text reader alone on the text: {reader_alone:.1f} s")  # fmt: skip
+
+    # The protobuf reader, each in a process of its own for its peak RSS: the profile; `copies`
+    # copies of it (several --profile files); one profile holding all their samples.
+    read = read_profile(profile, None)
+    same = read.groups == through_pprof.groups and read.locations == through_pprof.locations
+    seconds, cpu, rss, _ = _read_in_own_process([profile])
+    print(f"protobuf 1 x {profile.stat().st_size / MIB:.1f} MiB: {seconds:.2f} s ({cpu:.2f} s of CPU), peak RSS {rss:,.0f} MiB; "
+          f"through pprof / this: {pprof_seconds / seconds:.0f} (wall), {pprof_cpu / cpu:.0f} (CPU); the same groups and locations: {same}")  # fmt: skip
+    seconds, cpu, rss, _ = _read_in_own_process([profile] * copies)
+    print(f"protobuf {copies} files x {profile.stat().st_size / MIB:.1f} MiB ({copies * read.samples:,} samples): "
+          f"{seconds:.2f} s ({cpu:.2f} s of CPU), peak RSS {rss:,.0f} MiB")  # fmt: skip
+    big = out_dir / f"stacks-x{copies}.pb.gz"
+    _write_concatenated_samples(profile, copies, big)
+    seconds, cpu, rss, samples = _read_in_own_process([big])
+    print(f"protobuf 1 file of {big.stat().st_size / MIB:.1f} MiB ({samples:,} samples, the {copies} copies' in one profile): "
+          f"{seconds:.2f} s ({cpu:.2f} s of CPU), peak RSS {rss:,.0f} MiB")  # fmt: skip
+
     started = time.perf_counter()
     costs = attribute_build(packages, [read] * copies, module)
     attribution = time.perf_counter() - started
-    print(f"samples  {read.samples:,} in {len(read.groups):,} groups of first location and size; {len(read.locations):,} locations; text {raw.stat().st_size / MIB:.0f} MiB")
-    print(f"read     go tool pprof -raw streamed into the reader: {through_pprof:.1f} s; the reader alone on the text: {reader_alone:.1f} s")
     print(f"attribute {copies} x {profile.stat().st_size / MIB:.1f} MiB ({copies * read.samples:,} samples) to {sites:,} sites: {attribution:.2f} s; "
           f"{costs.facts.attributed.bytes / max(costs.facts.total.bytes, 1):.1%} of the bytes at sites")  # fmt: skip
+    print(f"load     {' '.join(f'{v:.2f}' for v in os.getloadavg())} (1, 5, 15 min)")
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _tee(lines, copy):
+    for line in lines:
+        copy.write(line)
+        yield line
+
+
+def _read_in_own_process(paths: list[Path]) -> tuple[float, float, float, int]:
+    """`workflows.profile.read_profiles(paths)` in a child process: its own wall and CPU seconds (no
+    start-up; on a loaded machine the CPU time is the steadier figure), its peak RSS in MiB, and the
+    samples read. The peak is the child's VmHWM: ru_maxrss would count the parent's resident memory
+    at the fork (Linux keeps the larger of the two across exec), gigabytes here."""
+    code = (
+        "import json, resource, sys, time\n"
+        "from pathlib import Path\n"
+        "from escapelint.workflows.profile import read_profiles\n"
+        "def cpu():\n"
+        "    usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+        "    return usage.ru_utime + usage.ru_stime\n"
+        "started, cpu_started = time.perf_counter(), cpu()\n"
+        "read = read_profiles([Path(p) for p in sys.argv[1:]], None)\n"
+        "seconds, cpu_seconds = time.perf_counter() - started, cpu() - cpu_started\n"
+        "peak = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
+        "print(json.dumps([seconds, cpu_seconds, peak, sum(p.samples for p in read)]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen([sys.executable, "-c", code, *map(str, paths)], stdout=subprocess.PIPE, env=env)
+    output, _ = child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"reading {paths[0]}: exit {child.returncode}")
+    seconds, cpu, peak_kib, samples = json.loads(output)
+    return seconds, cpu, peak_kib / 1024, samples
+
+
+def _write_concatenated_samples(profile: Path, copies: int, out: Path) -> None:
+    """One profile with `copies` times the samples of `profile`, gzip'd as Go writes it (BestSpeed)."""
+    import gzip
+
+    from escapelint.read.heap_profile_proto import message_classes
+
+    message = message_classes()["ProfileSampleBytes"]()
+    message.ParseFromString(gzip.decompress(profile.read_bytes()))
+    samples = list(message.sample)
+    for _ in range(copies - 1):
+        message.sample.extend(samples)
+    out.write_bytes(gzip.compress(message.SerializeToString(), compresslevel=1))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -451,3 +451,110 @@ def test_sections_left_out_of_a_long_page_come_in_when_needed(browser, tmp_path,
     browser.find_element(By.CSS_SELECTOR, "#L20 > summary").click()
     assert len(browser.find_elements(By.CSS_SELECTOR, "#L20 article.site")) == 1
     assert _problems(browser) == []
+
+
+# --- The cost ranking of a heap profile (issue 12) -------------------------------------------------
+
+PROFILED_PROTOBUF = RECORDED / "go1.27.3" / "profiles" / "profiled.hot.pb.gz"
+
+
+@pytest.fixture(scope="module")
+def profiled_site(tmp_path_factory):
+    """`escapelint report` of the profiled module's build with its recorded protobuf profile, and the
+    attribution the reports are made from (computed again here, to hold the pages to)."""
+    from typer.testing import CliRunner
+
+    from escapelint.cli import app
+    from escapelint.workflows.profile import attribute_build, read_profile
+
+    from .conftest import MODULES, analysed
+
+    site = tmp_path_factory.mktemp("profiled") / "site"
+    result = CliRunner().invoke(app, [
+        "report", str(RECORDED / "go1.27.3" / "profiled.m2.txt"), "--source-root", str(MODULES / "profiled"),
+        "--profile", str(PROFILED_PROTOBUF), "--format", "html", "--output", str(site), "-q",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    recording = analysed("1.27.3", "profiled")
+    costs = attribute_build(list(recording.packages), [read_profile(PROFILED_PROTOBUF, None)], MODULES / "profiled")
+    return site, costs
+
+
+def _bars(driver, selector: str) -> list[dict]:
+    """Each matching element's data-bytes and its cost bar's fill and track widths (SVG units)."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(e => {"
+        "  const bar = e.querySelector('svg.cost-bar');"
+        "  return {name: (e.querySelector('code') || e).textContent, bytes: Number(e.getAttribute('data-bytes')),"
+        "          fill: bar ? Number(bar.querySelector('rect.fill').getAttribute('width')) : null,"
+        "          track: bar ? Number(bar.querySelector('rect.track').getAttribute('width')) : null,"
+        "          idle: !!e.querySelector('.cost.idle'), shown: e.offsetParent !== null}; })",
+        selector,
+    )
+
+
+def _in_proportion(bars: list[dict]) -> bool:
+    """Every exercised bar is its bytes' share of the largest, of the track (to 0.1, at least 1 unit)."""
+    largest = max(b["bytes"] for b in bars)
+    return all(
+        b["fill"] == round(max(b["bytes"] / largest * b["track"], 1.0), 1) for b in bars if not b["idle"]
+    ) and all(b["fill"] is None for b in bars if b["idle"])
+
+
+def test_the_cost_ranking_sorts_by_bytes_with_bars_in_proportion(browser, profiled_site, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    site, costs = profiled_site
+    artifacts = _artifacts(tmp_path)
+    _open(browser, site / "index.html")
+    # The index's chart: one bar per category with bytes, longest first, lengths in proportion.
+    chart = browser.execute_script(
+        "return [...document.querySelectorAll('#cost-chart rect.bar')].map(r => ({"
+        "  cls: r.getAttribute('class'), width: Number(r.getAttribute('width')), shown: r.getBoundingClientRect().width > 0}))"
+    )
+    expected = [t for t in costs.categories if t.figures.bytes]
+    assert [c["cls"] for c in chart] == [f"bar cat-{t.key}" for t in expected] and all(c["shown"] for c in chart)
+    longest = expected[0].figures.bytes
+    for bar, total in zip(chart, expected):
+        assert bar["width"] == round(max(total.figures.bytes / longest * chart[0]["width"], 2), 1)
+    assert browser.find_element(By.ID, "cost-chart-title").get_attribute("textContent") == "Bytes allocated per category"
+    assert "not exercised by this profile" in browser.find_element(By.ID, "profile").text
+    browser.save_screenshot(str(artifacts / "profile-index.png"))
+    assert _problems(browser) == []
+
+    browser.find_element(By.LINK_TEXT, "example.com/escapelint/profiled/hot").click()
+    _wait(browser, _ready)
+    # Functions, in the contents and in the page, most bytes first, each bar its share of the costliest.
+    for selector in ("#toc li[data-fn]", "#functions > details.fn"):
+        functions = _bars(browser, selector)
+        assert [f["bytes"] for f in functions] == sorted((f["bytes"] for f in functions), reverse=True)
+        assert functions[0]["name"] == "NewBuffer" and _in_proportion(functions)
+    by_function = {t.key.rsplit(".", 1)[-1]: t.figures.bytes for t in costs.functions}
+    assert {f["name"]: f["bytes"] for f in functions if f["bytes"]} == {k: v for k, v in by_function.items() if v}
+    # Sites: in each function most bytes first, bars in proportion to the page's costliest site.
+    browser.find_element(By.CSS_SELECTOR, 'button.fold[data-fold="open"]').click()
+    sites = _bars(browser, "#functions article.site")
+    assert _in_proportion(sites) and sites[0]["bytes"] == max(s["bytes"] for s in sites) > 8_000_000
+    per_function = browser.execute_script(
+        "return [...document.querySelectorAll('#functions > details.fn')].map(f =>"
+        "  [...f.querySelectorAll(':scope > .sites > article.site, :scope article.site')].map(s => Number(s.getAttribute('data-bytes'))))"
+    )
+    assert all(b == sorted(b, reverse=True) for b in per_function if b)
+    # The sites the profile never saw allocate: 0 bytes, no bar, and listed apart after the ranking.
+    idle = browser.find_element(By.ID, "not-exercised")
+    assert idle.is_displayed() and idle.find_element(By.TAG_NAME, "h2").text == "Not exercised by this profile"
+    listed = [a.get_attribute("hash") for a in idle.find_elements(By.CSS_SELECTOR, 'li a[href^="#"]')]  # not the badges
+    idle_sites = [s for s in sites if s["idle"]]
+    assert len(listed) == len(idle_sites) == 2 and all(s["bytes"] == 0 for s in idle_sites)
+    assert browser.execute_script(
+        "const idle = document.getElementById('not-exercised'), fns = document.getElementById('functions');"
+        "return !!(fns.compareDocumentPosition(idle) & Node.DOCUMENT_POSITION_FOLLOWING) && arguments[0].every(h => document.querySelector(h));",
+        listed,
+    )
+    browser.execute_script("arguments[0].scrollIntoView()", idle)
+    browser.save_screenshot(str(artifacts / "profile-package.png"))
+    browser.execute_script("window.scrollTo(0, 0)")
+    browser.save_screenshot(str(artifacts / "profile-package-top.png"))
+    assert _problems(browser) == []
+    print(f"screenshots: {artifacts / 'profile-index.png'} {artifacts / 'profile-package-top.png'} {artifacts / 'profile-package.png'}")
+    assert (artifacts / "profile-package-top.png").stat().st_size > 10_000

@@ -103,9 +103,11 @@ class HeapProfile:
 
 _SAMPLE_TYPE = re.compile(r"([^\s/]+)/(\S+?)(\[dflt\])?$")
 _LOCATION = re.compile(r"\s*(\d+): (0x[0-9a-fA-F]+) (?:M=\d+ )?(?:\[F\] )?(.*)$")
-# "FUNC FILE:LINE[:COLUMN] s=START[(SYSTEM NAME)]": the file may hold spaces and colons, the function not.
-_FRAME = re.compile(r"(\S+) (.*):(\d+):(\d+) s=-?\d+(?:\(.*\))?$")
-_FRAME_WITHOUT_COLUMN = re.compile(r"(\S+) (.*):(\d+)() s=-?\d+(?:\(.*\))?$")  # Go 1.19's pprof
+# "FUNC FILE:LINE[:COLUMN] s=START[(SYSTEM NAME)]": the file may hold spaces and colons, and so may
+# the function, but only inside the brackets of a generic instantiation
+# (`sync.newIndirectNode[go.shape.interface {},go.shape.interface {}]`): _split_function finds its end.
+_FILE_POSITION = re.compile(r"(.*):(\d+):(\d+) s=-?\d+(?:\(.*\))?$")
+_FILE_POSITION_WITHOUT_COLUMN = re.compile(r"(.*):(\d+)() s=-?\d+(?:\(.*\))?$")  # Go 1.19's pprof
 _SIZE_LABEL = re.compile(r"(?:^|\s)bytes:\[(\d+)")
 
 
@@ -160,14 +162,15 @@ def read_heap_profile(lines: Iterable[str], name: str = "<profile>") -> HeapProf
             else:
                 raise ProfileFormatError(f"{name}:{number}: not a location: {line[:80]!r}")
             if frame_text.strip() and frame_text.strip() != "??":
-                frame = _FRAME.match(frame_text.strip()) or _FRAME_WITHOUT_COLUMN.match(frame_text.strip())
-                if frame is None:
+                function, position = _split_function(frame_text.strip())
+                frame = _FILE_POSITION.match(position) or _FILE_POSITION_WITHOUT_COLUMN.match(position)
+                if not function or frame is None:
                     raise ProfileFormatError(f"{name}:{number}: not a frame: {frame_text[:80]!r}")
-                column = int(frame[4]) if frame[4] else 0
+                column = int(frame[3]) if frame[3] else 0
                 location = ProfileLocation(
                     location.id,
                     location.address,
-                    (*location.frames, ProfileFrame(frame[1], frame[2], int(frame[3]), column or None)),
+                    (*location.frames, ProfileFrame(function, frame[1], int(frame[2]), column or None)),
                 )
             locations[location.id] = location
         # The mappings are not needed: Go's profiles are symbolized when written.
@@ -184,6 +187,19 @@ def read_heap_profile(lines: Iterable[str], name: str = "<profile>") -> HeapProf
         locations=locations,
         samples=samples,
     )
+
+
+def _split_function(text: str) -> tuple[str, str]:
+    """A frame's function name and what follows it: the name ends at the first space outside brackets."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        elif char == " " and depth <= 0:
+            return text[:index], text[index + 1 :]
+    return "", text
 
 
 def _read_samples(numbered, types: int, groups: dict, name: str) -> tuple[int, int]:

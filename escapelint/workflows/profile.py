@@ -1,11 +1,19 @@
-"""Heap profiles for the cost ranking: read them with the toolchain's pprof, or record them from benchmarks.
+"""Heap profiles for the cost ranking: read them, or record them from benchmarks.
 
-Reading: escapelint does not decode pprof's protobuf. `go tool pprof -raw -symbolize=none FILE` of
-the Go toolchain in use does (it reads every profile Go writes: `go test -memprofile`,
-`/debug/pprof/heap` and `/debug/pprof/allocs`, gzip'd or not), and escapelint.read.heap_profile reads
-its text. `-symbolize=none` because Go's profiles are symbolized when written: pprof must not go
-looking for binaries or servers. A file that already is that text (`go tool pprof -raw heap.pb.gz >
-heap.txt` where Go is) is read without Go, so that `report --profile` works on a machine without it.
+Reading: a profile Go wrote (`go test -memprofile`, `/debug/pprof/heap` and `/debug/pprof/allocs`,
+gzip'd or not) is read by escapelint.read.heap_profile_proto, with the `protobuf` package and no Go.
+A file that is the text `go tool pprof -raw` prints (`go tool pprof -raw heap.pb.gz > heap.txt`,
+gzip'd or not) is read by escapelint.read.heap_profile.
+
+`go tool pprof -raw -symbolize=none FILE` of the Go toolchain in use is run for one kind of profile
+only: one that names frames to drop (`drop_frames`), which pprof prunes and this reader does not. Go's
+runtime writes none; pprof writes one when it converts a legacy text profile with its binary
+(`go tool pprof -proto BINARY heap.txt`). Without a `go`, such a file is an error that says so. A
+legacy text heap profile itself (`/debug/pprof/heap?debug=1`, "heap profile: ..."), is refused with
+what to do instead: it names only addresses, and pprof without the binary (`-symbolize=none`, as
+escapelint runs it) would give locations without a function or line, of which nothing can be
+attributed. `-symbolize=none` because Go's profiles are symbolized when written: pprof must not go
+looking for binaries or servers.
 
 Recording (`audit --bench`): `go test -run '^$' -bench PATTERN -memprofile FILE -memprofilerate RATE`
 per package that has test files (go test takes -memprofile for one package at a time), every test
@@ -19,6 +27,7 @@ import io
 import os
 import subprocess
 import tempfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +41,7 @@ from escapelint.read.heap_profile import (
     ProfileFormatError,
     read_heap_profile,
 )
+from escapelint.read.heap_profile_proto import ProfileNeedsPprofError, read_heap_profile_proto
 from escapelint.workflows.gobuild import GoCommandError, GoNotFoundError, GoToolchain
 
 #: Every allocation is sampled: exact counts, and no small site is missed in a short benchmark run.
@@ -39,6 +49,10 @@ from escapelint.workflows.gobuild import GoCommandError, GoNotFoundError, GoTool
 #: sites of a benchmark that runs a second at 0 or at a figure scaled up from one sample. The price
 #: is benchmark time (each allocation records its stack), not accuracy.
 DEFAULT_MEMPROFILERATE = 1
+
+
+#: How the legacy text heap profile starts (runtime/pprof's writeHeapInternal with debug > 0).
+LEGACY_HEAP_TEXT_START = b"heap profile: "
 
 
 class ProfileError(Exception):
@@ -56,27 +70,51 @@ class BenchmarkFailedError(Exception):
 
 
 def read_profile(path: Path, go: GoToolchain | None) -> HeapProfile:
-    """One profile file, through `go tool pprof -raw` unless it already is that text."""
+    """One profile file: its protobuf or its `-raw` text read here, one with frames to drop by `go tool pprof -raw`."""
     try:
         with open(path, "rb") as handle:
-            start = handle.read(64)
+            data = handle.read(64)
+            if not data.startswith(RAW_TEXT_STARTS):
+                data += handle.read()
     except OSError as exc:
         raise ProfileError(f"--profile {path}: {exc.strerror or exc}") from None
-    if start.startswith(b"\x1f\x8b"):
+    if data.startswith(b"\x1f\x8b"):
         try:
             with gzip.open(path, "rb") as handle:
                 inner = handle.read(64)
-        except (OSError, EOFError):
+        except (OSError, EOFError, zlib.error):
             inner = b""
-        if inner.startswith(RAW_TEXT_STARTS):
+        if inner.startswith(RAW_TEXT_STARTS):  # streamed: the text of a big profile runs to hundreds of MB
             return _parse(gzip.open(path, "rt", encoding="utf-8", errors="replace"), path)
-    elif start.startswith(RAW_TEXT_STARTS):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ProfileError(f"--profile {path}: not a whole gzip file ({exc})") from None
+    elif data.startswith(RAW_TEXT_STARTS):
         return _parse(open(path, encoding="utf-8", errors="replace"), path)
+    if data[:64].lstrip().startswith(LEGACY_HEAP_TEXT_START):  # the start only: a profile runs to 600 MB
+        raise ProfileError(
+            f"--profile {path}: a legacy text heap profile (/debug/pprof/heap?debug=1), which names only addresses: "
+            f"fetch the profile without ?debug=1, or convert it where its binary is: go tool pprof -raw BINARY {path} > {path}.raw"
+        )
+    handed_over = [data]  # the reader lets go of the bytes once it has parsed them
+    del data
+    try:
+        return read_heap_profile_proto(handed_over, str(path))
+    except ProfileNeedsPprofError as exc:
+        problem = exc
+    except ProfileFormatError as exc:
+        raise ProfileError(f"--profile {exc}") from None
     if go is None:
         raise ProfileError(
-            f"--profile {path}: reading a heap profile needs `go tool pprof` and there is no `go` on PATH; "
-            f"pass --go GO, or convert it where Go is: go tool pprof -raw {path} > {path}.txt"
+            f"--profile {problem}, and there is no `go` on PATH: pass --go GO, "
+            f"or convert it where Go is: go tool pprof -raw {path} > {path}.txt"
         )
+    return read_through_pprof(path, go)
+
+
+def read_through_pprof(path: Path, go: GoToolchain) -> HeapProfile:
+    """A profile that only pprof reads, through the `-raw` text of the toolchain's `go tool pprof`."""
     argv = [go.executable, "tool", "pprof", "-raw", "-symbolize=none", str(path)]
     # Streamed: the text of a long benchmark's profile runs to hundreds of megabytes.
     with tempfile.TemporaryFile() as errors:

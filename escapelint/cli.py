@@ -216,11 +216,11 @@ ProfileOption = Annotated[
 
 def _read_profiles(paths, go_command=None, toolchain=None, note=None):
     """The heap profiles named by --profile, read before any build, or a usage failure."""
+    if not paths:
+        return None  # before the imports: the profile readers load only when a profile is given
     from escapelint.workflows.gobuild import GoNotFoundError, GoToolchain
     from escapelint.workflows.profile import ProfileError, read_profiles
 
-    if not paths:
-        return None
     if toolchain is None:
         try:
             toolchain = GoToolchain.find(go_command)
@@ -816,7 +816,7 @@ def check(
         packages_for_files,
         warn_if_nothing_changed,
     )
-    from escapelint.workflows.git import GitError, changed_lines, line_mapping_since
+    from escapelint.workflows.git import GitError, changes_since
     from escapelint.workflows.repository import RepositoryPaths
 
     note = Verbose(verbose)
@@ -834,12 +834,13 @@ def check(
         comparison = comparison_for(
             root, config, baseline_path=baseline_path, new_from_rev=new_from_rev, environ=os.environ
         )
-        changed = lines = None
+        changed = lines = changes = None
         if comparison.baseline is None:
-            changed = changed_lines(root, comparison.revision)
+            changes = changes_since(root, comparison.revision)
+            changed = changes.lines
             comparison = warn_if_nothing_changed(comparison, changed)
             if not whole_function:
-                lines = line_mapping_since(root, comparison.revision)
+                lines = changes.mapping
     except BaselineError as exc:
         raise _fail(str(exc)) from None
     except GitError as exc:
@@ -865,7 +866,7 @@ def check(
     outcome = gate(result, root, config, baseline=comparison.baseline, changed=changed, since=comparison.since,
                    lines=lines, added=added)  # fmt: skip
     # Files are named relative to the repository's top, not to a module in a subfolder (-C DIR).
-    shown = RepositoryPaths.of(root)
+    shown = RepositoryPaths(root.resolve(), changes.top) if changes is not None else RepositoryPaths.of(root)
     outcome = dataclasses.replace(outcome, problems=[shown.problem(p) for p in outcome.problems])
     cost_warnings, below = [], []
     if config.fail_on_bytes is not None:
@@ -898,7 +899,7 @@ def check(
     else:
         print_check(outcome, file_shown=shown)
     if below and not quiet:
-        from escapelint.report.page import bytes_text
+        from escapelint.report.wording import bytes_text
         from escapelint.terminal import describe
 
         typer.echo(f"escapelint check: {len(below)} new heap escape{'s' * (len(below) != 1)} allocated less than "
@@ -1020,7 +1021,7 @@ def diff(
         )
     over_bytes = False
     if config.max_new_bytes is not None:
-        from escapelint.report.page import bytes_text
+        from escapelint.report.wording import bytes_text
         from escapelint.workflows.cost_gate import missing_profile_warning, new_bytes
 
         if result.costs is None:

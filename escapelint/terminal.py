@@ -13,13 +13,17 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from escapelint.analyze.cost import CostAttribution
 from escapelint.analyze.findings import Finding
 from escapelint.events import BuildStats, LineRole
-from escapelint.report.page import UNKNOWN_FUNCTION, bytes_text, site_message, static_note
 from escapelint.report.warnings import InputWarning
+from escapelint.report.wording import (
+    UNKNOWN_FUNCTION,
+    bytes_text,
+    site_message,
+    static_note,
+)
 from escapelint.rules import RULES
 from escapelint.workflows.audit import (
     BuildFailedError,
@@ -28,6 +32,9 @@ from escapelint.workflows.audit import (
     Progress,
 )
 from escapelint.workflows.gate import CheckOutcome
+
+if TYPE_CHECKING:  # for annotations only: the cost model loads with --profile
+    from escapelint.analyze.cost import CostAttribution
 
 _NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\b": "\\b", "\f": "\\f", "\v": "\\v", "\a": "\\a"}
 #: Besides the C0 and C1 controls and DEL: the line separators and the bidirectional overrides and

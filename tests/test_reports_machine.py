@@ -18,8 +18,9 @@ from escapelint.report.annotations import (
     github_annotation,
     workflow_command,
 )
-from escapelint.report.page import Place, Site, site_message
+from escapelint.report.page import Place, Site
 from escapelint.report.sarif import FINGERPRINT_KEY, artifact_location
+from escapelint.report.wording import site_message
 from escapelint.rules import RULES
 from escapelint.terminal import describe
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from escapelint.analyze.cost import CostAttribution
 from escapelint.analyze.findings import Finding, normalized_expr
 from escapelint.analyze.line_map import LineMapping
+
+if TYPE_CHECKING:  # for annotations only: the cost model loads with --profile
+    from escapelint.analyze.cost import CostAttribution
 
 
 @dataclass

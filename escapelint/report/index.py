@@ -18,8 +18,9 @@ from escapelint.report.categories import (
     category_counts,
 )
 from escapelint.report.facts import BuildFacts
-from escapelint.report.page import PackagePage, Tally, bytes_text, static_note, tally
+from escapelint.report.page import PackagePage
 from escapelint.report.warnings import InputWarning
+from escapelint.report.wording import Tally, bytes_text, static_note, tally
 
 #: The index's chart, in SVG user units: one row per category, the category's name right-aligned
 #: before its bar and the count just after the bar's end. The longest bar is CHART_BAR_SPAN long,

@@ -24,7 +24,8 @@ from escapelint.report.facts import BuildFacts
 from escapelint.report.index import IndexPage
 from escapelint.report.jinja import template_environment
 from escapelint.report.output import ReportDirectory
-from escapelint.report.page import PackagePage, tally
+from escapelint.report.page import PackagePage
+from escapelint.report.wording import tally
 from escapelint.report.writer import ReportWriter, StreamReportWriter
 from escapelint.rules.docs import rules_markdown
 

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from escapelint.analyze.cost import CostAttribution
 from escapelint.analyze.findings import Finding, PackageFindings
 from escapelint.analyze.source import SourceLocator, read_go_file
-from escapelint.report.facts import go_version_from_path
 from escapelint.events import (
     EscapeEvent,
     EventKind,
@@ -33,6 +32,15 @@ from escapelint.events import (
     Position,
 )
 from escapelint.report.categories import CategoryCount, category_counts
+from escapelint.report.facts import go_version_from_path
+from escapelint.report.wording import (
+    UNKNOWN_FUNCTION,
+    Tally,
+    bytes_text,
+    site_message,
+    static_note,
+    tally,
+)
 
 if TYPE_CHECKING:
     from escapelint.report.source_view import SourceView
@@ -72,19 +80,6 @@ def _anchor(prefix: str, text: str) -> str:
 
 
 # --- Page content ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Tally:
-    """A count with the noun that agrees with it: the templates print `{{ t.count|thousands }} {{ t.noun }}`."""
-
-    count: int
-    noun: str  # singular for a count of 1, else plural
-
-
-def tally(count: int, singular: str, plural: str | None = None) -> Tally:
-    """`count` with `singular`, or with `plural` (default: `singular` + "s") for any other count, 0 included."""
-    return Tally(count, singular if count == 1 else plural or singular + "s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,14 +146,6 @@ class SourceLine:
 #: The bar beside a site's or a function's bytes, in SVG units (an SVG, since the pages' CSP allows no inline style).
 COST_BAR_WIDTH = 60
 COST_BAR_HEIGHT = 8
-
-
-def bytes_text(count: int) -> str:
-    """Bytes for people: 8.2 MB, 512.0 kB, 96 B (decimal units, as `go test -benchmem` counts B/op)."""
-    for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if count >= size:
-            return f"{count / size:.1f} {unit}"
-    return f"{count} B"
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,9 +499,6 @@ class PackagePage:
 
 # --- Building a page -------------------------------------------------------------------------------
 
-UNKNOWN_FUNCTION = "(package level or unknown function)"
-
-
 class _SourceCache:
     """The lines of the source files one package's sites are in, read once each."""
 
@@ -664,29 +648,6 @@ def _chain(explanation: Explanation, home: str | None, directory: str | None, de
         header += f" in {explanation.function}"
     sink = explanation.flows[-1].sink if explanation.flows else None
     return Chain(header, tuple(hops), explanation.truncated, omitted, sink)
-
-
-def static_note(static_sites: int) -> str:
-    """" (3 more escape sites that the compiler serves from static data)" after a count of heap
-    allocations, or "" for none: reports count allocations, not escape lines."""
-    if not static_sites:
-        return ""
-    counted = tally(static_sites, "more escape site")
-    return f" ({counted.count:,} {counted.noun} that the compiler serves from static data)"
-
-
-def site_message(kind: str, expr: str, reason: str, *, function: str | None = None) -> str:
-    """How every output words a heap site, the one home of that wording.
-
-    "EXPR escapes to heap: REASON" ("EXPR is moved to heap: REASON" for a moved variable), as the
-    report's annotations and SARIF say it. With `function`, the form for a line read on its own in a
-    terminal: "EXPR escapes to the heap in FUNCTION: REASON", for moved variables too (`check` prints
-    it; its users and tests read it that way).
-    """
-    if function is not None:
-        return f"{expr} escapes to the heap in {function}: {reason}"
-    verb = "is moved to heap" if kind == EventKind.MOVED.value else "escapes to heap"
-    return f"{expr} {verb}: {reason}"
 
 
 def _leak_kind(event: EscapeEvent) -> str:

@@ -13,7 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from escapelint.report.categories import CategoryCount, category_counts
-from escapelint.report.page import LeakingParam, PackagePage, Site, Tally, Temporary, ViewedFile, tally
+from escapelint.report.page import (
+    LeakingParam,
+    PackagePage,
+    Site,
+    Temporary,
+    ViewedFile,
+)
+from escapelint.report.wording import Tally, tally
 
 #: Lines per chunk of a source view: a chunk off screen is not laid out (`content-visibility`), so a
 #: 7,000-line file renders as fast as a short one.

@@ -6,6 +6,7 @@ import contextlib
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from escapelint.analyze.line_map import (
@@ -67,34 +68,50 @@ def _untracked(root: Path) -> list[str]:
     return git(["ls-files", "--others", "--exclude-standard", "--", "."], root).splitlines()
 
 
-def changed_lines(root: Path, revision: str) -> dict[Path, set[int]]:
-    """Lines added or changed since `revision` in the working tree (and every line of untracked files)."""
-    top = Path(git(["rev-parse", "--show-toplevel"], root).strip())
+@dataclass(frozen=True)
+class WorkingTreeChanges:
+    """What changed in the working tree since a revision, from one `git diff` (and one list of the
+    untracked files): the changed lines by file, and the line mapping from the revision."""
+
+    top: Path  # the repository's top folder, resolved
+    lines: dict[Path, set[int]]  # absolute path -> lines added or changed (every line of an untracked file)
+    mapping: LineMapping  # file names relative to the module root, as a build there prints them
+
+
+def changes_since(root: Path, revision: str) -> WorkingTreeChanges:
+    """The working tree's changes since `revision`, for the module at `root` (which may be a folder of
+    the repository). Four git commands: `check` runs before its build, so they are run once."""
+    top = Path(git(["rev-parse", "--show-toplevel"], root).strip()).resolve()
     commit = commit_of(root, revision)
-    changed: dict[Path, set[int]] = {}
-    for change in _changes_since(root, commit):
+    changes = _changes_since(root, commit)
+    untracked = _untracked(root)
+    lines: dict[Path, set[int]] = {}
+    for change in changes:
         if change.new_path is not None and change.hunks:
-            lines = change.added_lines()
-            if lines:
-                changed.setdefault((top / change.new_path).resolve(), set()).update(lines)
-    for name in _untracked(root):
+            added = change.added_lines()
+            if added:
+                lines.setdefault((top / change.new_path).resolve(), set()).update(added)
+    for name in untracked:
         path = (root / name).resolve()
         text = read_go_file(path) if path.suffix == ".go" else None
         if text is not None:
-            changed[path] = set(range(1, text.count("\n") + 2))
-    return changed
+            lines[path] = set(range(1, text.count("\n") + 2))
+    inside = root.resolve().relative_to(top).as_posix()
+    mapping = line_mapping(changes).for_directory(inside)
+    mapping = LineMapping(mapping.files, {**mapping.added, **line_mapping((), untracked).added})
+    return WorkingTreeChanges(top, lines, mapping)
+
+
+def changed_lines(root: Path, revision: str) -> dict[Path, set[int]]:
+    """Lines added or changed since `revision` in the working tree (and every line of untracked files)."""
+    return changes_since(root, revision).lines
 
 
 def line_mapping_since(root: Path, revision: str) -> LineMapping:
     """The line mapping (escapelint.analyze.line_map) from `revision` to the working tree, with file
     names relative to `root` (a module inside the repository), as a build in `root` prints them;
     untracked files count as added whole."""
-    top = Path(git(["rev-parse", "--show-toplevel"], root).strip()).resolve()
-    inside = root.resolve().relative_to(top).as_posix()
-    commit = commit_of(root, revision)
-    mapping = line_mapping(_changes_since(root, commit)).for_directory(inside)
-    untracked = line_mapping((), _untracked(root))
-    return LineMapping(mapping.files, {**mapping.added, **untracked.added})
+    return changes_since(root, revision).mapping
 
 
 @contextlib.contextmanager

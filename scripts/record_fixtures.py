@@ -21,6 +21,13 @@ or ``runtime.concatstring*`` on the site's line, read from the ``(file:line)`` p
 gives each instruction (the innermost position, so an inlined callee's instructions carry the
 callee's line) and restricted to the module's own files: ``<module>.truth.json``.
 
+The ``inlining`` module is also built once more with ``-a`` and ``-json=0,file://DIR`` added to its
+``-m=2`` flags, with a private GOCACHE (a compile replayed from the cache writes no log); that build
+must print the recorded bytes, and DIR, the compiler's optimization log, is stored as
+``<module>.log/`` with the module's directory written ``$MODULE``, beside ``<module>.callees.json``:
+the function the source declares at each inlined chain's innermost position
+(scripts/inlining_oracle.py), so tests read the log without a toolchain or GOROOT.
+
 ``-p 1`` makes cmd/go build (or replay from its cache) one package at a time,
 so multi-package output comes in a stable order. Cached builds replay the
 compiler's original output, so the normal build cache is used.

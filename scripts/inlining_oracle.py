@@ -218,15 +218,18 @@ class Tally:
         return self.agree + self.disagree + self.missed + self.one_of_with_truth + self.one_of_without_truth
 
     def lines(self) -> list[str]:
+        """The figures, one line per kind of site."""
+        not_inlined = self.not_inlined_ok + self.called_inlined_but_not
+        ambiguous = self.ambiguous_consistent + self.ambiguous_inconsistent
         return [
             f"heap sites {self.sites}; no log record at the position {self.no_record}",
-            f"not inlined (log): {self.not_inlined_ok + self.called_inlined_but_not}: escapelint agrees "
-            f"{self.not_inlined_ok}, calls inlined {self.called_inlined_but_not}",
+            f"not inlined (log): {not_inlined}: escapelint agrees {self.not_inlined_ok}, "
+            + f"calls inlined {self.called_inlined_but_not}",
             f"inlined (log): {self.inlined}: agree {self.agree}, disagree {self.disagree}, "
-            f"\"one of\" with the callee {self.one_of_with_truth}, \"one of\" without it {self.one_of_without_truth}, "
-            f"not called inlined {self.missed}",
-            f"position ambiguous in the log: {self.ambiguous_consistent + self.ambiguous_inconsistent}: "
-            f"escapelint among the truths {self.ambiguous_consistent}, not {self.ambiguous_inconsistent}",
+            + f'"one of" with the callee {self.one_of_with_truth}, "one of" without it {self.one_of_without_truth}, '
+            + f"not called inlined {self.missed}",
+            f"position ambiguous in the log: {ambiguous}: escapelint among the truths {self.ambiguous_consistent}, "
+            + f"not {self.ambiguous_inconsistent}",
         ]
 
     @property
@@ -387,7 +390,8 @@ def build(toolchain: Toolchain, work: Path, cwd: Path, patterns: list[str]) -> t
     start = time.perf_counter()
     output: list[str] = []
     names = subprocess.run(
-        [str(toolchain.go), "list", "-f", "{{.Name}}", *patterns], cwd=cwd, env=env, capture_output=True, text=True
+        [str(toolchain.go), "list", "-f", "{{.Name}}", *patterns], cwd=cwd, env=env, capture_output=True, text=True,
+        check=False,
     ).stdout.split()
     if "main" in names:
         # A command's executable goes to `work`, never into the module (Go 1.19 refuses -o for a

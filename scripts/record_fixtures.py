@@ -21,6 +21,13 @@ or ``runtime.concatstring*`` on the site's line, read from the ``(file:line)`` p
 gives each instruction (the innermost position, so an inlined callee's instructions carry the
 callee's line) and restricted to the module's own files: ``<module>.truth.json``.
 
+The ``inlining`` module is also built once more with ``-a`` and ``-json=0,file://DIR`` added to its
+``-m=2`` flags, with a private GOCACHE (a compile replayed from the cache writes no log); that build
+must print the recorded bytes, and DIR, the compiler's optimization log, is stored as
+``<module>.log/`` with the module's directory written ``$MODULE``, beside ``<module>.callees.json``:
+the function the source declares at each inlined chain's innermost position
+(scripts/inlining_oracle.py), so tests read the log without a toolchain or GOROOT.
+
 ``-p 1`` makes cmd/go build (or replay from its cache) one package at a time,
 so multi-package output comes in a stable order. Cached builds replay the
 compiler's original output, so the normal build cache is used.
@@ -44,6 +51,7 @@ import difflib
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -51,8 +59,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 if __package__:
+    from .inlining_oracle import record_log
     from .toolchains import VERSIONS, Toolchain, find
 else:  # run as a script: scripts/ is on sys.path
+    from inlining_oracle import record_log
     from toolchains import VERSIONS, Toolchain, find
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +86,9 @@ MODULE_SINCE = {"loopvars": (1, 22)}
 MODE_SINCE = {"m2d": (1, 25)}
 #: Modules whose assembly truth (``<module>.truth.json``) is recorded beside their output.
 ASSEMBLY_TRUTH = ("conversions",)
+#: Modules whose compiler optimization log (``-json=0``: the inlining chain of every heap site) is
+#: recorded beside their ``m2`` output, in ``<module>.log/`` (scripts/inlining_oracle.py record_log).
+OPTIMIZATION_LOG = ("inlining",)
 
 
 @dataclass(frozen=True)
@@ -256,6 +269,15 @@ def record_all(out_root: Path, toolchains: list[Toolchain], module_names: list[s
                 write(recording, out_root)
                 print(f"{recording.stem}: exit {recording.exit_code}, {len(recording.output)} bytes", flush=True)
                 recordings.append(recording)
+                if mode == "m2" and module in OPTIMIZATION_LOG:
+                    log_dir = out_root / f"go{toolchain.version}" / f"{module}.log"
+                    shutil.rmtree(log_dir, ignore_errors=True)  # under fixtures/recorded or a temp dir only
+                    files, callees = record_log(toolchain, MODULES_DIR / module, MODES[mode], recording.output)
+                    for name, data in files.items():
+                        (log_dir / name).parent.mkdir(parents=True, exist_ok=True)
+                        (log_dir / name).write_bytes(data)
+                    (log_dir.parent / f"{module}.callees.json").write_bytes(callees)
+                    print(f"go{toolchain.version}/{module}.log/: the compiler's -json log of an -a build", flush=True)
                 if mode == "m2" and module in ASSEMBLY_TRUTH:
                     truth = out_root / f"go{toolchain.version}" / f"{module}.truth.json"
                     truth.write_bytes(record_truth(toolchain, module, recording.output))
@@ -268,7 +290,9 @@ def _stored_files(root: Path, versions: list[str], module_names: list[str]) -> s
     for version in versions:
         for module in module_names:
             for path in (root / f"go{version}").glob(f"{module}.*"):
-                files.add(path.relative_to(root).as_posix())
+                for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+                    if file.is_file():
+                        files.add(file.relative_to(root).as_posix())
     return files
 
 
@@ -289,6 +313,15 @@ def check(toolchains: list[Toolchain], module_names: list[str]) -> int:
             if name.endswith(".meta.json") or name.endswith(".truth.json"):
                 if name.endswith(".truth.json") and (RECORDED_DIR / name).read_bytes() != (fresh_root / name).read_bytes():
                     problems.append(f"{name}: the assembly truth differs")
+                continue
+            if ".log/" in name or name.endswith(".callees.json"):
+                # The log names GOROOT files by absolute path, as the text does.
+                version_dir = name.split("/", 1)[0]
+                meta_name = f"{version_dir}/{name.split('/')[1].split('.')[0]}.m2.meta.json"
+                old_root = json.loads((RECORDED_DIR / meta_name).read_text())["goroot"]
+                new_root = json.loads((fresh_root / meta_name).read_text())["goroot"]
+                if (RECORDED_DIR / name).read_bytes() != (fresh_root / name).read_bytes().replace(new_root.encode(), old_root.encode()):
+                    problems.append(f"{name}: the optimization log differs")
                 continue
             meta_name = name.removesuffix(".txt") + ".meta.json"
             old_meta = json.loads((RECORDED_DIR / meta_name).read_text())

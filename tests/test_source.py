@@ -362,7 +362,8 @@ def _inliner_remarks(path: Path):
             if (
                 remark.kind in ("can_inline", "cannot_inline")
                 and at is not None
-                and not at.file.startswith(("/", "<"))
+                # Go 1.19 names inlined standard-library generics `$GOROOT/src/sync/atomic/type.go`
+                and not at.file.startswith(("/", "<", "$GOROOT/"))
             ):
                 yield build.sources.read({at.file}), remark
 

@@ -8,8 +8,9 @@
   file ("can inline F" / "cannot inline F: ..." lines sit at each declaration);
 * category and reason (escape and moved events only): the rule engine's verdict (rules/);
 * inlined_from: the callee of an "inlining call to F" at the same position whose body holds the site
-  (PackageEvidence.inlined_from), "one of A, B" when the output cannot tell — an inlined copy of F's
-  allocation, a real allocation in the caller that reports group under F;
+  (PackageEvidence.inlined_from), "one of A, B" when the output cannot tell which, None for the
+  caller's own sites at that position — an inlined copy of F's allocation, a real allocation in the
+  caller that reports group under F;
 * fingerprint: a hash of package, declared function, category, kind, normalized expression and the
   ordinal among identical sites of that function — no line numbers, so unrelated edits keep it.
 """
@@ -55,6 +56,14 @@ _SHAPE = re.compile(r"go\.shape\.[\w.*]+?(?:_\d+)?(?=[\],)\s]|$)")
 _RESULT_NAME = re.compile(r"~R(\d+)")
 _RESULT_NAME_ONLY = re.compile(r"^(?:[\w.]+\.)?~[rR]\d+$")
 _RESULT_TOKEN = re.compile(r"(?<![\w.])~[rR]\d+\b")
+_IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
+#: Expressions the compiler positions at their own keyword, never at a call's: `make(...)` or
+#: `new(...)` at an inlined call's position is inside the inlined code even when it uses a `~r0`.
+_OWN_POSITION = ("make(", "new(")
+#: A number or a string: possibly a constant Go 1.25+ folded into the summary in place of a name.
+_LITERAL = re.compile(r"(?<![\w.])\d|\"")
+#: What ir/fmt.go prints instead of a statement or an expression it leaves out of a function's body.
+_ABRIDGED = re.compile(r"\bfor loop\b|\bswitch\b|\bselect\b|\.\.\.|\bfunc literal\b|(?<![\w.])(?:defer|go) ")
 
 PACKAGE_INIT = "init"
 #: What escapelint names the function of a site in compiler-generated code (wrappers) when the
@@ -199,6 +208,10 @@ class PackageEvidence:
                 if remark.subject not in callees:
                     callees.append(remark.subject)
         own = {r.function for r in output.remarks if r.kind == "can_inline"}
+        #: Callees of other packages: qualified, and not one of the package's own inlinable functions.
+        self._foreign = frozenset(
+            c for callees in self.inlined_at.values() for c in callees if c not in own and _package_qualifier(c)
+        )
         self._package_names = frozenset(
             qualifier
             for callee in self.inlined_calls.values()
@@ -251,50 +264,120 @@ class PackageEvidence:
     def inlined_from(self, index: int, function: str | None) -> str | None:
         """The callee whose inlined body holds the site, "one of A, B" when the output cannot tell.
 
-        Candidates are the callees inlined at the site's position. A site that is the call's own
-        (the `... argument` slice of the outer call, an inlined call's result `~r0`, or an expression
-        over the result of the one call inlined there) is inlined from none. Among several, those whose package the site's expression or
-        explanation names (`errors.errorString`, `strings.b`), then those of this package whose own
-        body has a site of the same expression, are kept.
+        The text prints every diagnostic of inlined code at the outermost call's position (base.FmtPos
+        of the outermost of the position's inlining chain), so the "inlining call to F" lines there
+        name the callee inlined at that call and, in the order the inliner reached them, every callee
+        inlined into its body, nested or not (`WriteString`, then `copyCheck` inside it, then `noescape`
+        inside that): the candidates. The outer call's own sites are inlined from none: its `...
+        argument` slice, an inlined call's result `~r0`, and an expression over the result of the only
+        call inlined there. An expression over a `~r0` where several are inlined may be over the
+        outermost call's result (the caller's site) or over a nested one's (a callee's): it is
+        inlined from the callees whose printed body shows it (`"code " + strconv.Itoa(...)`), else
+        from none. A range-over-func loop's `#state1` and body closure are the function's own where
+        its body closure is inlined. Among the rest, a candidate is dropped only on evidence that its
+        body does not hold the site (`_narrowed`); what is left is the answer, or "one of" them.
+        scripts/inlining_oracle.py holds the result against the compiler's -json log.
         """
         event = self.output.events[index]
         candidates = self.inlined_at.get(event.position)
         if not candidates or event.expr == "... argument" or _RESULT_NAME_ONLY.match(event.expr):
             return None
+        over_result = _RESULT_TOKEN.search(event.expr) is not None and not event.expr.startswith(_OWN_POSITION)
+        if over_result and len(candidates) == 1:
+            return None  # over the result of the only call inlined here, which is the caller's
         candidates = [c for c in candidates if c != function]
-        if len(candidates) == 1 and _RESULT_TOKEN.search(event.expr):
-            # `"x = " + ~r0`: the caller's expression over the one inlined call's result
-            return None
-        if len(candidates) > 1:
-            candidates = self._narrowed(event, candidates, function)
+        if function is not None and (event.expr.startswith("#") or event.expr == "func literal"):
+            # A closure of the function itself inlined here (a range-over-func loop's body,
+            # `F.func1-range1`): the loop's `#state1` and the body's func literal are the function's own.
+            base = function.split("#", 1)[0]  # Go 1.27 names some closures `F.func1#hash#`
+            if any(c.startswith(base) and "-range" in c[len(base) :] for c in candidates):
+                return None
+        candidates = self._narrowed(event, candidates, function, written_only=over_result)
         if not candidates:
             return None
         if len(candidates) == 1:
             return candidates[0]
         return "one of " + ", ".join(candidates)
 
-    def _narrowed(self, event: EscapeEvent, candidates: list[str], function: str | None = None) -> list[str]:
+    def _narrowed(
+        self, event: EscapeEvent, candidates: list[str], function: str | None = None, written_only: bool = False
+    ) -> list[str]:
+        """The candidates whose body may hold the site; [] when the evidence says none of them does.
+
+        Evidence comes from the package's own output only: its "can inline F with cost N as: BODY"
+        lines (the body as written, before anything is inlined into it) and the sites of its own
+        functions at positions where nothing is inlined. A callee of another package has neither here,
+        so it is never dropped, and a callee of the package whose body is not printed neither.
+        `written_only` (an expression over some inlined call's `~r0`, which may be the outermost
+        call's and so the caller's): keep only the callees whose body shows the expression.
+        """
         # An instantiation's wrapper (Keep[int]) inlines its shape function (Keep[go.shape.int]) at the
         # generic's declaration, where every instantiation's wrapper does the same.
         shaped = [c for c in candidates if function is not None and c.replace("go.shape.", "") == function]
         if shaped:
             return shaped
-        steps = " ".join(step.expr for explanation in event.explanations for flow in explanation.flows for step in flow.steps)
-        for text in (event.expr, steps):  # the package the expression itself names first
-            named = [c for c in candidates if (q := _package_qualifier(c)) is not None and f"{q}." in text]
-            if named:
-                candidates = named
-                break
-        expr = normalized_expr(event.expr)
-        own = [c for c in candidates if expr in self._own_sites().get(declared_name(c) or "", ())]
-        if own:
-            return own
-        # The inliner prints each inlinable body of the package ("can inline F with cost N as: func()
-        # { ... }"): keep the callees whose body holds the site's expression, or its head (`make([]T, `).
-        head = _expression_head(event.expr)
-        bodies = self._inlinable_bodies()
-        written = [c for c in candidates if head and head in bodies.get(c, "")]
-        return written or candidates
+        # Only a package's own code can name its unexported identifiers (`&errors.errorString{...}`,
+        # an inlined parameter `strings.b`): the site is in that package's code. An exported name
+        # (`new(fiat.P224Element)`) can be written anywhere, and the explanation's steps follow the
+        # value into callees whose code the site is not in (`errors.New(...)`), so neither tells.
+        named = [c for c in candidates if (q := _package_qualifier(c)) is not None and _names_unexported_of(event.expr, q)]
+        if named:
+            candidates = named
+        # Go 1.25+ folds constants into the summary (`go.shape.int(2)`, `make([]byte, 32768)`) and not
+        # into the explanation's header (`v`, `make([]byte, size)`): a body may show either form.
+        forms = list(dict.fromkeys([event.expr, *(e.subject for e in event.explanations)]))
+        folded = not event.explanations and _LITERAL.search(event.expr) is not None
+        kept = []
+        for callee in candidates:
+            verdicts = [self._holds(callee, form) for form in forms]
+            if any(verdicts):
+                kept.append(callee)
+            elif not written_only and (None in verdicts or folded):
+                kept.append(callee)  # the output cannot tell (a folded constant may hide a parameter)
+        return kept
+
+    def _holds(self, callee: str, expr: str) -> bool | None:
+        """Whether the callee's body holds a site of expression `expr`; None when the output cannot tell."""
+        body = self._inlinable_bodies().get(callee)
+        name = _variable_of(expr, callee)
+        if name is not None and name == expr and callee in self._foreign:
+            return False  # another package's variable is printed qualified (`strings.b`)
+        if name is not None:
+            return self._holds_variable(callee, name, body)
+        head = _expression_head(expr)
+        if normalized_expr(expr) in self._uninlined_sites().get(declared_name(callee) or "", ()):
+            return True
+        if body is not None and head and head in body:
+            return True
+        if body is None or head is None or _ABRIDGED.search(body):
+            return None  # another package's callee, a site the body cannot show, or an abridged body
+        return False  # the body is printed whole and does not hold the expression
+
+    def _holds_variable(self, callee: str, name: str, body: str | None) -> bool | None:
+        """Whether an inlined callee's body holds a variable site (`moved to heap: x`, or `x escapes to
+        heap` where its value is converted); None when the output cannot tell.
+
+        The inliner declares an inlined call's results at the call's position, in the caller
+        (noder/reader.go inlReturn: `ir.NewDecl(pos, ...)` with the call's pos), so a named result, or
+        the conversion of its value, is the caller's site; parameters keep their positions in the
+        callee's signature (the compiler's -json log says so: `moved to heap: prefix` of
+        `(*Logger).SetPrefix(prefix string)` is inlined, `moved to heap: pos` of a named result is
+        not). A printed body shows its variables where they are declared and used, but not its
+        parameters' and results' names; the package's source shows those, for a callee of the package.
+        """
+        span = self._spans_by_name().get(callee) if self.sources.get() is not None else None
+        if span is not None and name in span.results:
+            return False
+        if span is not None and name in span.parameters:
+            return True
+        if body is None:
+            return None
+        # `x := ...`, `x = <nil>` (how a `var x T` is printed), or a use of it
+        if re.search(rf"(?<![\w.#]){re.escape(name)}\b", body):
+            return True
+        if _ABRIDGED.search(body):
+            return None  # a `for` or `switch` the body leaves out may hold it
+        return False  # printed whole, and it holds no such declaration or use
 
     def _inlinable_bodies(self) -> dict[str, str]:
         if self._bodies is None:
@@ -303,12 +386,13 @@ class PackageEvidence:
             }
         return self._bodies
 
-    def _own_sites(self) -> dict[str, set[str]]:
-        """The heap sites' expressions of each function of the package, by declared name."""
+    def _uninlined_sites(self) -> dict[str, set[str]]:
+        """The heap sites' expressions of each function of the package, by declared name, at positions
+        where nothing is inlined: the function's own code (an inlined copy would belong to the callee)."""
         if self._sites_by_function is None:
             self._sites_by_function = {}
             for event, function in zip(self.output.events, self.located):
-                if event.kind is EventKind.ESCAPE and function is not None:
+                if event.kind is EventKind.ESCAPE and function is not None and event.position not in self.inlined_at:
                     self._sites_by_function.setdefault(declared_name(function), set()).add(normalized_expr(event.expr))
         return self._sites_by_function
 
@@ -589,7 +673,10 @@ def _leak_output(package: PackageLeaks) -> PackageOutput:
 
 def _expression_head(expr: str) -> str | None:
     """What an inlinable body would show of a site: a string literal whole, a call up to its first
-    argument (`make([]byte, `, `new(T)`), a composite literal's type (`&T{`); None for a bare name."""
+    argument (`make([]byte, `, `new(T)`), a composite literal's type (`&T{`), `append(` for Go 1.25+'s
+    "append escapes to heap"; None for a bare name."""
+    if expr == "append":
+        return "append("
     if expr.startswith('"'):
         end = expr.find('"', 1)
         return expr[: end + 1] if end > 0 else None
@@ -636,6 +723,29 @@ def _leak_table(events, located) -> dict[str, dict[str, tuple[EscapeEvent, Expla
 
 
 _QUALIFIER = re.compile(r"^([A-Za-z_]\w*)\.")
+
+
+@functools.lru_cache(maxsize=4096)
+def _unexported_of(qualifier: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w.]){re.escape(qualifier)}\.[a-z_]")
+
+
+def _variable_of(expr: str, callee: str) -> str | None:
+    """The variable a site names, as the callee's own code names it: `x` of `x`, and `b` of `strings.b`
+    for a callee of package strings (another package's inlined variable is printed qualified)."""
+    if expr == "append":  # Go 1.25+'s "append escapes to heap": the call, not a variable
+        return None
+    if _IDENTIFIER.match(expr):
+        return expr
+    qualifier, dot, name = expr.partition(".")
+    if dot and _IDENTIFIER.match(name) and _IDENTIFIER.match(qualifier) and _package_qualifier(callee) == qualifier:
+        return name
+    return None
+
+
+def _names_unexported_of(expr: str, qualifier: str) -> bool:
+    """Whether an expression names an unexported identifier of the package `qualifier` (`errors.errorString`)."""
+    return f"{qualifier}." in expr and _unexported_of(qualifier).search(expr) is not None
 
 
 def _package_qualifier(function: str) -> str | None:

@@ -35,12 +35,7 @@ def scan_leak_explanations(path: Path) -> Iterator[tuple[str, bytes]]:
     """(package path, the text of its explanations of leaks to the heap) for every package header of
     the file, in order. The text is read by `read_leak_explanations` when someone asks."""
     with path.open("rb") as handle:
-        try:
-            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:  # an empty file cannot be mapped
-            return
-        with data:
-            yield from _scan(data)
+        yield from scan_leak_handle(handle)
 
 
 def scan_leak_handle(handle: BinaryIO) -> Iterator[tuple[str, bytes]]:

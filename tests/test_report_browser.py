@@ -170,6 +170,16 @@ def _ready(driver) -> bool:
         "return document.readyState === 'complete' && document.documentElement.getAttribute('data-ready') === 'true'")
 
 
+def _first_paint(driver) -> float | None:
+    """The page's first contentful paint in ms from navigation. Chromium may enter it in the performance
+    timeline a little after the load event: waited for (the figure is when it painted, not when asked)."""
+    script = "const p = performance.getEntriesByName('first-contentful-paint')[0]; return p ? p.startTime : null"
+    try:
+        return _wait(driver, lambda d: d.execute_script(script))
+    except Exception:  # selenium's TimeoutException: the assertions below say what is missing
+        return None
+
+
 def _wait(driver, condition, timeout=15):
     """Until `condition(driver)` holds: for what report.js does after loading a data script."""
     from selenium.webdriver.support.ui import WebDriverWait
@@ -386,10 +396,9 @@ def test_std_pages_keep_their_budgets_and_show_sites_on_the_first_screen(browser
         size = page.stat().st_size
         _window(browser, 1280, 1000)
         _open(browser, page)
-        paint = browser.execute_script(
-            "const p = performance.getEntriesByName('first-contentful-paint')[0];"
+        paint = [_first_paint(browser), *browser.execute_script(
             "const n = performance.getEntriesByType('navigation')[0];"
-            "return [p ? p.startTime : null, n.domContentLoadedEventEnd, n.loadEventEnd]")
+            "return [n.domContentLoadedEventEnd, n.loadEventEnd]")]
         first_site = browser.execute_script("const s = document.querySelector('article.site'); return s && s.getBoundingClientRect().top")
         browser.save_screenshot(str(artifacts / f"std-{package.replace('/', '-')}.png"))
         views = [(v, v.stat().st_size) for v in site.glob("src_*.html")]
@@ -401,7 +410,7 @@ def test_std_pages_keep_their_budgets_and_show_sites_on_the_first_screen(browser
         assert _problems(browser) == []
     largest_view, largest_size = max(views, key=lambda v: v[1])
     _open(browser, largest_view)
-    paint = browser.execute_script("const p = performance.getEntriesByName('first-contentful-paint')[0]; return p && p.startTime")
+    paint = _first_paint(browser)
     figures["largest source view"] = {"name": largest_view.name, "bytes": largest_size, "first_paint_ms": paint}
     print(json.dumps(figures, indent=1))
     (artifacts / "std-page-figures.json").write_text(json.dumps(figures, indent=1), encoding="utf-8")

@@ -206,6 +206,27 @@
       target.open = true;
     }
     target.scrollIntoView({ block: "start" });
+    keepInView(target);
+  }
+
+  // Sections above the target are laid out only when first drawn (content-visibility), so their real
+  // height can move the target after the jump, under the sticky panel or off the screen. For the next
+  // frames (about half a second), until the reader scrolls, clicks or types, the jump is made again
+  // whenever the target has moved out of the window's free part.
+  function keepInView(target) {
+    var moved = false, frames = 0;
+    var stop = function () { moved = true; };
+    ["wheel", "touchstart", "mousedown", "keydown"].forEach(function (name) {
+      window.addEventListener(name, stop, { once: true, passive: true });
+    });
+    var panel = document.querySelector(".package-page .filters");
+    (function settle() {
+      if (moved || ++frames > 30) return;
+      var top = target.getBoundingClientRect().top;
+      var free = panel ? panel.getBoundingClientRect().bottom : 0;
+      if (top < free - 1 || top >= window.innerHeight) target.scrollIntoView({ block: "start" });
+      requestAnimationFrame(settle);
+    })();
   }
 
   // --- Function sections left out of a long page, put in place from data_<stem>.js when needed ---

@@ -202,6 +202,18 @@ def _split_function(text: str) -> tuple[str, str]:
     return "", text
 
 
+def add_to_group(groups: dict, key: tuple[int, int | None], values) -> None:
+    """Add one sample's values to its group (first location, object size): a sum per sample type, then
+    how many samples were summed (both readers of a profile build their groups this way)."""
+    total = groups.get(key)
+    if total is None:
+        groups[key] = [*values, 1]
+    else:
+        for i, value in enumerate(values):
+            total[i] += value
+        total[-1] += 1
+
+
 def _read_samples(numbered, types: int, groups: dict, name: str) -> tuple[int, int]:
     """Sum the sample lines into `groups` up to the "Locations" line: (samples read, last line number).
 
@@ -213,20 +225,11 @@ def _read_samples(numbered, types: int, groups: dict, name: str) -> tuple[int, i
     values: list[int] = []
     number = 0
 
-    def add(key, values) -> None:
-        total = groups.get(key)
-        if total is None:
-            groups[key] = [*values, 1]
-        else:
-            for i in range(types):
-                total[i] += values[i]
-            total[types] += 1
-
     for number, line in numbered:
         head, colon, rest = line.partition(": ")
         if colon and "[" not in head:
             if key is not None:
-                add(key, values)
+                add_to_group(groups, key, values)
             try:
                 values = [int(v) for v in head.split()]
                 rest = rest.lstrip()
@@ -242,7 +245,7 @@ def _read_samples(numbered, types: int, groups: dict, name: str) -> tuple[int, i
             match = _SIZE_LABEL.search(line)
             if match is not None:
                 key = (key[0], int(match[1]))
-            add(key, values)
+            add_to_group(groups, key, values)
             key = None
         elif line.rstrip("\r\n") == "Locations":
             break
@@ -250,10 +253,10 @@ def _read_samples(numbered, types: int, groups: dict, name: str) -> tuple[int, i
             raise ProfileFormatError(f"{name}:{number}: not a sample: {line.strip()[:80]!r}")
     else:
         if key is not None:
-            add(key, values)
+            add_to_group(groups, key, values)
         return samples, number
     if key is not None:
-        add(key, values)
+        add_to_group(groups, key, values)
     return samples, number
 
 

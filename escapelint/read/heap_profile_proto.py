@@ -56,6 +56,7 @@ from escapelint.read.heap_profile import (
     ProfileLocation,
     SampleGroup,
     SampleType,
+    add_to_group,
 )
 
 class ProfileNeedsPprofError(ProfileFormatError):
@@ -395,15 +396,9 @@ def _group(groups: dict, firsts: list[int], sizes: list[int | None], by_type: li
                 total[3] += d
                 total[4] += 1
         return
-    types = len(by_type)
+    # Any other number of sample types: the text reader's way, a sample at a time.
     for key, sample in zip(keys, zip(*by_type)):
-        total = get(key)
-        if total is None:
-            groups[key] = [*sample, 1]
-        else:
-            for i in range(types):
-                total[i] += sample[i]
-            total[types] += 1
+        add_to_group(groups, key, sample)
 
 
 def _go_time(nanos: int) -> str:

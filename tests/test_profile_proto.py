@@ -10,7 +10,6 @@ message classes, each marked as deliberately malformed.
 from __future__ import annotations
 
 import gzip
-import os
 import time
 from collections import Counter
 from dataclasses import replace
@@ -32,16 +31,12 @@ IDS = [f"go{v}/{n}" for v, n in PROFILES]
 
 
 @pytest.fixture(autouse=True)
-def utc():
+def utc(monkeypatch):
     """The recorded `-raw` texts print the profile's time in UTC, the recording machine's zone."""
-    saved = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
+    monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     yield
-    if saved is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = saved
+    monkeypatch.undo()  # before tzset, so that the zone read again is the one restored
     time.tzset()
 
 
@@ -265,26 +260,19 @@ def test_the_reader_alone_refuses_what_is_not_a_profile():
 
 @pytest.mark.toolchain
 @pytest.mark.parametrize("version, name", PROFILES, ids=IDS)
-def test_the_protobuf_reader_agrees_with_go_tool_pprof(version, name):
+def test_the_protobuf_reader_agrees_with_go_tool_pprof(version, name, monkeypatch):
     """Each recorded profile read here equals what that toolchain's `go tool pprof -raw` prints of it now."""
     from escapelint.workflows.gobuild import GoToolchain
 
     toolchain = toolchain_or_skip(version)
     protobuf, _ = recorded(version, name)
-    saved = os.environ.get("GOROOT")
-    os.environ["GOROOT"] = str(toolchain.goroot)
-    try:
-        through_pprof = read_through_pprof(protobuf, GoToolchain(str(toolchain.go)))
-    finally:
-        if saved is None:
-            os.environ.pop("GOROOT")
-        else:
-            os.environ["GOROOT"] = saved
+    monkeypatch.setenv("GOROOT", str(toolchain.goroot))  # the go that pprof runs as
+    through_pprof = read_through_pprof(protobuf, GoToolchain(str(toolchain.go)))
     same_as_pprof_text(read_profile(protobuf, None), through_pprof, version)
 
 
 @pytest.mark.toolchain
-def test_a_profile_that_drops_frames_is_read_through_go_tool_pprof(tmp_path):
+def test_a_profile_that_drops_frames_is_read_through_go_tool_pprof(tmp_path, monkeypatch):
     """pprof prunes the frames a profile names in drop_frames (its conversion of a legacy text profile
     names the allocator's): here NewBuffer's, so that its bytes land on the benchmark that called it."""
     from escapelint.workflows.gobuild import GoToolchain
@@ -297,15 +285,8 @@ def test_a_profile_that_drops_frames_is_read_through_go_tool_pprof(tmp_path):
     message.drop_frames = len(message.string_table) - 1
     path = tmp_path / "drops.pb.gz"
     path.write_bytes(gzip.compress(message.SerializeToString()))
-    saved = os.environ.get("GOROOT")
-    os.environ["GOROOT"] = str(toolchain.goroot)
-    try:
-        pruned = read_profile(path, GoToolchain(str(toolchain.go)))
-    finally:
-        if saved is None:
-            os.environ.pop("GOROOT")
-        else:
-            os.environ["GOROOT"] = saved
+    monkeypatch.setenv("GOROOT", str(toolchain.goroot))
+    pruned = read_profile(path, GoToolchain(str(toolchain.go)))
     whole = proto_profile("1.27.3", "profiled")
     leaf = lambda profile: {profile.locations[g.location].frames[0].function for g in profile.groups if g.location in profile.locations and profile.locations[g.location].frames}
     assert "example.com/escapelint/profiled/hot.NewBuffer" in leaf(whole)

@@ -75,8 +75,7 @@ def _artifacts(tmp_path: Path) -> Path:
 
 def _open(driver, path, fragment=""):
     driver.get(path.resolve().as_uri() + fragment)
-    ready = driver.execute_script("return document.documentElement.getAttribute('data-ready')")
-    assert ready == "true", "report.js did not run"
+    assert _ready(driver), "report.js did not run"
 
 
 def _problems(driver) -> list[str]:

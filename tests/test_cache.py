@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from escapelint.read.classifier import LineClassifier
 from escapelint.workflows import cache as cache_module
 from escapelint.workflows import parallel
-from escapelint.workflows.cache import ResultCache, default_directory, verify_entry
+from escapelint.workflows.blocks import file_lines, read_block
+from escapelint.workflows.cache import FINDINGS, JSON, RecordingSourceLocator, ResultCache, block_digest, context_for
+from escapelint.workflows.cache import default_directory, verify_entry
 from escapelint.workflows.report import report
 
 from .conftest import MODULES, module_of, recorded_files, toolchain_or_skip
@@ -370,3 +373,45 @@ def test_the_standard_library_reports_the_same_without_the_cache_cold_and_warm(t
     report(str(shifted), [("json", moved_plain)], source_root=tmp_path)
     report(str(shifted), [("json", moved)], source_root=tmp_path, cache=_fresh_cache(tmp_path))
     assert moved.read_bytes() == moved_plain.read_bytes()
+
+
+def test_a_callee_analysis_kept_from_an_earlier_block_still_lists_what_it_read(tmp_path):
+    """A callee package's analysis outlives the block that made it (escapelint.analyze.findings keeps
+    it for later blocks); each block that follows a value into it must still list the callee's files
+    as dependencies, or a changed callee would leave its callers' entries wrongly current."""
+    recording = recorded_files("leaks.m2.txt")[-1]
+    root = module_of(recording)
+    leaks = parallel.build_wide_leaks(recording)
+    blocks = parallel.plan_windows(recording, min_window_bytes=0)
+    classifier = LineClassifier()
+
+    def dependencies(cache: ResultCache) -> dict[int, set]:
+        found = {}
+        sources = RecordingSourceLocator(root, cache.dependencies)
+        context = context_for(sources, "universal")
+        fragments = tmp_path / f"fragments-{len(os.listdir(tmp_path))}"
+        fragments.mkdir()
+        for index, block in enumerate(blocks):
+            digest = block_digest(recording, block.start, block.end)
+            result = read_block(
+                lambda block=block: file_lines(recording, block.start, block.end), digest, 1,
+                cache=cache, context=context, sources=sources, classifier=classifier,
+                fragments=fragments, want_findings=True, leaks=leaks,
+            )  # fmt: skip
+            assert not result.hit
+            key = context.key(digest)
+            entries = [verify_entry(cache.entry_path(key, kind), key, kind) for kind in (JSON, FINDINGS)]
+            assert all(entries)
+            found[index] = {d for d in entries[0].meta.dependencies}
+            assert found[index] == {d for d in entries[1].meta.dependencies}
+            for entry in entries:
+                entry.close()
+        return found
+
+    first = dependencies(_fresh_cache(tmp_path, "first"))
+    assert leaks.analyses, "no value was followed into another package: the test proves nothing"
+    callee_files = {d.name for deps in first.values() for d in deps if d.kind == "file" and "store/" in d.name}
+    assert callee_files, "the caller's entry does not list the callee's source"
+    # The same blocks again, into another cache: the callee's analysis is the one the first pass made.
+    again = dependencies(_fresh_cache(tmp_path, "again"))
+    assert again == first

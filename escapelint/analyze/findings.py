@@ -475,10 +475,18 @@ class PackageEvidence:
         if analysis is not None:
             leaks.analyses[package.path] = analysis
         else:
-            analysis = leaks.analyses[package.path] = PackageEvidence(_leak_output(package), self._locator, leaks)
+            locator = None if self._locator is None else self._locator.for_callee_package()
+            analysis = leaks.analyses[package.path] = PackageEvidence(_leak_output(package), locator, leaks)
             if len(leaks.analyses) > _CALLEE_ANALYSES:
                 del leaks.analyses[next(iter(leaks.analyses))]
+        if leaks.recording is not None:
+            leaks.followed[package.path] = analysis
         return analysis, function
+
+    @property
+    def locator(self) -> SourceLocator | None:
+        """Where this analysis reads the source (escapelint.workflows.blocks reads a callee analysis's notes)."""
+        return self._locator
 
     def _unfollowed_kind(self, name: str, step: FlowStep) -> CalleeKind:
         """Why a callee has no leak explanation here: another package's, a dynamic call, or unexplained."""

@@ -77,6 +77,9 @@ class LeakSummaries:
         #: While a cached block is analysed (escapelint.workflows.blocks): every package looked up, and
         #: its `identity`, so that the block's results are reused only while those are the same.
         self.recording: dict[str, str] | None = None
+        #: While recording: the callee analyses the block used, by package path. They are kept from block
+        #: to block, so what each read (its own SourceLocator's notes) is a dependency of every block using it.
+        self.followed: dict[str, object] = {}
 
     def add(self, path: str | None, explanations: Iterable[Explanation]) -> int:
         """Count in one package (a `# path` header), in input order; its order. Lines before any

@@ -696,6 +696,12 @@ class SourceLocator:
             siblings += [p for p in candidates if p not in seen and not p.name.endswith("_test.go")]
         return read_package_source(named, siblings, self.read_file)
 
+    def for_callee_package(self) -> SourceLocator:
+        """The locator for the analysis of a package a value is followed into (escapelint.analyze.findings
+        keeps those for later packages): this one; a subclass that notes what is read gives each such
+        analysis notes of its own, since it outlives the package that made it."""
+        return self
+
     # Every file and directory `read` looks at passes through these two, so that a subclass can note
     # them (escapelint.workflows.cache keys a package's results by the identity of what was read).
 

@@ -187,10 +187,10 @@ def _made(
     unread: dict[str, int] = {}
     sources.take()  # what earlier blocks noted is theirs
     if leaks is not None:
-        # A callee's analysis kept from another block would not note the source files it reads for
-        # this one: made again here, so that every dependency of the entry is recorded.
-        leaks.analyses.clear()
+        # Callee analyses kept from earlier blocks are reused: each notes what it reads itself
+        # (RecordingSourceLocator.for_callee_package), and the block lists the notes of those it used.
         leaks.recording = {}
+        leaks.followed = {}
     text = lines()
     try:
         for output in reader.packages(text, first_line):
@@ -206,7 +206,7 @@ def _made(
                 packages.append(package)
         meta = BlockMeta(
             first_line, reader.stats, 0 if writer is None else writer.packages_written,
-            tuple(unrecognized), frozenset(named), tuple(sources.take()) + _followed_packages(leaks),
+            tuple(unrecognized), frozenset(named), tuple(sources.take(_callee_recorders(leaks))) + _followed_packages(leaks),
             tuple(sorted(unread.items())),
         )  # fmt: skip
         piece = None
@@ -319,9 +319,18 @@ def spooled_lines(spool) -> Iterator[str]:
         yield raw.decode("utf-8", errors="replace")
 
 
+def _callee_recorders(leaks: LeakSummaries | None) -> list[RecordingSourceLocator]:
+    """The recorders of the callee analyses the block used (what they read is the block's dependency too)."""
+    if leaks is None:
+        return []
+    found = [getattr(analysis, "locator", None) for analysis in leaks.followed.values()]
+    return [locator for locator in found if isinstance(locator, RecordingSourceLocator)]
+
+
 def _followed_packages(leaks: LeakSummaries | None) -> tuple[Dependency, ...]:
     """The packages the block's analysis looked up in the leak table, as dependencies; recording ends."""
     if leaks is None or leaks.recording is None:
         return ()
     recorded, leaks.recording = leaks.recording, None
+    leaks.followed = {}
     return tuple(Dependency("package", path, identity) for path, identity in sorted(recorded.items()))

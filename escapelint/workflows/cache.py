@@ -262,9 +262,16 @@ class RecordingSourceLocator(SourceLocator):
         self._note("file", path)
         return super().read_file(path)
 
-    def take(self) -> list[Dependency]:
-        """The dependencies noted since the last call, in a fixed order."""
+    def for_callee_package(self) -> RecordingSourceLocator:
+        """A recorder of its own for a callee package's analysis, which later blocks reuse: every block
+        that uses it lists what it read (`take(also=...)`)."""
+        return RecordingSourceLocator(self.root, self.dependencies)
+
+    def take(self, also: Iterable[RecordingSourceLocator] = ()) -> list[Dependency]:
+        """The dependencies noted since the last call, with all that the `also` recorders ever noted, in a fixed order."""
         used, self.used = self.used, {}
+        for other in also:
+            used.update(other.used)
         return [used[k] for k in sorted(used)]
 
 

@@ -129,7 +129,7 @@ def test_a_damaged_entry_is_ignored_and_rewritten(tmp_path, damage):
     elif damage == "empty":
         data = bytearray()
     else:
-        data = data.replace(b'"format": 1', b'"format": 9')
+        data = data.replace(b'"format": %d' % cache_module.FORMAT, b'"format": 99')
     biggest.write_bytes(bytes(data))
     key, kind = biggest.name[:64], biggest.name[65:]
     assert verify_entry(biggest, key, kind) is None

@@ -15,6 +15,7 @@ stream past or all at once before the rules run (escapelint.read.leak_scan, for 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Iterable
 
@@ -39,7 +40,7 @@ class PackageLeaks:
         self._text = text
         self._unsorted = None if text is not None else [e for e in explanations if e.sink == HEAP_SINK and e.flows]
         self._explanations: tuple[Explanation, ...] | None = None
-        self._digest = None if text is None else "text:" + hashlib.sha256(text).hexdigest()
+        self._digest = None if text is None else text_identity(text)
 
     @property
     def digest(self) -> str:
@@ -57,6 +58,11 @@ class PackageLeaks:
             self._explanations = _in_order(found or ())
             self._text = self._unsorted = None
         return self._explanations
+
+
+def text_identity(text: bytes) -> str:
+    """A package's identity in the table (LeakSummaries.identity) when its leaks come as leak_scan's text."""
+    return "text:" + hashlib.sha256(text).hexdigest()
 
 
 def _in_order(explanations: Iterable[Explanation]) -> tuple[Explanation, ...]:
@@ -80,6 +86,10 @@ class LeakSummaries:
         #: While recording: the callee analyses the block used, by package path. They are kept from block
         #: to block, so what each read (its own SourceLocator's notes) is a dependency of every block using it.
         self.followed: dict[str, object] = {}
+        #: (byte offset, import path, identity of its own leak text) of every package header of a file
+        #: scanned whole (add_text with an offset), duplicates of a path too: `identities_in`.
+        self._headers: list[tuple[int, str, str]] = []
+        self._offsets: list[int] = []  # the headers' offsets, for bisect
 
     def add(self, path: str | None, explanations: Iterable[Explanation]) -> int:
         """Count in one package (a `# path` header), in input order; its order. Lines before any
@@ -92,13 +102,32 @@ class LeakSummaries:
             self._packages[path] = PackageLeaks(path, order, explanations)
         return order
 
-    def add_text(self, path: str, text: bytes) -> int:
-        """Count in one package as leak_scan found it: the text of its leak explanations, read on first use."""
+    def add_text(self, path: str, text: bytes, offset: int | None = None) -> int:
+        """Count in one package as leak_scan found it: the text of its leak explanations, read on first
+        use; `offset`: where its header line is in the file (for `identities_in`)."""
         order = self._count
         self._count += 1
-        if path not in self._packages:
-            self._packages[path] = PackageLeaks(path, order, text=text)
+        known = self._packages.get(path)
+        if known is None:
+            known = self._packages[path] = PackageLeaks(path, order, text=text)
+        if offset is not None:
+            identity = known.digest if known.order == order else text_identity(text)
+            self._headers.append((offset, path, identity))
+            self._offsets.append(offset)
         return order
+
+    def identities_in(self, start: int, end: int) -> tuple[tuple[str, str], ...] | None:
+        """(import path, identity of its own leak text) of each package whose header is in bytes
+        [start, end) of the file, in order; None when the table was not filled with offsets.
+
+        A block's results store these (escapelint.workflows.cache, BlockMeta.leak_identities), so
+        that a run whose every block is in the cache knows every package's `identity` without
+        scanning the file: the identity of a path is that of the first package of that path.
+        """
+        if not self._headers:
+            return None
+        low, high = bisect.bisect_left(self._offsets, start), bisect.bisect_left(self._offsets, end)
+        return tuple((path, identity) for _, path, identity in self._headers[low:high])
 
     def add_output(self, output: PackageOutput) -> int:
         """Count in a package as read: the explanations of its leak events and its unclaimed leaks."""

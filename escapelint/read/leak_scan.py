@@ -34,8 +34,19 @@ _BLOCK = re.compile(rb"(?P<prefix>[^\n]*?: )(?P<header>parameter [^\n]*)(?:\n(?P
 def scan_leak_explanations(path: Path) -> Iterator[tuple[str, bytes]]:
     """(package path, the text of its explanations of leaks to the heap) for every package header of
     the file, in order. The text is read by `read_leak_explanations` when someone asks."""
+    for _, package, text in scan_leak_headers(path):
+        yield package, text
+
+
+def scan_leak_headers(path: Path) -> Iterator[tuple[int, str, bytes]]:
+    """`scan_leak_explanations` with the byte offset of each package header line in the file."""
     with path.open("rb") as handle:
-        yield from scan_leak_handle(handle)
+        try:
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file cannot be mapped
+            return
+        with data:
+            yield from _scan(data)
 
 
 def scan_leak_handle(handle: BinaryIO) -> Iterator[tuple[str, bytes]]:
@@ -46,12 +57,14 @@ def scan_leak_handle(handle: BinaryIO) -> Iterator[tuple[str, bytes]]:
     except ValueError:  # an empty file cannot be mapped
         return
     with data:
-        yield from _scan(data)
+        for _, package, text in _scan(data):
+            yield package, text
 
 
 def scan_leak_text(data: bytes) -> Iterator[tuple[str, bytes]]:
     """`scan_leak_explanations` of text in memory: one block of a `go build` pipe (escapelint.workflows.blocks)."""
-    yield from _scan(data)
+    for _, package, text in _scan(data):
+        yield package, text
 
 
 def read_leak_explanations(package: str, text: bytes) -> tuple[Explanation, ...]:
@@ -102,7 +115,7 @@ class _ScannedPages:
             self._behind = until
 
 
-def _scan(data) -> Iterator[tuple[str, bytes]]:
+def _scan(data) -> Iterator[tuple[int, str, bytes]]:
     classifier = LineClassifier()
     pages = _ScannedPages(data)
     headers: list[tuple[int, str]] = []  # (offset, import path) of each package header
@@ -130,8 +143,8 @@ def _scan(data) -> Iterator[tuple[str, bytes]]:
                 end = block.end()
         position = pages.find(_HEAP, end)
     pages.give_back_all()
-    for (_, package), block in zip(headers, blocks):
-        yield package, b"\n".join(block)
+    for (offset, package), block in zip(headers, blocks):
+        yield offset, package, b"\n".join(block)
 
 
 def _after_newline(found: int) -> int:

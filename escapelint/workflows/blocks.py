@@ -81,6 +81,7 @@ def read_block(
     fragments: Path | None,
     want_findings: bool,
     leaks: LeakSummaries | None = None,
+    own_leaks: tuple[tuple[str, str], ...] | None = None,
 ) -> BlockResult:
     """The results of one block: `lines()` opens its text, `digest` is the SHA-256 of its bytes.
 
@@ -88,25 +89,50 @@ def read_block(
     `want_findings`. The cache is asked first; what it lacks is made and stored. `leaks` is the
     build-wide leak table (escapelint.analyze.leaks), holding this block's package already: the
     packages the analysis followed into are dependencies of the entry, as the source files are.
+    `own_leaks`: the block's own packages' identities in that table, stored with its results.
     """
+    packages = None if leaks is None else leaks.identity
+    found = _looked_up(digest, first_line, cache, context, fragments, want_findings, packages, check_packages=True)
+    if found is not None:
+        return found
+    key = context.key(digest)
+    return _made(lines, key, first_line, cache, sources, classifier, fragments, want_findings, leaks, own_leaks)
+
+
+def look_up_block(
+    digest: str, first_line: int, *, cache: ResultCache, context: CacheContext, fragments: Path | None,
+    want_findings: bool, identity: Callable[[str], str],
+) -> BlockResult | None:
+    """The block's results when the cache holds them, else None, with other packages' leaks known by
+    `identity` alone (LeakSummaries.identity, or the identities the cache states: escapelint.workflows.cached_read)."""
+    return _looked_up(digest, first_line, cache, context, fragments, want_findings, identity, check_packages=True)
+
+
+def _looked_up(
+    digest: str, first_line: int, cache: ResultCache, context: CacheContext, fragments: Path | None,
+    want_findings: bool, packages: Callable[[str], str] | None, *, check_packages: bool,
+) -> BlockResult | None:
     key = context.key(digest)
     want_json = fragments is not None
-    packages = None if leaks is None else leaks.identity
-    json_entry = cache.lookup(key, JSON, context.source_root, packages) if want_json else None
-    findings_entry = cache.lookup(key, FINDINGS, context.source_root, packages) if want_findings else None
+    root = context.source_root
+    json_entry = cache.lookup(key, JSON, root, packages, check_packages=check_packages) if want_json else None
+    findings_entry = None
+    if want_findings and (json_entry is not None or not want_json):
+        findings_entry = cache.lookup(key, FINDINGS, root, packages, check_packages=check_packages)
     try:
         if (json_entry is not None or not want_json) and (findings_entry is not None or not want_findings):
-            return _from_entries(json_entry, findings_entry, first_line, fragments)
+            return from_entries(json_entry, findings_entry, first_line, fragments)
     finally:
         for entry in (json_entry, findings_entry):
             if entry is not None:
                 entry.close()
-    return _made(lines, key, first_line, cache, sources, classifier, fragments, want_findings, leaks)
+    return None
 
 
-def _from_entries(
+def from_entries(
     json_entry: Entry | None, findings_entry: Entry | None, first_line: int, fragments: Path | None
 ) -> BlockResult:
+    """A hit's results from its open, checked entries (the JSON's text put in `fragments`)."""
     some = json_entry or findings_entry
     assert some is not None
     meta = some.meta.shifted(first_line)
@@ -176,6 +202,7 @@ def _made(
     fragments: Path | None,
     want_findings: bool,
     leaks: LeakSummaries | None = None,
+    own_leaks: tuple[tuple[str, str], ...] | None = None,
 ) -> BlockResult:
     """Read and analyse the block; write its JSON and findings entries as it goes, and store them."""
     reader = BuildReader(classifier)
@@ -207,7 +234,7 @@ def _made(
         meta = BlockMeta(
             first_line, reader.stats, 0 if writer is None else writer.packages_written,
             tuple(unrecognized), frozenset(named), tuple(sources.take(_callee_recorders(leaks))) + _followed_packages(leaks),
-            tuple(sorted(unread.items())),
+            tuple(sorted(unread.items())), own_leaks,
         )  # fmt: skip
         piece = None
         if json_out is not None:

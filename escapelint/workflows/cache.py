@@ -28,9 +28,11 @@ dependency of kind "package", or, when it is known before the lookup, put it in 
     BODY  META (JSON)  TRAILER (JSON)  len(TRAILER) as 8 hex digits  MAGIC
 
 so that a worker can write the body as it goes and the parent can copy the body, as it is, into the
-report. The trailer names the key, kind, format and lengths, and holds a CRC-32 of body and meta: an
-entry that is truncated, corrupt, of another format or of another key is a miss (and is rewritten),
-never trusted. Entries are written under a temporary name in `tmp/` and renamed into place, so a
+report. The trailer names the key, kind, format and lengths, and holds a CRC-32 of the body and one of
+the meta: an entry that is truncated, corrupt, of another format or of another key is a miss (and is
+rewritten), never trusted. The meta can be checked alone (`verify_entry(..., body=False)`), which is
+how a run looks at every block's entry before it decides which blocks need work
+(escapelint.workflows.cached_read); the body is checked before it is used. Entries are written under a temporary name in `tmp/` and renamed into place, so a
 reader sees a whole entry or none, and two processes filling the cache at once each write whole
 entries (the last rename wins; both are right). Line numbers in an entry are those of the run that
 wrote it (`first_line`); a hit at another line shifts them (`shift_json`, `shift_findings`).
@@ -71,7 +73,7 @@ from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats, CompilerError, EventKind, LineRole, UnrecognizedLine
 
 #: Bumped whenever the layout of an entry changes.
-FORMAT = 1
+FORMAT = 2
 CACHE_VARIABLE = "ESCAPELINT_CACHE"
 LIMIT_VARIABLE = "ESCAPELINT_CACHE_LIMIT"
 #: The size bound by default, MiB: the Go 1.22 standard library's entries take about 600 MiB.
@@ -201,6 +203,7 @@ class Dependencies:
 
     def __init__(self) -> None:
         self._seen: dict[tuple[str, str], str] = {}
+        self._named: dict[tuple[str, str, Path | None], str] = {}  # (kind, name as an entry lists it, root) -> identity
 
     def identity(self, kind: str, path: Path) -> str:
         known = self._seen.get((kind, str(path)))
@@ -220,12 +223,18 @@ class Dependencies:
             return packages is not None and packages(dependency.name) == dependency.identity
         if dependency.kind not in ("file", "dir"):
             return False  # a kind this code does not know: never trusted
-        path = Path(dependency.name)
-        if not path.is_absolute():
-            if root is None:
-                return False
-            path = root / path
-        return self.identity(dependency.kind, path) == dependency.identity
+        # Thousands of entries name the same few files: each name is resolved once (a Path costs more
+        # than the comparison).
+        named = (dependency.kind, dependency.name, root)
+        known = self._named.get(named)
+        if known is None:
+            path = Path(dependency.name)
+            if not path.is_absolute():
+                if root is None:
+                    return False
+                path = root / path
+            known = self._named[named] = self.identity(dependency.kind, path)
+        return known == dependency.identity
 
 
 class RecordingSourceLocator(SourceLocator):
@@ -291,6 +300,9 @@ class BlockMeta:
     #: Verdicts that needed a fact of a source that was not read, by category (Finding.unread_source),
     #: for the warning that names them (escapelint.report.warnings) when only the JSON is reused.
     unread_verdicts: tuple[tuple[str, int], ...] = ()
+    #: (import path, identity) of the block's own packages in the leak table (LeakSummaries.identities_in):
+    #: a run whose every block is a hit checks the "package" dependencies against these. None: not known.
+    leak_identities: tuple[tuple[str, str], ...] | None = None
 
     def to_json(self) -> bytes:
         stats = self.stats
@@ -309,6 +321,7 @@ class BlockMeta:
                 "named_files": sorted(self.named_files),
                 "dependencies": [[d.kind, d.name, d.identity] for d in self.dependencies],
                 "unread_verdicts": [list(pair) for pair in self.unread_verdicts],
+                "leak_identities": None if self.leak_identities is None else [list(p) for p in self.leak_identities],
             },
             ensure_ascii=False,
         ).encode("utf-8", "surrogatepass")
@@ -332,6 +345,7 @@ class BlockMeta:
             named_files=frozenset(document["named_files"]),
             dependencies=tuple(Dependency(*d) for d in document["dependencies"]),
             unread_verdicts=tuple((category, count) for category, count in document["unread_verdicts"]),
+            leak_identities=None if (own := document["leak_identities"]) is None else tuple((p, i) for p, i in own),
         )
 
     def shifted(self, first_line: int) -> BlockMeta:
@@ -356,9 +370,38 @@ class Entry:
     handle: object  # an open binary file (io.BufferedReader): the entry stays readable however the cache changes
     body_length: int
     meta: BlockMeta
+    body_crc: int  # the trailer's CRC-32 of the body (`body_intact`)
+    #: (device, inode, size, modification time) of the file once checked and used (ResultCache.lookup): `reopen`
+    identity: tuple[int, ...] = ()
 
     def close(self) -> None:
         self.handle.close()
+
+    def reopen(self) -> Entry | None:
+        """The entry opened again (after `close`), if the file at its path is still the one checked:
+        same device, inode, size and modification time (a rewritten entry is a new file, renamed in;
+        a file changed in place has a new modification time). None otherwise: look it up again."""
+        if not self.identity:
+            return None
+        try:
+            handle = open(self.path, "rb")  # noqa: SIM115 - the Entry owns it
+        except OSError:
+            return None
+        try:
+            same = _file_identity(handle) == self.identity
+        except OSError:
+            same = False
+        if not same:
+            handle.close()
+            return None
+        return replace(self, handle=handle)
+
+    def body_intact(self) -> bool:
+        """Whether the body is what was written: its CRC-32 is the trailer's."""
+        try:
+            return _crc_of(self.handle.fileno(), self.body_length) == self.body_crc
+        except OSError:
+            return False
 
     def body(self) -> bytes:
         return os.pread(self.handle.fileno(), self.body_length, 0)
@@ -393,8 +436,9 @@ class EntryWriter:
         self.binary.flush()
         raw = self._raw
         self.body_length = raw.written
+        body_crc = raw.crc
         meta_bytes = meta.to_json()
-        raw.write(meta_bytes)
+        raw.write_unchecked(meta_bytes)
         trailer = json.dumps(
             {
                 "format": FORMAT,
@@ -403,7 +447,8 @@ class EntryWriter:
                 "kind": self.kind,
                 "body": self.body_length,
                 "meta": len(meta_bytes),
-                "crc32": raw.crc,
+                "body_crc32": body_crc,
+                "meta_crc32": zlib.crc32(meta_bytes),
             }
         ).encode()
         raw.write_unchecked(trailer + f"{len(trailer):0{_LENGTH_DIGITS}x}".encode() + _MAGIC)
@@ -454,19 +499,43 @@ class _CheckedFile(io.RawIOBase):
         super().close()
 
 
-def verify_entry(path: Path, key: str, kind: str) -> Entry | None:
-    """The entry at `path`, open and checked whole; None when missing, truncated, corrupt or foreign."""
+def verify_entry(path: Path, key: str, kind: str, *, body: bool = True) -> Entry | None:
+    """The entry at `path`, open and checked whole (with `body` false: all but its body, which the
+    caller checks with `Entry.body_intact` before using it); None when missing, truncated, corrupt or
+    foreign."""
     try:
         handle = open(path, "rb")  # noqa: SIM115 - the Entry owns it
     except OSError:
         return None
     try:
         entry = _verified(handle, path, key, kind)
+        if entry is not None and body and not entry.body_intact():
+            entry = None
     except (OSError, ValueError, KeyError, TypeError, IndexError, UnicodeDecodeError):
         entry = None
     if entry is None:
         handle.close()
     return entry
+
+
+def _file_identity(handle) -> tuple[int, ...]:
+    info = os.fstat(handle.fileno())
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _crc_of(descriptor: int, length: int) -> int:
+    """The CRC-32 of the first `length` bytes of an open file (OSError when it is shorter)."""
+    crc = 0
+    buffer = bytearray(_PIECE)
+    offset = 0
+    while offset < length:
+        with memoryview(buffer) as view:
+            read = os.preadv(descriptor, [view[: min(_PIECE, length - offset)]], offset)
+            if not read:
+                raise OSError("shorter than its trailer says")
+            crc = zlib.crc32(view[:read], crc)
+        offset += read
+    return crc
 
 
 def _verified(handle, path: Path, key: str, kind: str) -> Entry | None:
@@ -494,20 +563,13 @@ def _verified(handle, path: Path, key: str, kind: str) -> Entry | None:
     body, meta_length = int(trailer["body"]), int(trailer["meta"])
     if body < 0 or meta_length < 0 or body + meta_length != trailer_start:
         return None
-    crc = 0
-    buffer = bytearray(_PIECE)
-    offset = 0
-    while offset < trailer_start:
-        with memoryview(buffer) as view:
-            read = os.preadv(handle.fileno(), [view[: min(_PIECE, trailer_start - offset)]], offset)
-            if not read:
-                return None
-            crc = zlib.crc32(view[:read], crc)
-        offset += read
-    if crc != trailer["crc32"]:
+    meta_bytes = os.pread(handle.fileno(), meta_length, body)
+    if len(meta_bytes) != meta_length or zlib.crc32(meta_bytes) != trailer["meta_crc32"]:
         return None
-    meta = BlockMeta.from_json(os.pread(handle.fileno(), meta_length, body))
-    return Entry(key, kind, path, handle, body, meta)
+    body_crc = trailer["body_crc32"]
+    if not isinstance(body_crc, int):
+        return None
+    return Entry(key, kind, path, handle, body, BlockMeta.from_json(meta_bytes), body_crc)
 
 
 # --- the cache ----------------------------------------------------------------------------------
@@ -575,21 +637,31 @@ class ResultCache:
         return self.directory / _ENTRIES / key[:2] / f"{key}-{kind}"
 
     def lookup(
-        self, key: str, kind: str, root: Path | None, packages: Callable[[str], str] | None = None
+        self, key: str, kind: str, root: Path | None, packages: Callable[[str], str] | None = None,
+        *, check_packages: bool = True, body: bool = True,
     ) -> Entry | None:
         """The entry for (key, kind), verified and with every dependency current (relative ones under
-        `root`; another package's leaks by `packages`, LeakSummaries.identity); else None."""
+        `root`; another package's leaks by `packages`, LeakSummaries.identity); else None. With
+        `check_packages` false, dependencies on other packages are left for the caller to check
+        (escapelint.workflows.cached_read does, once every block's own identities are known); with
+        `body` false, the body is not checked (`Entry.body_intact` does)."""
         if not self.on:
             return None
         path = self.entry_path(key, kind)
-        entry = verify_entry(path, key, kind)
+        entry = verify_entry(path, key, kind, body=body)
         if entry is None:
             return None
-        if not all(self.dependencies.current(d, root, packages) for d in entry.meta.dependencies):
+        dependencies = entry.meta.dependencies
+        if not check_packages:
+            dependencies = tuple(d for d in dependencies if d.kind != "package")
+        if not all(self.dependencies.current(d, root, packages) for d in dependencies):
             entry.close()
             return None
         _touch(path)
-        return entry
+        try:
+            return replace(entry, identity=_file_identity(entry.handle))
+        except OSError:
+            return entry
 
     def new_entry(self, key: str, kind: str, where: Path | None = None) -> EntryWriter | None:
         """A writer for an entry, in `where` (a run's fragment directory) or the cache's tmp; None when off."""

@@ -44,12 +44,10 @@ from escapelint.events import BuildStats, UnrecognizedLine
 from escapelint.gc_pause import pause_for_this_process
 from escapelint.read.assembler import BuildReader
 from escapelint.read.classifier import LineClassifier
-from escapelint.read.leak_scan import scan_leak_explanations
+from escapelint.read.leak_scan import scan_leak_headers
 from escapelint.read.messages import PackageHeader
 from escapelint.report.json import JsonReportWriter
 from escapelint.report.output import process_exists
-from escapelint.workflows.blocks import JsonPiece, file_lines, read_block
-from escapelint.workflows.cache import CacheContext, RecordingSourceLocator, ResultCache, block_digest
 
 #: The default number of workers is one per CPU up to this many: past it the biggest package (go/types
 #: in the standard library) bounds the time anyway, and every worker holds a package in memory.
@@ -107,11 +105,6 @@ class WindowResult:
     unrecognized: list[tuple[UnrecognizedLine, str | None]]
     findings: list[PackageFindings] | None  # for the other report formats, which the parent writes
     named_files: frozenset[str] = frozenset()  # the files its events name (escapelint.report.warnings)
-    # With the result cache (escapelint.workflows.blocks): the JSON of each package block, in order,
-    # instead of one `fragment`; why the worker's cache went off, if it did; how many entries it stored.
-    pieces: tuple[JsonPiece, ...] = ()
-    cache_problem: str | None = None
-    cache_stored: int = 0
     unread_verdicts: dict[str, int] | None = None  # verdicts that needed an unread source, by category
 
 
@@ -204,8 +197,6 @@ class _Job:
     keep_findings: bool
     parent: int  # the pid of the process that forks the workers
     leaks: LeakSummaries  # every package's leak explanations, read before the workers start
-    cache: ResultCache | None = None  # the result cache (escapelint.workflows.cache), or None for none
-    context: CacheContext | None = None
 
 
 _job: _Job | None = None
@@ -273,8 +264,6 @@ def _read_window(task: tuple[Window, int, int]) -> WindowResult:
     job = _job
     assert job is not None and _classifier is not None, "worker not started"
     first_line = known_lines + count_line_ends(job.source, known_offset, window.start)
-    if job.cache is not None:
-        return _read_window_cached(job, window, first_line)
     reader = BuildReader(_classifier)
     findings: list[PackageFindings] | None = [] if job.keep_findings else None
     fragment = None if job.fragments is None else job.fragments / f"window-{window.index}.json"
@@ -311,43 +300,6 @@ def _read_window(task: tuple[Window, int, int]) -> WindowResult:
     )
 
 
-def _read_window_cached(job: _Job, window: Window, first_line: int) -> WindowResult:
-    """Read one window a package block at a time through the result cache (escapelint.workflows.blocks)."""
-    assert job.cache is not None and job.context is not None and _classifier is not None
-    cache = job.cache
-    sources = RecordingSourceLocator(job.sources.root, cache.dependencies)
-    stats = BuildStats()
-    pieces: list[JsonPiece] = []
-    unrecognized: list[tuple[UnrecognizedLine, str | None]] = []
-    findings: list[PackageFindings] | None = [] if job.keep_findings else None
-    named: set[str] = set()
-    unread: dict[str, int] = {}
-    line = first_line
-    stored_before = cache.stored
-    for block in plan_windows(job.source, min_window_bytes=0, start=window.start, end=window.end):
-        result = read_block(
-            lambda block=block: file_lines(job.source, block.start, block.end),
-            block_digest(job.source, block.start, block.end),
-            line,
-            cache=cache, context=job.context, sources=sources, classifier=_classifier,
-            fragments=job.fragments, want_findings=job.keep_findings, leaks=job.leaks,
-        )  # fmt: skip
-        stats.add(result.stats)
-        line += result.stats.lines
-        unrecognized.extend(result.unrecognized)
-        named.update(result.named_files)
-        for category, count in (result.unread_verdicts or {}).items():
-            unread[category] = unread.get(category, 0) + count
-        if result.json is not None:
-            pieces.append(result.json)
-        if findings is not None and result.findings is not None:
-            findings.extend(result.findings)
-    return WindowResult(
-        window.index, first_line, stats, None, sum(p.packages for p in pieces), unrecognized, findings,
-        frozenset(named), tuple(pieces), cache.problem, cache.stored - stored_before, unread,
-    )  # fmt: skip
-
-
 # --- the parent side ---------------------------------------------------------------------------
 
 
@@ -355,8 +307,8 @@ def build_wide_leaks(source: Path) -> LeakSummaries:
     """The leak table of the whole file (escapelint.analyze.leaks), as one process reading it in order
     would have it for each package: a worker's window would otherwise see only its own packages."""
     leaks = LeakSummaries()
-    for path, text in scan_leak_explanations(source):
-        leaks.add_text(path, text)
+    for offset, path, text in scan_leak_headers(source):
+        leaks.add_text(path, text, offset)
     return leaks
 
 
@@ -369,8 +321,6 @@ def read_windows(
     sources: SourceLocator,
     fragments: Path | None,
     keep_findings: bool,
-    cache: ResultCache | None = None,
-    context: CacheContext | None = None,
 ) -> Iterator[WindowResult]:
     """Every window's result, in input order, read by `jobs` forked worker processes.
 
@@ -381,7 +331,7 @@ def read_windows(
     it whose line number is known by then: the windows' line counts come back with their results,
     and a worker counts the few lines in between itself.
     """
-    job = _Job(source, input_name, sources, fragments, keep_findings, os.getpid(), build_wide_leaks(source), cache, context)
+    job = _Job(source, input_name, sources, fragments, keep_findings, os.getpid(), build_wide_leaks(source))
     context = multiprocessing.get_context("fork")
     biggest = max(windows, key=lambda w: w.size)
     order = deque([biggest, *(w for w in windows if w is not biggest)])
@@ -426,18 +376,29 @@ def parallel_windows(source: str, jobs: int | None) -> list[Window] | None:
     One process when asked (`jobs` 1), when there is one CPU, without fork, for standard input or
     anything but a regular file, for small inputs, or when the input has one package only.
     """
-    if jobs is None:
-        jobs = default_jobs()
-    if jobs <= 1 or source == "-" or not can_fork():
+    if parallel_jobs(source, jobs) == 1:
         return None
-    path = Path(source)
     try:
-        if not path.is_file() or path.stat().st_size < MIN_PARALLEL_BYTES:  # read at call time: tests lower it
-            return None
-        windows = plan_windows(path)
+        windows = plan_windows(Path(source))
     except OSError:
         return None  # unreadable: the one-process path says so
     return windows if len(windows) > 1 else None
+
+
+def parallel_jobs(source: str, jobs: int | None) -> int:
+    """How many processes to read `source` with: 1 when asked, when there is one CPU, without fork,
+    for standard input or anything but a regular file, and for small inputs; else `jobs` (default: one per CPU)."""
+    if jobs is None:
+        jobs = default_jobs()
+    if jobs <= 1 or source == "-" or not can_fork():
+        return 1
+    path = Path(source)
+    try:
+        if not path.is_file() or path.stat().st_size < MIN_PARALLEL_BYTES:  # read at call time: tests lower it
+            return 1
+    except OSError:
+        return 1  # unreadable: the one-process path says so
+    return jobs
 
 
 def fragment_directory() -> tempfile.TemporaryDirectory:

@@ -27,17 +27,14 @@ from escapelint.report.json import JsonReportWriter
 from escapelint.report.options import ReportOptions
 from escapelint.report.output import open_report_output
 from escapelint.report.warnings import InputWarning, SourceFileCheck, input_warnings
-from escapelint.read.classifier import LineClassifier
-from escapelint.workflows.blocks import file_lines, read_block
-from escapelint.workflows.cache import CacheContext, RecordingSourceLocator, ResultCache, block_digest, context_for
+from escapelint.workflows.cache import ResultCache, context_for
+from escapelint.workflows.cached_read import ReadSettings, read_cached
 from escapelint.workflows.parallel import (
-    build_wide_leaks,
     Window,
-    WindowResult,
     default_jobs,
     fragment_directory,
+    parallel_jobs,
     parallel_windows,
-    plan_windows,
     read_windows,
     remove_stale_fragments,
 )
@@ -193,9 +190,11 @@ def _report(
         # With a profile the input is read here and whole before anything is written (the docstring says
         # why), without the cache: a site's cost depends on the whole build, not on its block alone.
         # Reads the input: only once the outputs are known writable. What is already open is read here.
-        windows = None if profiles is not None or opened is not None else parallel_windows(source, jobs)
         # Standard input or a pipe is read once, as it comes; a cache that is off is not asked.
         active = cache if profiles is None and opened is None and cache is not None and cache.on and _regular_file(source) else None
+        windows = None
+        if profiles is None and opened is None and active is None:
+            windows = parallel_windows(source, jobs)
         if profiles is not None:
             reader = BuildReader()
             stats = reader.stats
@@ -214,18 +213,16 @@ def _report(
             remove_stale_fragments()
             stats = BuildStats()
             fragments = Path(stack.enter_context(fragment_directory())) if json_writers else None
-            context = None if active is None else context_for(sources, "universal")
-            if windows is None:
-                stack.enter_context(open_build_output(source)).close()  # its errors, as without the cache
-                analysed = _read_blocks_here(
-                    Path(source), sources, active, context, fragments, json_writers, stats,
-                    keep_findings=bool(others), source_check=source_check,
-                )
+            if active is not None:
+                workers = parallel_jobs(source, jobs)
+                if workers == 1:
+                    stack.enter_context(open_build_output(source)).close()  # its errors, as without the cache
+                settings = ReadSettings(Path(source), active, context_for(sources, "universal"), sources, fragments, bool(others))
+                analysed = _read_through_cache(settings, workers, json_writers, stats, source_check, cache_problems)
             else:
                 analysed = _read_in_workers(
                     Path(source), windows, jobs or default_jobs(), name, sources, fragments, json_writers, stats,
-                    keep_findings=bool(others), source_check=source_check, cache=active, context=context,
-                    cache_problems=cache_problems,
+                    keep_findings=bool(others), source_check=source_check,
                 )
         # Closed before the fragments' directory is removed, also when a writer fails.
         stack.enter_context(contextlib.closing(analysed))
@@ -426,46 +423,31 @@ def _read_in_workers(
     *,
     keep_findings: bool,
     source_check: SourceFileCheck,
-    cache: ResultCache | None = None,
-    context: CacheContext | None = None,
-    cache_problems: list[str | None] | None = None,
 ) -> Iterator[PackageFindings]:
     """Read in worker processes (parallel.py); put their JSON and findings in input order."""
     results = read_windows(
-        source, windows, jobs, input_name=name, sources=sources, fragments=fragments, keep_findings=keep_findings,
-        cache=cache, context=context,
-    )  # fmt: skip
+        source, windows, jobs, input_name=name, sources=sources, fragments=fragments, keep_findings=keep_findings
+    )
     # Closed on the way out, also on an error: the workers stop before their fragments are removed.
     with contextlib.closing(results):
-        yield from _in_order_checked(results, source, json_writers, stats, source_check, cache_problems)
+        for result in results:
+            _check_line(result.first_line, stats, f"window {result.index} of {source}")
+            stats.add(result.stats)
+            # Findings that come back are counted as they pass (_noting_source_files); the others here.
+            source_check.add_names(result.named_files, None if result.findings is not None else Counter(result.unread_verdicts or {}))
+            if result.fragment is not None:
+                for writer in json_writers:
+                    writer.splice(result.fragment, result.packages_written, result.unrecognized)
+                result.fragment.unlink()
+            yield from result.findings or ()
 
 
-def _in_order_checked(
-    results: Iterator[WindowResult],
-    source: Path,
-    json_writers: list[JsonReportWriter],
-    stats: BuildStats,
-    source_check: SourceFileCheck,
-    cache_problems: list[str | None] | None = None,
-) -> Iterator[PackageFindings]:
-    for result in results:
-        if result.first_line != stats.lines:  # the line counter and the reader disagree on line ends: a bug
-            raise RuntimeError(
-                f"internal error: window {result.index} of {source} starts at line {result.first_line + 1}, "
-                f"the windows before it end at line {stats.lines}; rerun with --jobs 1"
-            )
-        stats.add(result.stats)
-        # Findings that come back are counted as they pass (_noting_source_files); the others here.
-        source_check.add_names(result.named_files, None if result.findings is not None else Counter(result.unread_verdicts or {}))
-        if result.fragment is not None:
-            for writer in json_writers:
-                writer.splice(result.fragment, result.packages_written, result.unrecognized)
-            result.fragment.unlink()
-        if result.pieces or result.cache_problem is not None:
-            _splice_pieces(result.pieces, result.unrecognized, json_writers)
-            if cache_problems is not None:
-                cache_problems.append(result.cache_problem)
-        yield from result.findings or ()
+def _check_line(first_line: int, stats: BuildStats, what: str) -> None:
+    if first_line != stats.lines:  # the line counter and the reader disagree on line ends: a bug
+        raise RuntimeError(
+            f"internal error: {what} starts at line {first_line + 1}, "
+            f"what is before it ends at line {stats.lines}; rerun with --jobs 1"
+        )
 
 
 def _splice_pieces(pieces, unrecognized, json_writers: list[JsonReportWriter]) -> None:
@@ -478,37 +460,26 @@ def _splice_pieces(pieces, unrecognized, json_writers: list[JsonReportWriter]) -
         piece.path.unlink()
 
 
-def _read_blocks_here(
-    source: Path,
-    sources: SourceLocator,
-    cache: ResultCache,
-    context: CacheContext,
-    fragments: Path | None,
+def _read_through_cache(
+    settings: ReadSettings,
+    jobs: int,
     json_writers: list[JsonReportWriter],
     stats: BuildStats,
-    *,
-    keep_findings: bool,
     source_check: SourceFileCheck,
+    cache_problems: list[str | None],
 ) -> Iterator[PackageFindings]:
-    """Read a file in this process a package block at a time, through the result cache."""
-    classifier = LineClassifier()
-    recording = RecordingSourceLocator(sources.root, cache.dependencies)
-    leaks = build_wide_leaks(source)  # as the workers have it: every block's package is in before it is read
-    for block in plan_windows(source, min_window_bytes=0):
-        result = read_block(
-            lambda block=block: file_lines(source, block.start, block.end),
-            block_digest(source, block.start, block.end),
-            stats.lines,
-            cache=cache, context=context, sources=recording, classifier=classifier,
-            fragments=fragments, want_findings=keep_findings, leaks=leaks,
-        )  # fmt: skip
-        stats.add(result.stats)
-        # Findings that come back are counted as they pass (_noting_source_files); the others here.
-        source_check.add_names(result.named_files, None if result.findings is not None else Counter(result.unread_verdicts or {}))
-        _splice_pieces([] if result.json is None else [result.json], result.unrecognized, json_writers)
-        yield from result.findings or ()
-
-
+    """Read a file a package block at a time through the result cache (escapelint.workflows.cached_read)."""
+    results = read_cached(settings, jobs)
+    # Closed on the way out, also on an error: the workers stop before their fragments are removed.
+    with contextlib.closing(results):
+        for result, problem in results:
+            _check_line(result.first_line, stats, f"the block of {settings.source} at line {result.first_line + 1}")
+            stats.add(result.stats)
+            # Findings that come back are counted as they pass (_noting_source_files); the others here.
+            source_check.add_names(result.named_files, None if result.findings is not None else Counter(result.unread_verdicts or {}))
+            _splice_pieces([] if result.json is None else [result.json], result.unrecognized, json_writers)
+            cache_problems.append(problem)
+            yield from result.findings or ()
 
 
 def report_json(

@@ -1,0 +1,295 @@
+"""A file of build output read through the result cache: every block looked up first, then only the work that is left.
+
+A block's results may depend on other packages' output: a value followed into a callee of an earlier
+package (escapelint.analyze.leaks) makes that package's leak explanations a dependency of the entry
+("package" dependencies, each with the identity it had). Checking them needs the identity of every
+package in the file. Those identities are in the cache as well: each entry stores its own block's
+(BlockMeta.leak_identities). So the read goes in two steps:
+
+1. **Look up** every block (`plan`): its digest, its entries' meta (checked, not yet the body) and
+   the source files they depend on, and its line count (from the meta, or counted). Two threads do
+   it, since hashing and reading give up the interpreter lock; the file is never decoded here.
+2. **Decide and do** (`read_cached`). When every block has an entry, the identities come from the
+   metas and the file is never scanned for leaks; otherwise the leak table is built from the file
+   (escapelint.read.leak_scan) as before. A block whose entry holds and whose "package" dependencies
+   are current is taken from the cache; the rest (misses, stale entries, and hits whose line numbers
+   moved and must be rewritten) are made or rewritten, in worker processes when there are several.
+
+Results come out in input order, the same, byte for byte, as without the cache (tests/test_cache.py).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from escapelint.analyze.leaks import LeakSummaries
+from escapelint.analyze.source import SourceLocator
+from escapelint.read.classifier import LineClassifier
+from escapelint.workflows.blocks import BlockResult, file_lines, from_entries, look_up_block, read_block
+from escapelint.workflows.cache import FINDINGS, JSON, BlockMeta, CacheContext, Entry, RecordingSourceLocator
+from escapelint.workflows.cache import ResultCache, block_digest
+from escapelint.workflows.parallel import Window, build_wide_leaks, count_line_ends, plan_windows
+from escapelint.workflows.parallel import _die_with_parent, pause_for_this_process
+
+#: Threads that hash and check the blocks (hashlib and zlib give up the interpreter lock on large data).
+LOOKUP_THREADS = 2
+
+
+@dataclass
+class BlockPlan:
+    """One block of the file after the look-up."""
+
+    index: int
+    block: Window
+    digest: str
+    first_line: int  # the lines of the file before the block
+    lines: int
+    meta: BlockMeta | None  # the meta of its entries when every kind asked for is there and holds; None: a miss
+    #: Those entries, checked whole and closed (Entry.reopen): in this process only, never sent to a worker.
+    entries: dict[str, Entry] = field(default_factory=dict)
+
+
+@dataclass
+class ReadSettings:
+    """What every block of one read shares."""
+
+    source: Path
+    cache: ResultCache
+    context: CacheContext
+    sources: SourceLocator
+    fragments: Path | None  # where JSON text goes; None when no JSON is written
+    want_findings: bool
+
+
+def plan(settings: ReadSettings) -> list[BlockPlan]:
+    """Look up every block of the file (step 1 of the module docstring), in input order."""
+    blocks = plan_windows(settings.source, min_window_bytes=0)
+    looked: list[tuple[str, dict[str, Entry], int] | None] = [None] * len(blocks)
+    order = deque(sorted(range(len(blocks)), key=lambda i: -blocks[i].size))  # the biggest first
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while True:
+                try:
+                    index = order.popleft()
+                except IndexError:
+                    return
+                looked[index] = _look_up(settings, blocks[index])
+        except BaseException as exc:  # handed to the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(LOOKUP_THREADS, len(blocks)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    plans = []
+    line = 0
+    for index, (block, found) in enumerate(zip(blocks, looked)):
+        assert found is not None
+        digest, entries, lines = found
+        meta = next(iter(entries.values())).meta if entries else None
+        plans.append(BlockPlan(index, block, digest, line, lines, meta, entries))
+        line += lines
+    return plans
+
+
+def _look_up(settings: ReadSettings, block: Window) -> tuple[str, dict[str, Entry], int]:
+    """A block's digest, its entries of every kind asked for (checked whole but for their dependencies
+    on other packages; none unless all are there), and its line count."""
+    source, cache = settings.source, settings.cache
+    digest = block_digest(source, block.start, block.end)
+    key = settings.context.key(digest)
+    kinds = ([JSON] if settings.fragments is not None else []) + ([FINDINGS] if settings.want_findings else [])
+    entries: dict[str, Entry] = {}
+    for kind in kinds:
+        entry = cache.lookup(key, kind, settings.context.source_root, check_packages=False)
+        if entry is None:
+            entries = {}
+            break
+        entry.close()
+        entries[kind] = entry
+    lines = next(iter(entries.values())).meta.stats.lines if entries else count_line_ends(source, block.start, block.end)
+    return digest, entries, lines
+
+
+def identities_from(plans: list[BlockPlan]) -> Callable[[str], str] | None:
+    """LeakSummaries.identity as the file's own blocks state it, when every block is a hit that knows
+    its own packages' identities; else None (the file must be scanned)."""
+    table: dict[str, str] = {}
+    for block in plans:
+        if block.meta is None or block.meta.leak_identities is None:
+            return None
+        for path, identity in block.meta.leak_identities:
+            table.setdefault(path, identity)  # the first package of a path wins, as in the table
+    return lambda path: table.get(path, "-")
+
+
+def _current(meta: BlockMeta, identity: Callable[[str], str]) -> bool:
+    return all(identity(d.name) == d.identity for d in meta.dependencies if d.kind == "package")
+
+
+@dataclass
+class _Job:
+    settings: ReadSettings
+    identity: Callable[[str], str]
+    leaks: LeakSummaries | None
+    parent: int
+
+
+_job: _Job | None = None
+_classifier: LineClassifier | None = None
+_leaks_made_here: dict[Path, LeakSummaries] = {}
+
+
+def read_cached(settings: ReadSettings, jobs: int) -> Iterator[tuple[BlockResult, str | None]]:
+    """Every block's results, in input order, with the cache problem of the process that made it
+    (step 2 of the module docstring); `jobs` > 1 makes what is left in that many worker processes."""
+    plans = plan(settings)
+    identity = identities_from(plans)
+    leaks = None
+    if identity is None:
+        leaks = build_wide_leaks(settings.source)
+        identity = leaks.identity
+    ready = [p.meta is not None and p.meta.first_line == p.first_line and _current(p.meta, identity) for p in plans]
+    if not all(ready) and leaks is None and any(p.meta is None or not _current(p.meta, identity) for p in plans):
+        leaks = build_wide_leaks(settings.source)  # something is made: it follows into other packages
+        identity = leaks.identity
+    job = _Job(settings, identity, leaks, os.getpid())
+    left = [p for p, done in zip(plans, ready) if not done]
+    if jobs <= 1 or len(left) <= 1:
+        for block, done in zip(plans, ready):
+            yield _read_here(job, block, done)
+        return
+    yield from _read_with_workers(job, plans, ready, min(jobs, len(left)))
+
+
+def _read_here(job: _Job, block: BlockPlan, ready: bool) -> tuple[BlockResult, str | None]:
+    """One block in this process: taken from the cache when `ready` (made after all if its entry
+    changed since the look-up), else read through `read_block`."""
+    global _classifier
+    settings = job.settings
+    if ready and block.entries:
+        found = _reopened(block, settings)
+        if found is not None:
+            return found, settings.cache.problem
+    if ready:
+        found = look_up_block(
+            block.digest, block.first_line, cache=settings.cache, context=settings.context,
+            fragments=settings.fragments, want_findings=settings.want_findings, identity=job.identity,
+        )  # fmt: skip
+        if found is not None:
+            return found, settings.cache.problem
+    if _classifier is None:
+        _classifier = LineClassifier()
+    leaks = job.leaks
+    if leaks is None:
+        # Found ready in the look-up, but another run replaced or removed its entry since: made after
+        # all, it needs the leak table (built once per process).
+        leaks = _leaks_made_here.get(settings.source) or _leaks_made_here.setdefault(settings.source, build_wide_leaks(settings.source))
+    source, span = settings.source, block.block
+    result = read_block(
+        lambda: file_lines(source, span.start, span.end), block.digest, block.first_line,
+        cache=settings.cache, context=settings.context, classifier=_classifier,
+        sources=RecordingSourceLocator(settings.sources.root, settings.cache.dependencies),
+        fragments=settings.fragments, want_findings=settings.want_findings, leaks=leaks,
+        own_leaks=leaks.identities_in(span.start, span.end),
+    )  # fmt: skip
+    return result, settings.cache.problem
+
+
+def _reopened(block: BlockPlan, settings: ReadSettings) -> BlockResult | None:
+    """The results of the entries the look-up checked, if each is still the file it checked."""
+    opened = {}
+    try:
+        for kind, entry in block.entries.items():
+            again = entry.reopen()
+            if again is None:
+                return None
+            opened[kind] = again
+        return from_entries(opened.get(JSON), opened.get(FINDINGS), block.first_line, settings.fragments)
+    finally:
+        for entry in opened.values():
+            entry.close()
+
+
+# --- worker processes ---------------------------------------------------------------------------
+
+
+def _start_worker(job: _Job) -> None:
+    import signal
+
+    global _job
+    _die_with_parent(job.parent)
+    _job = job
+    pause_for_this_process()  # as the parent, which pauses the cyclic collector while it reads
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _work(block: BlockPlan) -> tuple[int, BlockResult, str | None, int]:
+    """A block in a worker: rewritten from its entry (its lines moved) or made; with how many entries were stored."""
+    job = _job
+    assert job is not None, "worker not started"
+    before = job.settings.cache.stored
+    result, problem = _read_here(job, block, ready=block.meta is not None and _current(block.meta, job.identity))
+    return block.index, result, problem, job.settings.cache.stored - before
+
+
+def _read_with_workers(
+    job: _Job, plans: list[BlockPlan], ready: list[bool], workers: int
+) -> Iterator[tuple[BlockResult, str | None]]:
+    """The blocks that are not ready go to `workers` forked processes (the biggest first, then in
+    input order, a spare one queued each); the ready ones are taken here when their turn comes."""
+    left = [p for p, done in zip(plans, ready) if not done]
+    biggest = max(left, key=lambda p: p.block.size)
+    order = deque([biggest, *(p for p in left if p is not biggest)])
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    done: dict[int, tuple[BlockResult, str | None]] = {}
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, initializer=_start_worker, initargs=(job,)) as pool:
+        in_flight = 0
+
+        def hand_out() -> None:
+            nonlocal in_flight
+            while order and in_flight <= workers:
+                block = replace(order.popleft(), entries={})  # open files stay here
+                pool.apply_async(_work, (block,), callback=finished.put, error_callback=finished.put)
+                in_flight += 1
+
+        def collect(block: bool) -> None:
+            nonlocal in_flight
+            while in_flight:
+                try:
+                    outcome = finished.get(block=block)
+                except queue.Empty:
+                    return
+                in_flight -= 1
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                index, result, problem, stored = outcome
+                job.settings.cache.stored += stored
+                done[index] = (result, problem)
+                hand_out()
+                block = False
+
+        hand_out()
+        for block, is_ready in zip(plans, ready):
+            if is_ready:
+                collect(block=False)
+                yield _read_here(job, block, True)
+                continue
+            while block.index not in done:
+                collect(block=True)
+            yield done.pop(block.index)
+

@@ -415,3 +415,52 @@ def test_a_callee_analysis_kept_from_an_earlier_block_still_lists_what_it_read(t
     # The same blocks again, into another cache: the callee's analysis is the one the first pass made.
     again = dependencies(_fresh_cache(tmp_path, "again"))
     assert again == first
+
+
+def test_a_warm_run_takes_every_package_identity_from_the_cache_and_never_scans_the_file(tmp_path, monkeypatch):
+    """Every block a hit: the leak table's identities come from the entries (BlockMeta.leak_identities)."""
+    from escapelint.workflows import cached_read
+
+    recording = recorded_files("leaks.m2.txt")[-1]
+    root = module_of(recording)
+    plain = _run(recording, tmp_path / "plain", root, None, formats=("json", "md"))
+    _run(recording, tmp_path / "cold", root, _fresh_cache(tmp_path), formats=("json", "md"))
+
+    def scan(_source):
+        raise AssertionError("the file was scanned for leaks although every block is in the cache")
+
+    monkeypatch.setattr(cached_read, "build_wide_leaks", scan)
+    warm_cache = _fresh_cache(tmp_path)
+    assert _run(recording, tmp_path / "warm", root, warm_cache, formats=("json", "md")) == plain
+    assert warm_cache.stored == 0
+
+
+def _without_lines(recording: Path, out: Path, drop) -> Path:
+    """The recording with some lines left out on purpose (`drop(number, line)`): a derived input."""
+    lines = recording.read_bytes().splitlines(keepends=True)
+    out.write_bytes(b"".join(line for number, line in enumerate(lines, 1) if not drop(number, line)))
+    return out
+
+
+@pytest.mark.parametrize("change", ["callee package left out", "callee's leak flow left out"])
+def test_a_caller_whose_callee_changed_is_made_again(tmp_path, change):
+    """The leaks package follows values into store.Keep. Its entry stays the same bytes when store's
+    output changes (or store is not in the build at all), but its verdicts do not: it is made again,
+    whether the changed identity is known from the entries (store gone, every other block a hit) or
+    from the file (store's block changed, a miss)."""
+    recording = recorded_files("leaks.m2.txt")[-1]
+    root = module_of(recording)
+    header = recording.read_bytes().splitlines().index(b"# example.com/escapelint/leaks") + 1
+    if change == "callee package left out":
+        changed = _without_lines(recording, tmp_path / "changed.txt", lambda number, _: number < header)
+    else:
+        changed = _without_lines(
+            recording, tmp_path / "changed.txt", lambda number, line: number < header and b"store.go:10:11:  " in line
+        )
+    plain = _run(changed, tmp_path / "plain", root, None)
+    assert plain != _run(recording, tmp_path / "before", root, None), "the change changes nothing: the test proves nothing"
+    cache = _fresh_cache(tmp_path)
+    _run(recording, tmp_path / "cold", root, cache)
+    warm_cache = _fresh_cache(tmp_path)
+    assert _run(changed, tmp_path / "warm", root, warm_cache) == plain
+    assert warm_cache.stored >= 1

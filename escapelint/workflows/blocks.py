@@ -3,9 +3,9 @@
 A block (escapelint.workflows.cache) is the bytes from one package header line up to the next. For each
 one: its digest, the lookup, and on a hit the stored JSON text and findings (their line numbers moved
 to where the block is now); on a miss the block is read (escapelint.read), analysed
-(escapelint.analyze.findings), written as JSON, and stored. Worker processes (parallel.py), the
-one-process report (report.py) and the builds escapelint runs (audit.py) all read through
-`read_block`, so every reader of blocks gives the same bytes, cached or not.
+(escapelint.analyze.findings), written as JSON, and stored. A file of output (cached_read.py, in
+this process or in workers) and the builds escapelint runs (audit.py) all read through `read_block`,
+so every reader of blocks gives the same bytes, cached or not.
 
 A block's JSON text is written to `fragments`, a directory of the run's, and the caller copies it from
 there into the report (`BlockResult.json`): a hit's text is linked there from the cache entry, or
@@ -14,7 +14,6 @@ copied, or rewritten with its line numbers moved.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import tempfile
@@ -33,6 +32,7 @@ from escapelint.report.json import JsonReportWriter
 from escapelint.workflows.cache import (
     FINDINGS,
     JSON,
+    BlockHasher,
     BlockMeta,
     CacheContext,
     Dependency,
@@ -326,7 +326,7 @@ def pipe_blocks(
             spool = None
         if spool is None:
             spool = tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY, dir=spool_directory)
-            digest = hashlib.sha256()
+            digest = BlockHasher()
         spool.write(raw)
         digest.update(raw)
     if spool is not None:

@@ -9,7 +9,8 @@ fingerprint of its own code and grammar (`code_fingerprint`: any change to the r
 JSON writer makes every entry a miss), the options that change results (`context`: how the input is
 cut into lines: a file reads "\\r" as a line end, a `go build` pipe only "\\n"), a digest of the facts
 the block's results take from outside the block and that are known before the lookup (`facts`: none
-today; see below), and the SHA-256 of the block's bytes. The source root is not in the key: the files
+today; see below), and the block's digest: the SHA-256 of the SHA-256 digests of its bytes in 16 MiB
+pieces (`BlockHasher`), so that several threads can hash one big block. The source root is not in the key: the files
 read under it are dependencies, named relative to it, so that two checkouts of one module (`diff`'s
 base worktree and the working tree) share the entries of the packages whose files are the same.
 
@@ -145,8 +146,50 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def block_digest(path: Path, start: int, end: int) -> str:
-    """The SHA-256 of bytes [start, end) of a file, read a piece at a time (a block can be 300 MB)."""
+#: Blocks are hashed, and entries' bodies checked, in pieces of this size, so that the pieces of one big
+#: block (go/types is 270 MB of Go 1.22's std) can be done by several threads at once.
+PIECE = 16 << 20
+
+
+class BlockHasher:
+    """A block's digest: the SHA-256 of the SHA-256 digests of its bytes in pieces of PIECE bytes
+    (of one empty piece for no bytes), fed a piece at a time (`piece_digest`) or as a stream (`update`)."""
+
+    def __init__(self) -> None:
+        self._pieces: list[bytes] = []
+        self._current = hashlib.sha256()
+        self._filled = 0
+
+    def update(self, data) -> None:
+        with memoryview(data) as view:
+            while len(view):
+                part = view[: PIECE - self._filled]
+                self._current.update(part)
+                self._filled += len(part)
+                view = view[len(part) :]
+                if self._filled == PIECE:
+                    self._pieces.append(self._current.digest())
+                    self._current, self._filled = hashlib.sha256(), 0
+
+    def hexdigest(self) -> str:
+        pieces = self._pieces + ([self._current.digest()] if self._filled or not self._pieces else [])
+        return combined_digest(pieces)
+
+
+def combined_digest(pieces: list[bytes]) -> str:
+    """The block digest of the given pieces' SHA-256 digests, in order (BlockHasher)."""
+    return hashlib.sha256(b"".join(pieces)).hexdigest()
+
+
+def piece_spans(start: int, end: int) -> list[tuple[int, int]]:
+    """Bytes [start, end) cut in pieces of PIECE bytes (one empty piece for none)."""
+    if end <= start:
+        return [(start, start)]
+    return [(at, min(at + PIECE, end)) for at in range(start, end, PIECE)]
+
+
+def piece_digest(path: Path, start: int, end: int) -> bytes:
+    """The SHA-256 digest of bytes [start, end) of a file, read a few MiB at a time."""
     digest = hashlib.sha256()
     buffer = bytearray(_PIECE)
     with path.open("rb", buffering=0) as handle:
@@ -159,7 +202,12 @@ def block_digest(path: Path, start: int, end: int) -> str:
                     break
                 digest.update(view[:read])
             left -= read
-    return digest.hexdigest()
+    return digest.digest()
+
+
+def block_digest(path: Path, start: int, end: int) -> str:
+    """The digest (BlockHasher) of bytes [start, end) of a file."""
+    return combined_digest([piece_digest(path, a, b) for a, b in piece_spans(start, end)])
 
 
 @dataclass(frozen=True)
@@ -370,7 +418,7 @@ class Entry:
     handle: object  # an open binary file (io.BufferedReader): the entry stays readable however the cache changes
     body_length: int
     meta: BlockMeta
-    body_crc: int  # the trailer's CRC-32 of the body (`body_intact`)
+    body_crcs: tuple[int, ...]  # the trailer's CRC-32 of each piece of the body (`body_intact`)
     #: (device, inode, size, modification time) of the file once checked and used (ResultCache.lookup): `reopen`
     identity: tuple[int, ...] = ()
 
@@ -397,9 +445,14 @@ class Entry:
         return replace(self, handle=handle)
 
     def body_intact(self) -> bool:
-        """Whether the body is what was written: its CRC-32 is the trailer's."""
+        """Whether the body is what was written: the CRC-32 of each piece is the trailer's."""
+        return all(self.piece_intact(index) for index in range(len(self.body_crcs)))
+
+    def piece_intact(self, index: int) -> bool:
+        """Whether piece `index` of the body (piece_spans) is what was written."""
+        start, end = piece_spans(0, self.body_length)[index]
         try:
-            return _crc_of(self.handle.fileno(), self.body_length) == self.body_crc
+            return _crc_of(self.handle.fileno(), start, end) == self.body_crcs[index]
         except OSError:
             return False
 
@@ -436,7 +489,7 @@ class EntryWriter:
         self.binary.flush()
         raw = self._raw
         self.body_length = raw.written
-        body_crc = raw.crc
+        body_crcs = raw.crcs
         meta_bytes = meta.to_json()
         raw.write_unchecked(meta_bytes)
         trailer = json.dumps(
@@ -447,7 +500,7 @@ class EntryWriter:
                 "kind": self.kind,
                 "body": self.body_length,
                 "meta": len(meta_bytes),
-                "body_crc32": body_crc,
+                "body_crc32": body_crcs,  # of each piece (piece_spans)
                 "meta_crc32": zlib.crc32(meta_bytes),
             }
         ).encode()
@@ -468,7 +521,8 @@ class _CheckedFile(io.RawIOBase):
     def __init__(self, path: Path) -> None:
         super().__init__()
         self._descriptor: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
-        self.crc = 0
+        self._crcs: list[int] = []  # of the whole pieces (PIECE bytes) written
+        self._crc = 0  # of the piece being written
         self.written = 0
 
     def writable(self) -> bool:
@@ -477,9 +531,21 @@ class _CheckedFile(io.RawIOBase):
     def write(self, data) -> int:  # type: ignore[override]
         with memoryview(data) as view:
             done = os.write(self._descriptor, view)
-            self.crc = zlib.crc32(view[:done], self.crc)
-        self.written += done
+            written = view[:done]
+            while len(written):
+                part = written[: PIECE - self.written % PIECE]
+                self._crc = zlib.crc32(part, self._crc)
+                self.written += len(part)
+                written = written[len(part) :]
+                if self.written % PIECE == 0:
+                    self._crcs.append(self._crc)
+                    self._crc = 0
         return done
+
+    @property
+    def crcs(self) -> list[int]:
+        """The CRC-32 of each piece of what was written (piece_spans)."""
+        return self._crcs + ([self._crc] if self.written % PIECE or not self.written else [])
 
     def write_unchecked(self, data: bytes) -> None:
         view = memoryview(data)
@@ -523,14 +589,14 @@ def _file_identity(handle) -> tuple[int, ...]:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
-def _crc_of(descriptor: int, length: int) -> int:
-    """The CRC-32 of the first `length` bytes of an open file (OSError when it is shorter)."""
+def _crc_of(descriptor: int, start: int, end: int) -> int:
+    """The CRC-32 of bytes [start, end) of an open file (OSError when it is shorter)."""
     crc = 0
     buffer = bytearray(_PIECE)
-    offset = 0
-    while offset < length:
+    offset = start
+    while offset < end:
         with memoryview(buffer) as view:
-            read = os.preadv(descriptor, [view[: min(_PIECE, length - offset)]], offset)
+            read = os.preadv(descriptor, [view[: min(_PIECE, end - offset)]], offset)
             if not read:
                 raise OSError("shorter than its trailer says")
             crc = zlib.crc32(view[:read], crc)
@@ -566,10 +632,10 @@ def _verified(handle, path: Path, key: str, kind: str) -> Entry | None:
     meta_bytes = os.pread(handle.fileno(), meta_length, body)
     if len(meta_bytes) != meta_length or zlib.crc32(meta_bytes) != trailer["meta_crc32"]:
         return None
-    body_crc = trailer["body_crc32"]
-    if not isinstance(body_crc, int):
+    crcs = trailer["body_crc32"]
+    if not isinstance(crcs, list) or len(crcs) != len(piece_spans(0, body)) or not all(isinstance(c, int) for c in crcs):
         return None
-    return Entry(key, kind, path, handle, body, BlockMeta.from_json(meta_bytes), body_crc)
+    return Entry(key, kind, path, handle, body, BlockMeta.from_json(meta_bytes), tuple(crcs))
 
 
 # --- the cache ----------------------------------------------------------------------------------

@@ -6,9 +6,9 @@ package (escapelint.analyze.leaks) makes that package's leak explanations a depe
 package in the file. Those identities are in the cache as well: each entry stores its own block's
 (BlockMeta.leak_identities). So the read goes in two steps:
 
-1. **Look up** every block (`plan`): its digest, its entries' meta (checked, not yet the body) and
-   the source files they depend on, and its line count (from the meta, or counted). Two threads do
-   it, since hashing and reading give up the interpreter lock; the file is never decoded here.
+1. **Look up** every block (`plan`): its digest, its entries (checked whole, with the source files
+   they depend on), and its line count (from the meta, or counted). Two threads do it, since
+   hashing, checksums and reading give up the interpreter lock; the file is never decoded here.
 2. **Decide and do** (`read_cached`). When every block has an entry, the identities come from the
    metas and the file is never scanned for leaks; otherwise the leak table is built from the file
    (escapelint.read.leak_scan) as before. A block whose entry holds and whose "package" dependencies
@@ -34,7 +34,7 @@ from escapelint.analyze.source import SourceLocator
 from escapelint.read.classifier import LineClassifier
 from escapelint.workflows.blocks import BlockResult, file_lines, from_entries, look_up_block, read_block
 from escapelint.workflows.cache import FINDINGS, JSON, BlockMeta, CacheContext, Entry, RecordingSourceLocator
-from escapelint.workflows.cache import ResultCache, block_digest
+from escapelint.workflows.cache import ResultCache, combined_digest, piece_digest, piece_spans
 from escapelint.workflows.parallel import Window, build_wide_leaks, count_line_ends, plan_windows
 from escapelint.workflows.parallel import _die_with_parent, pause_for_this_process
 
@@ -69,58 +69,92 @@ class ReadSettings:
 
 
 def plan(settings: ReadSettings) -> list[BlockPlan]:
-    """Look up every block of the file (step 1 of the module docstring), in input order."""
-    blocks = plan_windows(settings.source, min_window_bytes=0)
-    looked: list[tuple[str, dict[str, Entry], int] | None] = [None] * len(blocks)
-    order = deque(sorted(range(len(blocks)), key=lambda i: -blocks[i].size))  # the biggest first
+    """Look up every block of the file (step 1 of the module docstring), in input order.
+
+    In three rounds, each shared by LOOKUP_THREADS threads, the biggest blocks first: the pieces of
+    every block are hashed; each block's entries are looked up and checked but for their bodies;
+    the pieces of those bodies are checked. So one big block does not keep one thread busy alone.
+    """
+    source = settings.source
+    blocks = plan_windows(source, min_window_bytes=0)
+    spans = [piece_spans(block.start, block.end) for block in blocks]
+    digests: list[list[bytes]] = [[b""] * len(pieces) for pieces in spans]
+    biggest_first = sorted(range(len(blocks)), key=lambda i: -blocks[i].size)
+
+    def hash_piece(index: int, piece: int) -> None:
+        digests[index][piece] = piece_digest(source, *spans[index][piece])
+
+    _on_threads(hash_piece, [(i, p) for i in biggest_first for p in range(len(spans[i]))])
+    found: list[dict[str, Entry]] = [{} for _ in blocks]
+    counted: dict[int, int] = {}  # the lines of each block without entries
+
+    def look_up(index: int) -> None:
+        found[index] = _entries(settings, combined_digest(digests[index]))
+        if not found[index]:
+            counted[index] = count_line_ends(source, blocks[index].start, blocks[index].end)
+
+    _on_threads(look_up, [(i,) for i in biggest_first])
+    broken: set[int] = set()
+
+    def check_piece(index: int, kind: str, piece: int) -> None:
+        entry = found[index][kind].reopen()
+        if entry is None or not entry.piece_intact(piece):
+            broken.add(index)
+        if entry is not None:
+            entry.close()
+
+    _on_threads(check_piece, [(i, k, p) for i in biggest_first for k, e in found[i].items() for p in range(len(e.body_crcs))])
+    plans = []
+    line = 0
+    for index, block in enumerate(blocks):
+        entries = {} if index in broken else found[index]
+        meta = next(iter(entries.values())).meta if entries else None
+        lines = meta.stats.lines if meta is not None else counted.get(index)
+        if lines is None:  # an entry found broken
+            lines = count_line_ends(source, block.start, block.end)
+        plans.append(BlockPlan(index, block, combined_digest(digests[index]), line, lines, meta, entries))
+        line += lines
+    return plans
+
+
+def _on_threads(function: Callable[..., None], items: list[tuple]) -> None:
+    """`function(*item)` for every item, by LOOKUP_THREADS threads taking them in order."""
+    order = deque(items)
     failures: list[BaseException] = []
 
     def work() -> None:
         try:
-            while True:
+            while not failures:
                 try:
-                    index = order.popleft()
+                    item = order.popleft()
                 except IndexError:
                     return
-                looked[index] = _look_up(settings, blocks[index])
-        except BaseException as exc:  # handed to the main thread
+                function(*item)
+        except BaseException as exc:  # handed to the calling thread
             failures.append(exc)
 
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(LOOKUP_THREADS, len(blocks)))]
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(LOOKUP_THREADS, len(items)))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     if failures:
         raise failures[0]
-    plans = []
-    line = 0
-    for index, (block, found) in enumerate(zip(blocks, looked)):
-        assert found is not None
-        digest, entries, lines = found
-        meta = next(iter(entries.values())).meta if entries else None
-        plans.append(BlockPlan(index, block, digest, line, lines, meta, entries))
-        line += lines
-    return plans
 
 
-def _look_up(settings: ReadSettings, block: Window) -> tuple[str, dict[str, Entry], int]:
-    """A block's digest, its entries of every kind asked for (checked whole but for their dependencies
-    on other packages; none unless all are there), and its line count."""
-    source, cache = settings.source, settings.cache
-    digest = block_digest(source, block.start, block.end)
+def _entries(settings: ReadSettings, digest: str) -> dict[str, Entry]:
+    """The block's entries of every kind asked for (none unless all are there), checked but for their
+    bodies and their dependencies on other packages, closed."""
     key = settings.context.key(digest)
     kinds = ([JSON] if settings.fragments is not None else []) + ([FINDINGS] if settings.want_findings else [])
     entries: dict[str, Entry] = {}
     for kind in kinds:
-        entry = cache.lookup(key, kind, settings.context.source_root, check_packages=False)
+        entry = settings.cache.lookup(key, kind, settings.context.source_root, check_packages=False, body=False)
         if entry is None:
-            entries = {}
-            break
+            return {}
         entry.close()
         entries[kind] = entry
-    lines = next(iter(entries.values())).meta.stats.lines if entries else count_line_ends(source, block.start, block.end)
-    return digest, entries, lines
+    return entries
 
 
 def identities_from(plans: list[BlockPlan]) -> Callable[[str], str] | None:
@@ -158,32 +192,34 @@ def read_cached(settings: ReadSettings, jobs: int) -> Iterator[tuple[BlockResult
     plans = plan(settings)
     identity = identities_from(plans)
     leaks = None
-    if identity is None:
+    current = [] if identity is None else [p.meta is not None and _current(p.meta, identity) for p in plans]
+    if not all(current) or identity is None:
+        # Some block is made (a miss, or an entry whose callees' leaks changed): its values are followed
+        # into other packages, with the table of the whole file, which decides what is current.
         leaks = build_wide_leaks(settings.source)
         identity = leaks.identity
-    ready = [p.meta is not None and p.meta.first_line == p.first_line and _current(p.meta, identity) for p in plans]
-    if not all(ready) and leaks is None and any(p.meta is None or not _current(p.meta, identity) for p in plans):
-        leaks = build_wide_leaks(settings.source)  # something is made: it follows into other packages
-        identity = leaks.identity
+        current = [p.meta is not None and _current(p.meta, identity) for p in plans]
     job = _Job(settings, identity, leaks, os.getpid())
+    # A current block whose lines did not move is copied from its entry here; the rest is work.
+    ready = [is_current and p.meta.first_line == p.first_line for p, is_current in zip(plans, current)]
     left = [p for p, done in zip(plans, ready) if not done]
     if jobs <= 1 or len(left) <= 1:
-        for block, done in zip(plans, ready):
-            yield _read_here(job, block, done)
+        for block, is_current in zip(plans, current):
+            yield _read_here(job, block, is_current)
         return
     yield from _read_with_workers(job, plans, ready, min(jobs, len(left)))
 
 
-def _read_here(job: _Job, block: BlockPlan, ready: bool) -> tuple[BlockResult, str | None]:
-    """One block in this process: taken from the cache when `ready` (made after all if its entry
-    changed since the look-up), else read through `read_block`."""
+def _read_here(job: _Job, block: BlockPlan, current: bool) -> tuple[BlockResult, str | None]:
+    """One block in this process: taken from its entries when they are `current` (and still there:
+    else made after all), else made through `read_block`."""
     global _classifier
     settings = job.settings
-    if ready and block.entries:
+    if current and block.entries:
         found = _reopened(block, settings)
         if found is not None:
             return found, settings.cache.problem
-    if ready:
+    if current:
         found = look_up_block(
             block.digest, block.first_line, cache=settings.cache, context=settings.context,
             fragments=settings.fragments, want_findings=settings.want_findings, identity=job.identity,
@@ -194,9 +230,11 @@ def _read_here(job: _Job, block: BlockPlan, ready: bool) -> tuple[BlockResult, s
         _classifier = LineClassifier()
     leaks = job.leaks
     if leaks is None:
-        # Found ready in the look-up, but another run replaced or removed its entry since: made after
-        # all, it needs the leak table (built once per process).
-        leaks = _leaks_made_here.get(settings.source) or _leaks_made_here.setdefault(settings.source, build_wide_leaks(settings.source))
+        # Found current in the look-up, but another run replaced or removed its entry since: made
+        # after all, it needs the leak table (built once per process).
+        leaks = _leaks_made_here.get(settings.source)
+        if leaks is None:
+            leaks = _leaks_made_here[settings.source] = build_wide_leaks(settings.source)
     source, span = settings.source, block.block
     result = read_block(
         lambda: file_lines(source, span.start, span.end), block.digest, block.first_line,
@@ -242,7 +280,7 @@ def _work(block: BlockPlan) -> tuple[int, BlockResult, str | None, int]:
     job = _job
     assert job is not None, "worker not started"
     before = job.settings.cache.stored
-    result, problem = _read_here(job, block, ready=block.meta is not None and _current(block.meta, job.identity))
+    result, problem = _read_here(job, block, current=block.meta is not None and _current(block.meta, job.identity))
     return block.index, result, problem, job.settings.cache.stored - before
 
 
@@ -263,15 +301,16 @@ def _read_with_workers(
         def hand_out() -> None:
             nonlocal in_flight
             while order and in_flight <= workers:
-                block = replace(order.popleft(), entries={})  # open files stay here
-                pool.apply_async(_work, (block,), callback=finished.put, error_callback=finished.put)
+                task = replace(order.popleft(), entries={})  # the checked entries stay with this process
+                pool.apply_async(_work, (task,), callback=finished.put, error_callback=finished.put)
                 in_flight += 1
 
-        def collect(block: bool) -> None:
+        def collect(wait: bool) -> None:
+            """Take the workers' results that are in (waiting for one when `wait`), handing out more."""
             nonlocal in_flight
             while in_flight:
                 try:
-                    outcome = finished.get(block=block)
+                    outcome = finished.get(block=wait)
                 except queue.Empty:
                     return
                 in_flight -= 1
@@ -281,15 +320,15 @@ def _read_with_workers(
                 job.settings.cache.stored += stored
                 done[index] = (result, problem)
                 hand_out()
-                block = False
+                wait = False
 
         hand_out()
         for block, is_ready in zip(plans, ready):
             if is_ready:
-                collect(block=False)
+                collect(wait=False)
                 yield _read_here(job, block, True)
                 continue
             while block.index not in done:
-                collect(block=True)
+                collect(wait=True)
             yield done.pop(block.index)
 

@@ -8,7 +8,9 @@ those explanations of the whole file first (escapelint.read.leak_scan) and gives
 into windows of whole packages. Each worker process reads, analyses and writes its windows as the
 one-process pipeline does, starting its line count where the window starts; the parent puts the
 results back in input order. A worker writes its share of the JSON document to a fragment file that
-the parent copies into the output, so megabytes of text never pass through a pipe.
+the parent copies into the output, so megabytes of text never pass through a pipe. (With the
+result cache, a file is read by escapelint.workflows.cached_read, which uses the same workers' setup
+and leak table for the blocks the cache does not hold.)
 
 Why processes: the work is pure Python, so threads would queue on one interpreter lock. The workers
 are forked, so they start at once with the grammar already compiled; elsewhere than on Linux, the

@@ -35,7 +35,7 @@ from escapelint.read.classifier import LineClassifier
 from escapelint.workflows.blocks import BlockResult, file_lines, from_entries, look_up_block, read_block
 from escapelint.workflows.cache import FINDINGS, JSON, BlockMeta, CacheContext, Entry, RecordingSourceLocator
 from escapelint.workflows.cache import ResultCache, combined_digest, piece_digest, piece_spans
-from escapelint.workflows.parallel import Window, build_wide_leaks, count_line_ends, plan_windows
+from escapelint.workflows.parallel import COUNT_PIECE, Window, build_wide_leaks, count_line_ends, plan_windows
 from escapelint.workflows.parallel import _die_with_parent, pause_for_this_process
 
 #: Threads that hash and check the blocks (hashlib and zlib give up the interpreter lock on large data).
@@ -71,30 +71,41 @@ class ReadSettings:
 def plan(settings: ReadSettings) -> list[BlockPlan]:
     """Look up every block of the file (step 1 of the module docstring), in input order.
 
-    In three rounds, each shared by LOOKUP_THREADS threads, the biggest blocks first: the pieces of
-    every block are hashed; each block's entries are looked up and checked but for their bodies;
-    the pieces of those bodies are checked. So one big block does not keep one thread busy alone.
+    LOOKUP_THREADS threads share three kinds of task, the biggest blocks first: hash a 16 MiB piece
+    of a block; once all its pieces are, look up the block's entries (checked but for their bodies;
+    without entries, count its lines); then check each piece of those bodies. A task a finished one
+    makes goes first, so the look-ups (which hold the interpreter lock: JSON, the source files'
+    identities) run while the other thread hashes, and one big block does not keep a thread busy alone.
     """
     source = settings.source
     blocks = plan_windows(source, min_window_bytes=0)
     spans = [piece_spans(block.start, block.end) for block in blocks]
     digests: list[list[bytes]] = [[b""] * len(pieces) for pieces in spans]
-    biggest_first = sorted(range(len(blocks)), key=lambda i: -blocks[i].size)
+    unhashed = [len(pieces) for pieces in spans]
+    found: list[dict[str, Entry]] = [{} for _ in blocks]
+    counted: dict[int, int] = {}  # the lines of each block without entries
+    broken: set[int] = set()
+    # Made here, not in the threads: a large buffer a thread allocates stays in its own malloc arena,
+    # and every worker forked later would count those pages again.
+    buffers: queue.SimpleQueue = queue.SimpleQueue()
+    for _ in range(LOOKUP_THREADS):
+        buffers.put(bytearray(COUNT_PIECE))
+    tasks = _Tasks()
 
     def hash_piece(index: int, piece: int) -> None:
         digests[index][piece] = piece_digest(source, *spans[index][piece])
-
-    _on_threads(hash_piece, [(i, p) for i in biggest_first for p in range(len(spans[i]))])
-    found: list[dict[str, Entry]] = [{} for _ in blocks]
-    counted: dict[int, int] = {}  # the lines of each block without entries
+        if tasks.count_down(unhashed, index):
+            tasks.add(look_up, index)
 
     def look_up(index: int) -> None:
-        found[index] = _entries(settings, combined_digest(digests[index]))
-        if not found[index]:
-            counted[index] = count_line_ends(source, blocks[index].start, blocks[index].end)
-
-    _on_threads(look_up, [(i,) for i in biggest_first])
-    broken: set[int] = set()
+        found[index] = entries = _entries(settings, combined_digest(digests[index]))
+        for kind, entry in entries.items():
+            for piece in range(len(entry.body_crcs)):
+                tasks.add(check_piece, index, kind, piece)
+        if not entries:
+            buffer = buffers.get()
+            counted[index] = count_line_ends(source, blocks[index].start, blocks[index].end, buffer)
+            buffers.put(buffer)
 
     def check_piece(index: int, kind: str, piece: int) -> None:
         entry = found[index][kind].reopen()
@@ -103,7 +114,8 @@ def plan(settings: ReadSettings) -> list[BlockPlan]:
         if entry is not None:
             entry.close()
 
-    _on_threads(check_piece, [(i, k, p) for i in biggest_first for k, e in found[i].items() for p in range(len(e.body_crcs))])
+    biggest_first = sorted(range(len(blocks)), key=lambda i: -blocks[i].size)
+    tasks.run([(hash_piece, (i, p)) for i in biggest_first for p in range(len(spans[i]))], LOOKUP_THREADS)
     plans = []
     line = 0
     for index, block in enumerate(blocks):
@@ -117,29 +129,56 @@ def plan(settings: ReadSettings) -> list[BlockPlan]:
     return plans
 
 
-def _on_threads(function: Callable[..., None], items: list[tuple]) -> None:
-    """`function(*item)` for every item, by LOOKUP_THREADS threads taking them in order."""
-    order = deque(items)
-    failures: list[BaseException] = []
+class _Tasks:
+    """Tasks run by a few threads; a task may add more, which go first. The first failure stops them
+    all and is raised in the thread that called `run`."""
 
-    def work() -> None:
-        try:
-            while not failures:
-                try:
-                    item = order.popleft()
-                except IndexError:
+    def __init__(self) -> None:
+        self._queue: deque[tuple[Callable[..., None], tuple]] = deque()
+        self._lock = threading.Condition()
+        self._unfinished = 0
+        self._failures: list[BaseException] = []
+
+    def add(self, function: Callable[..., None], *arguments) -> None:
+        with self._lock:
+            self._queue.appendleft((function, arguments))
+            self._unfinished += 1
+            self._lock.notify()
+
+    def count_down(self, counters: list[int], index: int) -> bool:
+        """counters[index] -= 1, under the lock; whether it reached 0."""
+        with self._lock:
+            counters[index] -= 1
+            return counters[index] == 0
+
+    def run(self, tasks: list[tuple[Callable[..., None], tuple]], threads: int) -> None:
+        self._queue.extend(tasks)
+        self._unfinished += len(tasks)
+        workers = [threading.Thread(target=self._work, daemon=True) for _ in range(min(threads, max(1, len(tasks))))]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        if self._failures:
+            raise self._failures[0]
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue and self._unfinished and not self._failures:
+                    self._lock.wait()
+                if not self._queue or self._failures:
+                    self._lock.notify_all()
                     return
-                function(*item)
-        except BaseException as exc:  # handed to the calling thread
-            failures.append(exc)
-
-    threads = [threading.Thread(target=work, daemon=True) for _ in range(min(LOOKUP_THREADS, len(items)))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise failures[0]
+                function, arguments = self._queue.popleft()
+            try:
+                function(*arguments)
+            except BaseException as exc:  # handed to the thread that called run
+                with self._lock:
+                    self._failures.append(exc)
+            with self._lock:
+                self._unfinished -= 1
+                self._lock.notify_all()
 
 
 def _entries(settings: ReadSettings, digest: str) -> dict[str, Entry]:
@@ -200,6 +239,7 @@ def read_cached(settings: ReadSettings, jobs: int) -> Iterator[tuple[BlockResult
         identity = leaks.identity
         current = [p.meta is not None and _current(p.meta, identity) for p in plans]
     job = _Job(settings, identity, leaks, os.getpid())
+    _give_back_free_memory()
     # A current block whose lines did not move is copied from its entry here; the rest is work.
     ready = [is_current and p.meta.first_line == p.first_line for p, is_current in zip(plans, current)]
     left = [p for p, done in zip(plans, ready) if not done]
@@ -208,6 +248,18 @@ def read_cached(settings: ReadSettings, jobs: int) -> Iterator[tuple[BlockResult
             yield _read_here(job, block, is_current)
         return
     yield from _read_with_workers(job, plans, ready, min(jobs, len(left)))
+
+
+def _give_back_free_memory() -> None:
+    """Hand the memory the look-up's threads freed (their read buffers, kept in per-thread malloc
+    arenas) back to the system: a worker forked after it would count those pages too (measured on
+    Go 1.22's std: the parent 95 MiB before, each worker forked after it as much more)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _read_here(job: _Job, block: BlockPlan, current: bool) -> tuple[BlockResult, str | None]:

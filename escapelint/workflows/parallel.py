@@ -160,20 +160,23 @@ def _is_package_header(handle, start: int, classifier: LineClassifier) -> bool:
     return isinstance(classifier.classify(text)[1], PackageHeader)
 
 
-def count_line_ends(path: Path, start: int, end: int) -> int:
+def count_line_ends(path: Path, start: int, end: int, buffer: bytearray | None = None) -> int:
     """How many lines end in bytes [start, end) of the file, counted as the reader counts them.
 
     Universal newlines: "\n", "\r\n" and a lone "\r" each end a line. `start` must begin a line
-    after a "\n" (a window start), so that no CRLF is cut in two there.
+    after a "\n" (a window start), so that no CRLF is cut in two there. `buffer`: the one to read
+    into (else one of COUNT_PIECE bytes is made).
     """
-    buffer = bytearray(COUNT_PIECE)  # one buffer, refilled: counting must not hold the file in memory
+    if buffer is None:
+        buffer = bytearray(COUNT_PIECE)  # one buffer, refilled: counting must not hold the file in memory
+    piece = len(buffer)
     lines = 0
     cr_pending = False  # the byte before the piece was a CR
     with path.open("rb", buffering=0) as handle:
         handle.seek(start)
         while start < end:
             with memoryview(buffer) as view:
-                read = handle.readinto(view[: min(COUNT_PIECE, end - start)])
+                read = handle.readinto(view[: min(piece, end - start)])
             if not read:
                 break
             lines += buffer.count(b"\n", 0, read)

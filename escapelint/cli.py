@@ -359,7 +359,7 @@ def report(
     profile's bytes and objects are attributed to the sites and every report ranks them (the profile is
     read without Go; only one that names frames to drop needs `go tool pprof`).
     """
-    from escapelint.analyze.cost import ProfileMismatchError
+    from escapelint.read.heap_profile import ProfileMismatchError
     from escapelint.read.input import InputError
     from escapelint.report.formats import parse_format_targets
     from escapelint.report.output import OutputError

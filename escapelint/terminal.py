@@ -15,26 +15,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from escapelint.analyze.findings import Finding
 from escapelint.events import BuildStats, LineRole
-from escapelint.report.warnings import InputWarning
 from escapelint.report.wording import (
     UNKNOWN_FUNCTION,
     bytes_text,
     site_message,
     static_note,
 )
-from escapelint.rules import RULES
-from escapelint.workflows.audit import (
-    BuildFailedError,
-    BuildResult,
-    GenericDeclaration,
-    Progress,
-)
-from escapelint.workflows.gate import CheckOutcome
 
-if TYPE_CHECKING:  # for annotations only: the cost model loads with --profile
+if TYPE_CHECKING:  # for annotations only: `report` with every package from the cache loads no rule
     from escapelint.analyze.cost import CostAttribution
+    from escapelint.analyze.findings import Finding
+    from escapelint.report.warnings import InputWarning
+    from escapelint.workflows.audit import BuildFailedError, BuildResult, GenericDeclaration
+    from escapelint.workflows.gate import CheckOutcome
 
 _NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\b": "\\b", "\f": "\\f", "\v": "\\v", "\a": "\\a"}
 #: Besides the C0 and C1 controls and DEL: the line separators and the bidirectional overrides and
@@ -151,7 +145,7 @@ def audit_summary(result: BuildResult, report_locations: list[str], out: TextIO 
     allocations = f"{len(heap)} heap allocation{'s' * (len(heap) != 1)}{static_note(len(every) - len(heap))}"
     print(f"escapelint: {allocations} in {packages} packages ({command})", file=out)
     for category, count in sorted(categories.items(), key=lambda item: (-item[1], item[0])):
-        print(f"  {count:>6}  {category:<20} {RULES[category].title}", file=out)
+        print(f"  {count:>6}  {category:<20} {_rules()[category].title}", file=out)
     if functions:
         print("  functions with the most heap allocations (closures counted in the function that declares them):", file=out)
         for (package, function), count in functions.most_common(5):
@@ -211,7 +205,7 @@ def cost_summary(costs: CostAttribution, out: TextIO | None = None, top: int = 1
             f"[{finding.category}] {escape_controls(finding.event.expr)} in {escape_controls(finding.function or '?')}{shared}",
             file=out,
         )
-        rule = RULES.get(finding.category or "")
+        rule = _rules().get(finding.category or "")
         if rule is not None:
             print(f"{'':19}fix: {rule.fix}", file=out)
     functions = [t for t in costs.functions if t.figures.bytes or t.figures.objects]
@@ -251,7 +245,7 @@ def print_check(
         print(escape_controls(problem), file=out)
     for finding in outcome.new:
         print(describe(finding, file_shown), file=out)
-        rule = RULES.get(finding.category or "")
+        rule = _rules().get(finding.category or "")
         if rule is not None:
             print(f"    fix: {rule.fix} (escapelint explain {rule.id})", file=out)
     new = len(outcome.new)
@@ -265,8 +259,13 @@ def print_check(
     )
 
 
+def _rules():
+    from escapelint.rules import RULES  # imported when first needed: a summary of reused results needs none
+
+    return RULES
+
+
 __all__ = [
-    "Progress",
     "audit_summary",
     "cost_summary",
     "describe",

@@ -41,17 +41,13 @@ from dataclasses import dataclass
 
 from escapelint.analyze.findings import Finding, PackageFindings, declared_name
 from escapelint.events import EventKind
-from escapelint.read.heap_profile import HeapProfile, ProfileFrame
+from escapelint.read.heap_profile import HeapProfile, ProfileFrame, ProfileMismatchError
 
 #: The four values of a Go heap profile, by the names escapelint gives them.
 VALUE_TYPES = {"bytes": "alloc_space", "objects": "alloc_objects", "inuse_bytes": "inuse_space", "inuse_objects": "inuse_objects"}
 
 _RUNTIME_PREFIXES = ("runtime.", "internal/runtime/")
 _APPEND = re.compile(r"\bappend\s*\(")
-
-
-class ProfileMismatchError(ValueError):
-    """The profile cannot be joined to the build: not a heap profile (its sample types say so)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,11 @@ class ProfileFormatError(ValueError):
     """The text is not the `-raw` form of a profile (one line says where)."""
 
 
+class ProfileMismatchError(ValueError):
+    """The profile cannot be joined to the build: not a heap profile (its sample types say so).
+    Raised by escapelint.analyze.cost; here, with the profile, so that catching it loads no analysis."""
+
+
 @dataclass(frozen=True, slots=True)
 class SampleType:
     """One value every sample carries: `alloc_space` in `bytes`, `alloc_objects` in `count`, ..."""

@@ -18,13 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from escapelint.analyze.cost import CostAttribution
-from escapelint.analyze.findings import PackageFindings
-from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats, LineRole
 from escapelint.report.facts import BuildFacts, go_version_from_path
-from escapelint.report.index import IndexRow, index_page, index_row
 from escapelint.report.output import (
     STDOUT,
     OutputError,
@@ -34,10 +31,14 @@ from escapelint.report.output import (
     file_key,
 )
 from escapelint.report.options import ReportOptions
-from escapelint.report.page import InlinedCallees, package_page, page_stem
-from escapelint.report.source_view import source_views
 from escapelint.report.warnings import InputWarning
 from escapelint.report.writer import ReportWriter
+
+if TYPE_CHECKING:  # annotations only: the page model loads when a page is written, not to parse --format
+    from escapelint.analyze.cost import CostAttribution
+    from escapelint.analyze.findings import PackageFindings
+    from escapelint.analyze.source import SourceLocator
+    from escapelint.report.index import IndexRow
 
 __all__ = [
     "DIFF_FORMATS",
@@ -257,6 +258,10 @@ def write_reports(
         for writer in writers:
             writer.begin(facts)
         stems: set[str] = set()
+        from escapelint.report.index import index_page, index_row
+        from escapelint.report.page import InlinedCallees, package_page, page_stem
+        from escapelint.report.source_view import source_views
+
         rows: list[IndexRow] = []
         go_version = facts.go_version
         html = any(name == "html" for name, _ in targets)

@@ -31,10 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from escapelint import __version__
-from escapelint.analyze.findings import Finding, PackageFindings
-
-if TYPE_CHECKING:
-    from escapelint.analyze.cost import CostAttribution
 from escapelint.events import (
     BuildStats,
     Explanation,
@@ -46,6 +42,10 @@ from escapelint.events import (
 )
 from escapelint.gc_pause import paused
 from escapelint.report.warnings import InputWarning
+
+if TYPE_CHECKING:  # annotations only: the analysis is not loaded to copy results from the cache
+    from escapelint.analyze.cost import CostAttribution
+    from escapelint.analyze.findings import Finding, PackageFindings
 
 SCHEMA = "escapelint.report/1"
 

@@ -8,7 +8,6 @@ import string
 import urllib.parse
 from dataclasses import dataclass
 
-from escapelint.report.page import SOURCE_PAGE_CHOICES
 
 #: The placeholders an --editor-url template may use.
 EDITOR_FIELDS = ("path", "line", "col")
@@ -21,9 +20,16 @@ class ReportOptionError(ValueError):
     """An --editor-url or --source-pages value escapelint cannot use; the message names it."""
 
 
+#: Which Go files get a source view page (`--source-pages`): "module", the files under the source root
+#: and those in a package's own directory (so that a standard-library build gets one for each
+#: package's files, and a module's report none for the GOROOT code inlined into it); "all", every
+#: file a site is in that may be quoted; "none".
+SOURCE_PAGE_CHOICES = ("module", "all", "none")
+
+
 @dataclass(frozen=True, slots=True)
 class ReportOptions:
-    source_pages: str = "module"  # page.SOURCE_PAGE_CHOICES
+    source_pages: str = "module"  # SOURCE_PAGE_CHOICES
     editor_url: str | None = None  # e.g. "vscode://file/{path}:{line}:{col}"; None: no editor links
 
     def __post_init__(self) -> None:

@@ -33,6 +33,7 @@ from escapelint.events import (
 )
 from escapelint.report.categories import CategoryCount, category_counts
 from escapelint.report.facts import go_version_from_path
+from escapelint.report.options import SOURCE_PAGE_CHOICES
 from escapelint.report.wording import (
     UNKNOWN_FUNCTION,
     Tally,
@@ -829,11 +830,6 @@ class _FunctionBuilder:
         )
 
 
-#: Which Go files get a source view page (`--source-pages`): "module", the files under the source root
-#: and those in a package's own directory (so that a standard-library build gets one for each
-#: package's files, and a module's report none for the GOROOT code inlined into it); "all", every
-#: file a site is in that may be quoted; "none".
-SOURCE_PAGE_CHOICES = ("module", "all", "none")
 
 
 def package_page(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from escapelint.report.facts import BuildFacts
-from escapelint.report.index import IndexPage
-from escapelint.report.options import ReportOptions
 from escapelint.report.output import ReportFile
-from escapelint.report.page import PackagePage
+
+if TYPE_CHECKING:  # annotations only: --format is parsed without loading the page model
+    from escapelint.report.facts import BuildFacts
+    from escapelint.report.index import IndexPage
+    from escapelint.report.options import ReportOptions
+    from escapelint.report.page import PackagePage
 
 
 class ReportWriter:

@@ -15,9 +15,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from escapelint.analyze.findings import Finding
 from escapelint.report.output import Ownership, ReportFile, open_report_output
+
+if TYPE_CHECKING:  # annotations only: the command line imports BaselineError for every command
+    from escapelint.analyze.findings import Finding
 
 SCHEMA = "escapelint.workflows.baseline/1"
 

@@ -20,8 +20,8 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from escapelint.analyze.findings import PackageFindings, analyze
 from escapelint.analyze.leaks import LeakSummaries
 from escapelint.events import BuildStats, UnrecognizedLine
 from escapelint.read.assembler import BuildReader
@@ -45,6 +45,9 @@ from escapelint.workflows.cache import (
     shift_json,
 )
 
+
+if TYPE_CHECKING:
+    from escapelint.analyze.findings import PackageFindings
 
 @dataclass(frozen=True)
 class JsonPiece:
@@ -205,6 +208,8 @@ def _made(
     own_leaks: tuple[tuple[str, str], ...] | None = None,
 ) -> BlockResult:
     """Read and analyse the block; write its JSON and findings entries as it goes, and store them."""
+    from escapelint.analyze.findings import analyze  # here: a run that only reuses results never loads the rules
+
     reader = BuildReader(classifier)
     json_out = cache.new_entry(key, JSON, fragments) if fragments is not None else None
     writer = None if json_out is None else JsonReportWriter(json_out.text(), "")

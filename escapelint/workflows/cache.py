@@ -67,11 +67,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from escapelint import __version__
-from escapelint.analyze.findings import PackageFindings
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats, CompilerError, EventKind, LineRole, UnrecognizedLine
+
+if TYPE_CHECKING:  # annotations only: the analysis is not loaded to copy results from the cache
+    from escapelint.analyze.findings import PackageFindings
 
 #: Bumped whenever the layout of an entry changes.
 FORMAT = 2

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
 
-from escapelint.rules import RULES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,7 +36,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Config:
-    fail_on: frozenset[str] = field(default_factory=lambda: frozenset(RULES) - {"unclassified"})
+    fail_on: frozenset[str] = field(default_factory=lambda: frozenset(_rules()) - {"unclassified"})
     exclude: tuple[str, ...] = ()
     baseline: str = DEFAULT_BASELINE
     max_new: int = 0
@@ -114,10 +113,10 @@ def _from_table(table: dict, origin: Path) -> Config:
     if "fail-on" in table:
         categories = _strings(table["fail-on"], "fail-on", origin)
         for category in categories:
-            if category not in RULES:
-                close = get_close_matches(category, list(RULES), n=1)
+            if category not in _rules():
+                close = get_close_matches(category, list(_rules()), n=1)
                 hint = f" (did you mean {close[0]}?)" if close else ""
-                raise ConfigError(f"{origin}: fail-on: unknown category {category!r}{hint}; known: {', '.join(RULES)}")
+                raise ConfigError(f"{origin}: fail-on: unknown category {category!r}{hint}; known: {', '.join(_rules())}")
         values["fail_on"] = frozenset(categories)
     if "exclude" in table:
         values["exclude"] = tuple(_strings(table["exclude"], "exclude", origin))
@@ -147,3 +146,9 @@ def _strings(value, key: str, origin: Path) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{origin}: {key} must be a list of strings")
     return value
+
+
+def _rules():
+    from escapelint.rules import RULES  # when a configuration is read: every command imports ConfigError
+
+    return RULES

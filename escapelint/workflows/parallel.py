@@ -38,8 +38,8 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from escapelint.analyze.findings import PackageFindings, analyze
 from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats, UnrecognizedLine
@@ -50,6 +50,9 @@ from escapelint.read.leak_scan import scan_leak_headers
 from escapelint.read.messages import PackageHeader
 from escapelint.report.json import JsonReportWriter
 from escapelint.report.output import process_exists
+
+if TYPE_CHECKING:
+    from escapelint.analyze.findings import PackageFindings
 
 #: The default number of workers is one per CPU up to this many: past it the biggest package (go/types
 #: in the standard library) bounds the time anyway, and every worker holds a package in memory.
@@ -265,6 +268,8 @@ class _WindowReader(io.RawIOBase):
 def _read_window(task: tuple[Window, int, int]) -> WindowResult:
     """Read, analyse and write one window. `task` also names an offset before the window whose line
     number the parent knows: the worker counts the lines from there itself."""
+    from escapelint.analyze.findings import analyze  # here: the cached read imports this module's helpers only
+
     window, known_offset, known_lines = task
     job = _job
     assert job is not None and _classifier is not None, "worker not started"

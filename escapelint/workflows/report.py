@@ -11,16 +11,11 @@ import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from escapelint.analyze.cost import CostAttribution
-from escapelint.analyze.findings import PackageFindings, analyze
-from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats
 from escapelint.gc_pause import paused
-from escapelint.read.assembler import BuildReader
-from escapelint.read.heap_profile import HeapProfile
 from escapelint.read.input import STDIN, InputError, open_build_output, starts_like_json
 from escapelint.report.facts import BuildFacts
 from escapelint.report.json import JsonReportWriter
@@ -38,8 +33,15 @@ from escapelint.workflows.parallel import (
     read_windows,
     remove_stale_fragments,
 )
-from escapelint.workflows.profile import attribute_build
 from escapelint.workflows.signals import terminated_like_interrupted
+
+if TYPE_CHECKING:
+    # Annotations only. The analysis is imported where a package is analysed, the cost model with a
+    # profile: a report whose every package comes from the cache loads neither (about 50 ms).
+    from escapelint.analyze.cost import CostAttribution
+    from escapelint.analyze.findings import PackageFindings
+    from escapelint.read.assembler import BuildReader
+    from escapelint.read.heap_profile import HeapProfile
 
 #: The exit status of a run stopped by SIGTERM: 128 + 15, as a shell reports a process SIGTERM ended.
 
@@ -196,6 +198,9 @@ def _report(
         if profiles is None and opened is None and active is None:
             windows = parallel_windows(source, jobs)
         if profiles is not None:
+            from escapelint.read.assembler import BuildReader
+            from escapelint.workflows.profile import attribute_build
+
             reader = BuildReader()
             stats = reader.stats
             lines = opened if opened is not None else stack.enter_context(open_build_output(source))
@@ -205,6 +210,8 @@ def _report(
                 writer.costs = costs
             analysed = _written_to(iter(read), json_writers)
         elif windows is None and active is None:
+            from escapelint.read.assembler import BuildReader
+
             reader = BuildReader()
             stats = reader.stats
             lines = opened if opened is not None else stack.enter_context(open_build_output(source))
@@ -402,6 +409,9 @@ def _read_here(
 ) -> Iterator[PackageFindings]:
     """Read, analyse and write in this process, a package at a time; each package's leaks are counted
     in before its analysis, for the packages after it (escapelint.analyze.leaks)."""
+    from escapelint.analyze.findings import analyze
+    from escapelint.analyze.leaks import LeakSummaries
+
     leaks = LeakSummaries()
     for output in reader.packages(lines):
         leaks.add_output(output)

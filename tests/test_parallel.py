@@ -201,17 +201,43 @@ def test_a_failing_worker_fails_the_report_and_leaves_no_fragments(tmp_path, sma
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    real_analyze = parallel.analyze
+    from escapelint.analyze import findings
+
+    real_analyze = findings.analyze
 
     def failing_analyze(output, sources=None, leaks=None):
         if output.path == "example.com/escapelint/hostile/odd":
             raise OSError("no space left on device (simulated)")
         return real_analyze(output, sources, leaks)
 
-    monkeypatch.setattr(parallel, "analyze", failing_analyze)  # the forked workers inherit it
+    monkeypatch.setattr(findings, "analyze", failing_analyze)  # the forked workers inherit it (parallel imports it when it analyses)
     with pytest.raises(OSError, match="simulated"):
         report_json(str(source), str(tmp_path / "report.json"), jobs=2)
     assert list(scratch.iterdir()) == []
+
+
+def test_a_failing_worker_fails_a_cached_report_and_leaves_no_fragments_nor_partial_entries(tmp_path, small_windows, monkeypatch):
+    """The same through the result cache (escapelint.workflows.cached_read): the blocks the cache does
+    not hold are made by forked workers, and one of them fails."""
+    from escapelint.analyze import findings
+    from escapelint.workflows.cache import ResultCache
+
+    source = tmp_path / "all.txt"
+    source.write_bytes(_all_recorded())
+    real_analyze = findings.analyze
+
+    def failing_analyze(output, sources=None, leaks=None):
+        if output.path == "example.com/escapelint/hostile/odd":
+            raise OSError("no space left on device (simulated)")
+        return real_analyze(output, sources, leaks)
+
+    monkeypatch.setattr(findings, "analyze", failing_analyze)
+    cache = ResultCache.open(tmp_path / "cache")
+    with pytest.raises(OSError, match="simulated"):
+        report(str(source), [("json", tmp_path / "report.json")], jobs=2, cache=cache)
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert not (tmp_path / "report.json").exists()
+    assert [p.name for p in (tmp_path / "cache" / "tmp").iterdir() if p.name.endswith(".partial")] == []
 
 
 def test_ctrl_c_stops_every_process_and_leaves_nothing_behind(tmp_path):

@@ -101,7 +101,7 @@ _TAG_TEXT = (
 JSON = "json"
 FINDINGS = "findings"
 KINDS = (JSON, FINDINGS)
-_PIECE = 4 << 20
+_READ_PIECE = 4 << 20
 
 
 def default_directory(environ: Mapping[str, str] = os.environ) -> Path | None:
@@ -937,7 +937,7 @@ def shift_json(entry: Entry, delta: int, out) -> None:
     descriptor = entry.handle.fileno()
     offset, carry = 0, b""
     while offset < entry.body_length:
-        piece = os.pread(descriptor, min(_PIECE, entry.body_length - offset), offset)
+        piece = os.pread(descriptor, min(_READ_PIECE, entry.body_length - offset), offset)
         if not piece:
             raise OSError(f"{entry.path}: shorter than it says")
         offset += len(piece)

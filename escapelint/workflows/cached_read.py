@@ -36,7 +36,7 @@ from escapelint.workflows.blocks import BlockResult, file_lines, from_entries, l
 from escapelint.workflows.cache import FINDINGS, JSON, BlockMeta, CacheContext, Entry, RecordingSourceLocator
 from escapelint.workflows.cache import ResultCache, combined_digest, piece_digest, piece_spans
 from escapelint.workflows.parallel import COUNT_PIECE, Window, build_wide_leaks, count_line_ends, plan_windows
-from escapelint.workflows.parallel import _die_with_parent, pause_for_this_process
+from escapelint.workflows.parallel import prepare_worker
 
 #: Threads that hash and check the blocks (hashlib and zlib give up the interpreter lock on large data).
 LOOKUP_THREADS = 2
@@ -317,14 +317,9 @@ def _reopened(block: BlockPlan, settings: ReadSettings) -> BlockResult | None:
 
 
 def _start_worker(job: _Job) -> None:
-    import signal
-
     global _job
-    _die_with_parent(job.parent)
+    prepare_worker(job.parent)
     _job = job
-    pause_for_this_process()  # as the parent, which pauses the cyclic collector while it reads
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the workers
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _work(block: BlockPlan) -> tuple[int, BlockResult, str | None, int]:

@@ -16,7 +16,7 @@ Why processes: the work is pure Python, so threads would queue on one interprete
 are forked, so they start at once with the grammar already compiled; elsewhere than on Linux, the
 input is read by one process.
 
-Nothing outlives the run: the workers die with the parent however it ends (`_die_with_parent`; kill -9
+Nothing outlives the run: the workers die with the parent however it ends (`die_with_parent`; kill -9
 too), and the parent removes the fragment directory on every way out but SIGKILL. What SIGKILL leaves,
 a directory named after the pid of a process that no longer exists, the next parallel run removes
 (`remove_stale_fragments`).
@@ -213,9 +213,14 @@ _classifier: LineClassifier | None = None
 
 def _start_worker(job: _Job, classifier: LineClassifier) -> None:
     global _job, _classifier
-    _die_with_parent(job.parent)
+    prepare_worker(job.parent)
     _job, _classifier = job, classifier
-    # Like the one-process pipeline (report.py beside this), which pauses the cyclic collector while it reads.
+
+
+def prepare_worker(parent: int) -> None:
+    """What every forked worker process does first (here and in escapelint.workflows.cached_read)."""
+    die_with_parent(parent)
+    # Like the one-process pipeline (report.py), which pauses the cyclic collector while it reads.
     pause_for_this_process()
     # Ctrl-C reaches the whole process group: the parent alone handles it, and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -223,7 +228,7 @@ def _start_worker(job: _Job, classifier: LineClassifier) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """Have Linux SIGKILL this worker when its parent ends, however it ends (kill -9 too), so that no
     worker reads on for a report nobody will write.
 

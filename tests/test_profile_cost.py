@@ -20,7 +20,7 @@ from escapelint.analyze.cost import ProfileMismatchError, attribute
 from escapelint.read.heap_profile import ProfileFormatError, read_heap_profile
 from escapelint.workflows.profile import ProfileError, attribute_build, read_profile
 
-from .conftest import MODULES, RECORDED, analysed, analysed_file, toolchain_or_skip
+from .conftest import MODULES, RECORDED, analysed, analysed_file
 
 VERSIONS = ["1.19", "1.22.10", "1.27.3"]
 PROFILED = MODULES / "profiled"

@@ -49,6 +49,7 @@ from escapelint.workflows.cache import (
 if TYPE_CHECKING:
     from escapelint.analyze.findings import PackageFindings
 
+
 @dataclass(frozen=True)
 class JsonPiece:
     """A block's JSON text: the first `length` bytes of `path` (a file of the run's), `packages` packages."""
@@ -86,7 +87,7 @@ def read_block(
     leaks: LeakSummaries | None = None,
     own_leaks: tuple[tuple[str, str], ...] | None = None,
 ) -> BlockResult:
-    """The results of one block: `lines()` opens its text, `digest` is the SHA-256 of its bytes.
+    """The results of one block: `lines()` opens its text, `digest` is its digest (BlockHasher).
 
     JSON is written when `fragments` is given (the directory for its text), findings kept when
     `want_findings`. The cache is asked first; what it lacks is made and stored. `leaks` is the
@@ -95,7 +96,7 @@ def read_block(
     `own_leaks`: the block's own packages' identities in that table, stored with its results.
     """
     packages = None if leaks is None else leaks.identity
-    found = _looked_up(digest, first_line, cache, context, fragments, want_findings, packages, check_packages=True)
+    found = _looked_up(digest, first_line, cache, context, fragments, want_findings, packages)
     if found is not None:
         return found
     key = context.key(digest)
@@ -108,20 +109,20 @@ def look_up_block(
 ) -> BlockResult | None:
     """The block's results when the cache holds them, else None, with other packages' leaks known by
     `identity` alone (LeakSummaries.identity, or the identities the cache states: escapelint.workflows.cached_read)."""
-    return _looked_up(digest, first_line, cache, context, fragments, want_findings, identity, check_packages=True)
+    return _looked_up(digest, first_line, cache, context, fragments, want_findings, identity)
 
 
 def _looked_up(
     digest: str, first_line: int, cache: ResultCache, context: CacheContext, fragments: Path | None,
-    want_findings: bool, packages: Callable[[str], str] | None, *, check_packages: bool,
+    want_findings: bool, packages: Callable[[str], str] | None,
 ) -> BlockResult | None:
     key = context.key(digest)
     want_json = fragments is not None
     root = context.source_root
-    json_entry = cache.lookup(key, JSON, root, packages, check_packages=check_packages) if want_json else None
+    json_entry = cache.lookup(key, JSON, root, packages) if want_json else None
     findings_entry = None
     if want_findings and (json_entry is not None or not want_json):
-        findings_entry = cache.lookup(key, FINDINGS, root, packages, check_packages=check_packages)
+        findings_entry = cache.lookup(key, FINDINGS, root, packages)
     try:
         if (json_entry is not None or not want_json) and (findings_entry is not None or not want_findings):
             return from_entries(json_entry, findings_entry, first_line, fragments)

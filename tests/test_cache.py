@@ -464,3 +464,25 @@ def test_a_caller_whose_callee_changed_is_made_again(tmp_path, change):
     warm_cache = _fresh_cache(tmp_path)
     assert _run(changed, tmp_path / "warm", root, warm_cache) == plain
     assert warm_cache.stored >= 1
+
+
+@pytest.mark.parametrize("piece", [64, 100, 4096])
+def test_a_block_streamed_a_line_at_a_time_has_the_digest_of_the_same_bytes_in_a_file(tmp_path, monkeypatch, piece):
+    """A `go build` pipe is hashed a line at a time (BlockHasher.update), a file in pieces, by threads
+    (piece_digest): the two must agree, also where a line ends exactly at a piece's end."""
+    monkeypatch.setattr(cache_module, "PIECE", piece)
+    recording = recorded_files("example.m2.txt")[-1]
+    data = recording.read_bytes()
+    data += b"x" * (-len(data) % piece)  # the last piece full too
+    source = tmp_path / "block.txt"
+    source.write_bytes(data)
+    streamed = cache_module.BlockHasher()
+    for line in data.splitlines(keepends=True):
+        streamed.update(line)
+    assert streamed.hexdigest() == cache_module.block_digest(source, 0, len(data))
+    assert len(cache_module.piece_spans(0, len(data))) == len(data) // piece
+    # A block that starts anywhere in the file (mapped from the page before it).
+    assert len(data) > 8192
+    later = cache_module.BlockHasher()
+    later.update(data[4099:])
+    assert later.hexdigest() == cache_module.block_digest(source, 4099, len(data))

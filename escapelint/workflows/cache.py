@@ -164,6 +164,11 @@ class BlockHasher:
         self._filled = 0
 
     def update(self, data) -> None:
+        size = len(data)
+        if self._filled + size < PIECE:  # a line of a pipe, nearly always: no view, no loop (2 M lines)
+            self._current.update(data)
+            self._filled += size
+            return
         with memoryview(data) as view:
             while len(view):
                 part = view[: PIECE - self._filled]

@@ -486,3 +486,19 @@ def test_a_block_streamed_a_line_at_a_time_has_the_digest_of_the_same_bytes_in_a
     later = cache_module.BlockHasher()
     later.update(data[4099:])
     assert later.hexdigest() == cache_module.block_digest(source, 4099, len(data))
+
+
+def test_entries_that_vanish_after_the_look_up_are_made_after_all_with_the_leak_table(tmp_path, monkeypatch):
+    """Another run may replace or trim an entry between the look-up and its use: the block is then
+    made, and it still follows values into other packages (the leak table is built when needed)."""
+    from escapelint.workflows import cached_read
+
+    recording = recorded_files("leaks.m2.txt")[-1]
+    root = module_of(recording)
+    plain = _run(recording, tmp_path / "plain", root, None)
+    _run(recording, tmp_path / "cold", root, _fresh_cache(tmp_path))
+    monkeypatch.setattr(cache_module.Entry, "reopen", lambda self: None)
+    monkeypatch.setattr(cached_read, "look_up_block", lambda *args, **kwargs: None)
+    again = _fresh_cache(tmp_path)
+    assert _run(recording, tmp_path / "again", root, again) == plain
+    assert again.stored > 0, "nothing was made after all: the test proves nothing"

@@ -41,24 +41,23 @@ def scan_leak_explanations(path: Path) -> Iterator[tuple[str, bytes]]:
 def scan_leak_headers(path: Path) -> Iterator[tuple[int, str, bytes]]:
     """`scan_leak_explanations` with the byte offset of each package header line in the file."""
     with path.open("rb") as handle:
-        try:
-            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:  # an empty file cannot be mapped
-            return
-        with data:
-            yield from _scan(data)
+        yield from _scan_mapped(handle)
 
 
 def scan_leak_handle(handle: BinaryIO) -> Iterator[tuple[str, bytes]]:
     """`scan_leak_explanations` of an open file (a block of a `go build` pipe spooled to disk): mapped,
     never read into memory whole (go/types alone is 270 MB of the standard library's output)."""
+    for _, package, text in _scan_mapped(handle):
+        yield package, text
+
+
+def _scan_mapped(handle: BinaryIO) -> Iterator[tuple[int, str, bytes]]:
     try:
         data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     except ValueError:  # an empty file cannot be mapped
         return
     with data:
-        for _, package, text in _scan(data):
-            yield package, text
+        yield from _scan(data)
 
 
 def scan_leak_text(data: bytes) -> Iterator[tuple[str, bytes]]:

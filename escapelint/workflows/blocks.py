@@ -95,8 +95,10 @@ def read_block(
     packages the analysis followed into are dependencies of the entry, as the source files are.
     `own_leaks`: the block's own packages' identities in that table, stored with its results.
     """
-    packages = None if leaks is None else leaks.identity
-    found = _looked_up(digest, first_line, cache, context, fragments, want_findings, packages)
+    found = look_up_block(
+        digest, first_line, cache=cache, context=context, fragments=fragments, want_findings=want_findings,
+        identity=None if leaks is None else leaks.identity,
+    )  # fmt: skip
     if found is not None:
         return found
     key = context.key(digest)
@@ -105,24 +107,18 @@ def read_block(
 
 def look_up_block(
     digest: str, first_line: int, *, cache: ResultCache, context: CacheContext, fragments: Path | None,
-    want_findings: bool, identity: Callable[[str], str],
+    want_findings: bool, identity: Callable[[str], str] | None,
 ) -> BlockResult | None:
     """The block's results when the cache holds them, else None, with other packages' leaks known by
-    `identity` alone (LeakSummaries.identity, or the identities the cache states: escapelint.workflows.cached_read)."""
-    return _looked_up(digest, first_line, cache, context, fragments, want_findings, identity)
-
-
-def _looked_up(
-    digest: str, first_line: int, cache: ResultCache, context: CacheContext, fragments: Path | None,
-    want_findings: bool, packages: Callable[[str], str] | None,
-) -> BlockResult | None:
+    `identity` (LeakSummaries.identity, or the identities the cache states: escapelint.workflows.cached_read;
+    None: an entry that depends on another package's leaks is not current)."""
     key = context.key(digest)
     want_json = fragments is not None
     root = context.source_root
-    json_entry = cache.lookup(key, JSON, root, packages) if want_json else None
+    json_entry = cache.lookup(key, JSON, root, identity) if want_json else None
     findings_entry = None
     if want_findings and (json_entry is not None or not want_json):
-        findings_entry = cache.lookup(key, FINDINGS, root, packages)
+        findings_entry = cache.lookup(key, FINDINGS, root, identity)
     try:
         if (json_entry is not None or not want_json) and (findings_entry is not None or not want_findings):
             return from_entries(json_entry, findings_entry, first_line, fragments)

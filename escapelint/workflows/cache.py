@@ -206,17 +206,18 @@ def piece_digest(path: Path, start: int, end: int) -> bytes:
     if end <= start:
         return hashlib.sha256().digest()
     with path.open("rb", buffering=0) as handle:
-        return _mapped_digest(handle.fileno(), start, end)
+        return _over_mapped(handle.fileno(), start, end, lambda piece: hashlib.sha256(piece).digest())
 
 
-def _mapped_digest(descriptor: int, start: int, end: int) -> bytes:
+def _over_mapped(descriptor: int, start: int, end: int, function):
+    """`function` of bytes [start, end) of an open file, mapped (from the page `start` is in) for the call."""
     import mmap
 
     aligned = start - start % mmap.ALLOCATIONGRANULARITY
     with mmap.mmap(descriptor, end - aligned, offset=aligned, access=mmap.ACCESS_READ) as data:
         with memoryview(data) as view:
             with view[start - aligned :] as piece:
-                return hashlib.sha256(piece).digest()
+                return function(piece)
 
 
 def block_digest(path: Path, start: int, end: int) -> str:
@@ -610,17 +611,11 @@ def _file_identity(handle) -> tuple[int, ...]:
 def _crc_of(descriptor: int, start: int, end: int) -> int:
     """The CRC-32 of bytes [start, end) of an open file (OSError when it is shorter), mapped as
     piece_digest maps what it hashes."""
-    import mmap
-
     if end <= start:
         return 0
     if os.fstat(descriptor).st_size < end:
         raise OSError("shorter than its trailer says")
-    aligned = start - start % mmap.ALLOCATIONGRANULARITY
-    with mmap.mmap(descriptor, end - aligned, offset=aligned, access=mmap.ACCESS_READ) as data:
-        with memoryview(data) as view:
-            with view[start - aligned :] as piece:
-                return zlib.crc32(piece)
+    return _over_mapped(descriptor, start, end, zlib.crc32)
 
 
 def _verified(handle, path: Path, key: str, kind: str) -> Entry | None:

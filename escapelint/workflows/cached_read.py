@@ -80,7 +80,8 @@ def plan(settings: ReadSettings) -> list[BlockPlan]:
     source = settings.source
     blocks = plan_windows(source, min_window_bytes=0)
     spans = [piece_spans(block.start, block.end) for block in blocks]
-    digests: list[list[bytes]] = [[b""] * len(pieces) for pieces in spans]
+    digests: list[list[bytes]] = [[b""] * len(pieces) for pieces in spans]  # of each piece
+    block_digests = [""] * len(blocks)
     unhashed = [len(pieces) for pieces in spans]
     found: list[dict[str, Entry]] = [{} for _ in blocks]
     counted: dict[int, int] = {}  # the lines of each block without entries
@@ -98,7 +99,8 @@ def plan(settings: ReadSettings) -> list[BlockPlan]:
             tasks.add(look_up, index)
 
     def look_up(index: int) -> None:
-        found[index] = entries = _entries(settings, combined_digest(digests[index]))
+        block_digests[index] = combined_digest(digests[index])
+        found[index] = entries = _entries(settings, block_digests[index])
         for kind, entry in entries.items():
             for piece in range(len(entry.body_crcs)):
                 tasks.add(check_piece, index, kind, piece)
@@ -124,7 +126,7 @@ def plan(settings: ReadSettings) -> list[BlockPlan]:
         lines = meta.stats.lines if meta is not None else counted.get(index)
         if lines is None:  # an entry found broken
             lines = count_line_ends(source, block.start, block.end)
-        plans.append(BlockPlan(index, block, combined_digest(digests[index]), line, lines, meta, entries))
+        plans.append(BlockPlan(index, block, block_digests[index], line, lines, meta, entries))
         line += lines
     return plans
 
@@ -246,7 +248,7 @@ def read_cached(settings: ReadSettings, jobs: int) -> Iterator[tuple[BlockResult
         for block, is_current in zip(plans, current):
             yield _read_here(job, block, is_current)
         return
-    yield from _read_with_workers(job, plans, ready, min(jobs, len(left)))
+    yield from _read_with_workers(job, plans, current, ready, min(jobs, len(left)))
 
 
 def _give_back_free_memory() -> None:
@@ -319,17 +321,18 @@ def _start_worker(job: _Job) -> None:
     _job = job
 
 
-def _work(block: BlockPlan) -> tuple[int, BlockResult, str | None, int]:
-    """A block in a worker: rewritten from its entry (its lines moved) or made; with how many entries were stored."""
+def _work(block: BlockPlan, current: bool) -> tuple[int, BlockResult, str | None, int]:
+    """A block in a worker: rewritten from its entry (`current`: its lines moved) or made; with how
+    many entries were stored."""
     job = _job
     assert job is not None, "worker not started"
     before = job.settings.cache.stored
-    result, problem = _read_here(job, block, current=block.meta is not None and _current(block.meta, job.identity))
+    result, problem = _read_here(job, block, current)
     return block.index, result, problem, job.settings.cache.stored - before
 
 
 def _read_with_workers(
-    job: _Job, plans: list[BlockPlan], ready: list[bool], workers: int
+    job: _Job, plans: list[BlockPlan], current: list[bool], ready: list[bool], workers: int
 ) -> Iterator[tuple[BlockResult, str | None]]:
     """The blocks that are not ready go to `workers` forked processes (the biggest first, then in
     input order, a spare one queued each); the ready ones are taken here when their turn comes."""
@@ -345,8 +348,9 @@ def _read_with_workers(
         def hand_out() -> None:
             nonlocal in_flight
             while order and in_flight <= workers:
-                task = replace(order.popleft(), entries={})  # the checked entries stay with this process
-                pool.apply_async(_work, (task,), callback=finished.put, error_callback=finished.put)
+                block = order.popleft()
+                task = replace(block, entries={})  # the checked entries stay with this process
+                pool.apply_async(_work, (task, current[block.index]), callback=finished.put, error_callback=finished.put)
                 in_flight += 1
 
         def collect(wait: bool) -> None:

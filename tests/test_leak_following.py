@@ -131,6 +131,35 @@ def test_the_file_scan_finds_what_the_text_scan_finds_across_its_windows(window,
         assert list(leak_scan.scan_leak_explanations(path)) == expected
 
 
+@pytest.mark.parametrize("window", [8, 4096])
+def test_the_scan_finds_package_headers_where_the_reader_does(window, monkeypatch, tmp_path):
+    # Hand-made, deliberately odd input (no compiler prints "#" in these places): the scan finds a
+    # header line by its "#" alone, and must take exactly the lines that start with "# " for one.
+    from escapelint.read import leak_scan
+
+    monkeypatch.setattr(leak_scan._ScannedPages, "WINDOW", window)
+    text = (
+        "# example.com/a\n"
+        "x.go:1:2: #notaheader\n"
+        "#example.com/not\n"
+        " # example.com/not\n"
+        "\n"
+        "# example.com/b\n"
+        "##\n"
+        "# example.com/c\n"
+        "#"
+    )
+    path = tmp_path / "build.txt"
+    path.write_text(text, newline="")
+    packages, _ = read_build_output(read_lines(path))
+    read = [p.path for p in packages if p.path is not None]
+    assert read == ["example.com/a", "example.com/b", "example.com/c"]
+    scanned = list(leak_scan.scan_leak_headers(path))
+    assert [package for _, package, _ in scanned] == read
+    assert [offset for offset, _, _ in scanned] == [text.index(f"# {p}\n") for p in read]
+    assert [package for package, _ in leak_scan.scan_leak_text(text.encode())] == read
+
+
 def test_a_spooled_pipe_block_on_disk_is_scanned_mapped_with_the_same_result(monkeypatch, tmp_path):
     # audit spools each package block of the go build pipe; one bigger than SPOOL_IN_MEMORY is on disk
     # and scanned mapped, never read whole (go/types alone is 270 MB of the standard library's output).

@@ -25,7 +25,6 @@ from escapelint.read.classifier import LineClassifier
 from escapelint.read.messages import PackageHeader
 
 _HEAP = b" leaks to {heap}"
-_HEADER = b"# "
 #: A leak header and the lines that carry its position prefix indented (flow "  flow: ", step
 #: "    from ", warning "  warning: "); a position never holds ": " (grammars/gc_diagnostics.lark).
 _BLOCK = re.compile(rb"(?P<prefix>[^\n]*?: )(?P<header>parameter [^\n]*)(?:\n(?P=prefix)  [^\n]*)*")
@@ -118,13 +117,13 @@ def _scan(data) -> Iterator[tuple[int, str, bytes]]:
     classifier = LineClassifier()
     pages = _ScannedPages(data)
     headers: list[tuple[int, str]] = []  # (offset, import path) of each package header
-    start = 0 if data[:2] == _HEADER else _after_newline(pages.find(b"\n" + _HEADER, 0))
+    start = _next_header_line(pages, 0)
     while start >= 0:
         end = _line_end(data, start)
         message = classifier.classify(_text(data[start:end]))[1]
         if isinstance(message, PackageHeader):
             headers.append((start, message.path))
-        start = _after_newline(pages.find(b"\n" + _HEADER, end))
+        start = _next_header_line(pages, end + 1)
     pages.give_back_all()
     blocks: list[list[bytes]] = [[] for _ in headers]
     starts = [offset for offset, _ in headers]
@@ -146,8 +145,21 @@ def _scan(data) -> Iterator[tuple[int, str, bytes]]:
         yield offset, package, b"\n".join(block)
 
 
-def _after_newline(found: int) -> int:
-    return found + 1 if found >= 0 else -1
+def _next_header_line(pages: _ScannedPages, start: int) -> int:
+    """Where the next line at or after byte `start` that begins with "# " (a package header's form)
+    begins; -1 if none does.
+
+    Found by its "#" alone: a one-byte search runs at memchr's speed, while a search for "\n# " (a
+    common byte last) took 0.22 s of the standard library's 330 MB against 0.01 s. "#" is rare in
+    compiler output (582 times in Go 1.22's std).
+    """
+    data = pages.data
+    at = pages.find(b"#", start)
+    while at >= 0:
+        if data[at + 1 : at + 2] == b" " and (at == 0 or data[at - 1] == 0x0A):
+            return at
+        at = pages.find(b"#", at + 1)
+    return -1
 
 
 def _line_end(data, start: int) -> int:

@@ -375,6 +375,22 @@ def test_the_standard_library_reports_the_same_without_the_cache_cold_and_warm(t
     assert moved.read_bytes() == moved_plain.read_bytes()
 
 
+def test_an_imported_struct_type_read_for_a_selector_is_a_dependency(tmp_path):
+    """`st.Keys` with `st store.Stats`: whether Keys is a field or a method is read from package
+    store's files (PackageSource.members_of), so they are dependencies of the verdict, like the
+    package's own files; they were read around the recorder once."""
+    from escapelint.workflows.cache import Dependencies
+
+    root = MODULES / "leaks"
+    sources = RecordingSourceLocator(root, Dependencies())
+    source = sources.read({"./selectors.go"})
+    sources.take()
+    assert source.members_of("./selectors.go", "store.Stats") == ({"Keys", "Bytes"}, frozenset())
+    noted = {(d.kind, d.name) for d in sources.take()}
+    # Named under the root, as the package's own files are: another copy of the module hits.
+    assert {("dir", "store"), ("file", "store/store.go")} <= noted
+
+
 def test_a_callee_analysis_kept_from_an_earlier_block_still_lists_what_it_read(tmp_path):
     """A callee package's analysis outlives the block that made it (escapelint.analyze.findings keeps
     it for later blocks); each block that follows a value into it must still list the callee's files

@@ -76,8 +76,18 @@ class PackageSource:
     whose globals are not its own.
     """
 
-    def __init__(self, named: dict[str, tuple[Path, str]], siblings: list[tuple[Path, str]]) -> None:
+    def __init__(
+        self,
+        named: dict[str, tuple[Path, str]],
+        siblings: list[tuple[Path, str]],
+        read_directory: Callable[[Path], tuple[str, ...]] | None = None,
+    ) -> None:
         self._named = {printed: text for printed, (_, text) in named.items()}
+        # How the texts of an imported package's directory are read (members_of): through the
+        # SourceLocator that read these files, so that the result cache notes them too.
+        self._read_directory = read_directory or _directory_texts
+        self._imported_texts: dict[Path, tuple[str, ...]] = {}
+        self._members: dict[tuple[Path, str], tuple[frozenset[str], frozenset[str]] | None] = {}
         self._directory_of = {printed: directory for printed, (directory, _) in named.items()}
         self._texts_by_directory: dict[Path, list[str]] = {}
         for directory, text in [*named.values(), *siblings]:
@@ -142,13 +152,22 @@ class PackageSource:
         qualifier, dot, name = type_name.rpartition(".")
         if dot:
             directory = self._import_directory(file, qualifier)
-            texts = None if directory is None else _directory_texts(directory)
+            if directory is None:
+                return None
+            texts = self._imported_texts.get(directory)
+            if texts is None:
+                texts = self._imported_texts[directory] = self._read_directory(directory)
         else:
             directory = self._directory_of.get(file)
             texts = None if directory is None else self._texts_by_directory.get(directory)
         if not texts:
             return None
-        return _struct_members(tuple(texts), name)
+        # Kept here, not in a process-wide cache keyed by the texts: that one held the texts of
+        # every package read in the run (12 MiB of a worker on the standard library).
+        key = (directory, name)
+        if key not in self._members:
+            self._members[key] = _struct_members(texts, name)
+        return self._members[key]
 
     def import_path(self, file: str, qualifier: str) -> str | None:
         """The import path of the package `file` (as printed) imports under the name `qualifier`."""
@@ -302,13 +321,18 @@ class LazySource:
 
 
 def read_package_source(
-    named: dict[str, Path], siblings: list[Path] = (), read: Callable[[Path], str | None] | None = None
+    named: dict[str, Path],
+    siblings: list[Path] = (),
+    read: Callable[[Path], str | None] | None = None,
+    list_files: Callable[[Path], list[Path]] | None = None,
 ) -> PackageSource:
     """Read the files a package's diagnostics name (`named`: name as printed -> path) and its other files.
 
     A file that cannot be read is left out: the rules then decline to claim what it would decide.
-    `read` reads one file (default `read_go_file`; a SourceLocator passes its own, which the result
-    cache's notes every file through).
+    `read` reads one file and `list_files` lists a directory's Go files, for these and for the
+    packages the source is later asked about (PackageSource.members_of); default `read_go_file`
+    and a sorted listing. A SourceLocator passes its own, which the result cache notes every file
+    and directory through.
     """
     read = read or read_go_file
     texts = {}
@@ -317,7 +341,7 @@ def read_package_source(
         if text is not None:
             texts[printed] = (path.parent, text)
     sibling_texts = [(path.parent, text) for path in siblings if (text := read(path)) is not None]
-    return PackageSource(texts, sibling_texts)
+    return PackageSource(texts, sibling_texts, lambda directory: _directory_texts(directory, list_files, read))
 
 
 def read_go_file(path: Path) -> str | None:
@@ -416,18 +440,22 @@ def _module_of(directory: Path) -> tuple[Path, str] | None:
     return None
 
 
-@functools.lru_cache(maxsize=256)
-def _directory_texts(directory: Path) -> tuple[str, ...]:
-    """The texts of a package directory's Go files, test files left out."""
+def _directory_texts(
+    directory: Path,
+    list_files: Callable[[Path], list[Path]] | None = None,
+    read: Callable[[Path], str | None] = read_go_file,
+) -> tuple[str, ...]:
+    """The texts of a package directory's Go files, test files left out (`list_files` and `read`:
+    a SourceLocator's, default a sorted listing and `read_go_file`)."""
     try:
-        paths = sorted(p for p in directory.glob("*.go") if not p.name.endswith("_test.go"))
+        listed = list_files(directory) if list_files is not None else sorted(directory.glob("*.go"))
     except OSError:
         return ()
-    return tuple(text for p in paths if (text := read_go_file(p)) is not None)
+    paths = [p for p in listed if not p.name.endswith("_test.go")]
+    return tuple(text for p in paths if (text := read(p)) is not None)
 
 
-@functools.lru_cache(maxsize=4096)
-def _struct_members(texts: tuple[str, ...], name: str) -> tuple[frozenset[str], frozenset[str]] | None:
+def _struct_members(texts: list[str] | tuple[str, ...], name: str) -> tuple[frozenset[str], frozenset[str]] | None:
     """(fields, methods) of `type name struct {…}` in a package's texts; None without that declaration."""
     opening = f"\ntype {name} struct"
     fields: set[str] | None = None
@@ -694,7 +722,7 @@ class SourceLocator:
                 continue
             # Test files are not part of `go build`; a global may be declared in any other file.
             siblings += [p for p in candidates if p not in seen and not p.name.endswith("_test.go")]
-        return read_package_source(named, siblings, self.read_file)
+        return read_package_source(named, siblings, self.read_file, self.go_files_in)
 
     def for_callee_package(self) -> SourceLocator:
         """The locator for the analysis of a package a value is followed into (escapelint.analyze.findings

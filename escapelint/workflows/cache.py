@@ -324,8 +324,12 @@ class RecordingSourceLocator(SourceLocator):
 
     def _note(self, kind: str, path: Path) -> None:
         names = self._names.get(path)
-        if names is None:  # a sibling file, found by listing its directory
-            names = {str(Path(directory) / path.name) for directory in self._names.get(path.parent, {str(path.parent)})}
+        if names is None:
+            # A sibling file, found by listing its directory, or an imported package's directory
+            # (PackageSource.members_of): named as its parent is. Kept, so that the files listed in
+            # that directory are named as it is (relative where it is).
+            parents = self._names.get(path.parent, {str(path.parent)})
+            names = self._names[path] = {str(Path(directory) / path.name) for directory in parents}
         identity = self.dependencies.identity(kind, path)
         for name in names:
             self.used[(kind, name)] = Dependency(kind, name, identity)

@@ -160,6 +160,30 @@ def test_the_scan_finds_package_headers_where_the_reader_does(window, monkeypatc
     assert [package for package, _ in leak_scan.scan_leak_text(text.encode())] == read
 
 
+def test_the_table_of_a_file_leaves_the_texts_in_it_and_notices_a_change(tmp_path):
+    # The parent's table holds spans, not texts (every byte it holds counts again in each worker):
+    # a text is read when a value is followed into its package, and must be what the scan found.
+    from escapelint.read import leak_scan
+    from escapelint.read.input import InputError
+
+    recording = recorded_files("leaks.m2.txt")[-1]
+    path = tmp_path / "build.txt"
+    path.write_bytes(recording.read_bytes())
+    expected = list(leak_scan.scan_leak_text(path.read_bytes()))
+    scanned = list(leak_scan.scan_leak_headers(path))
+    assert [(package, text.read()) for _, package, text in scanned] == expected
+    assert [text.identity for _, _, text in scanned] == [leak_scan.text_identity(t) for _, t in expected]
+    changed = next(text for _, _, text in scanned if text.spans)
+    start, _ = changed.spans[0]
+    with path.open("r+b") as handle:  # one byte of a leak explanation, size and all else unchanged
+        handle.seek(start)
+        first = handle.read(1)
+        handle.seek(start)
+        handle.write(b"X" if first != b"X" else b"Y")
+    with pytest.raises(InputError, match="changed while it was read"):
+        changed.read()
+
+
 def test_a_spooled_pipe_block_on_disk_is_scanned_mapped_with_the_same_result(monkeypatch, tmp_path):
     # audit spools each package block of the go build pipe; one bigger than SPOOL_IN_MEMORY is on disk
     # and scanned mapped, never read whole (go/types alone is 270 MB of the standard library's output).

@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Iterable
 
 from escapelint.events import EventKind, Explanation, PackageOutput
-from escapelint.read.leak_scan import read_leak_explanations
+from escapelint.read.leak_scan import LeakText, read_leak_explanations, text_identity
 
 #: The sink of a leak that callers pay for with a heap allocation.
 HEAP_SINK = "{heap}"
@@ -29,18 +29,21 @@ HEAP_SINK = "{heap}"
 class PackageLeaks:
     """One package's explanations of parameters leaking to the heap, and where it stands in the input.
 
-    The explanations come read (a package read whole) or as the text leak_scan found, read on first use.
+    The explanations come read (a package read whole) or as the text leak_scan found, in memory or
+    left in the file (LeakText), read on first use.
     """
 
     __slots__ = ("path", "order", "_explanations", "_unsorted", "_text", "_digest")
 
-    def __init__(self, path: str, order: int, explanations: Iterable[Explanation] = (), text: bytes | None = None) -> None:
+    def __init__(
+        self, path: str, order: int, explanations: Iterable[Explanation] = (), text: bytes | LeakText | None = None
+    ) -> None:
         self.path = path
         self.order = order
         self._text = text
         self._unsorted = None if text is not None else [e for e in explanations if e.sink == HEAP_SINK and e.flows]
         self._explanations: tuple[Explanation, ...] | None = None
-        self._digest = None if text is None else text_identity(text)
+        self._digest = None if text is None else _text_identity(text)
 
     @property
     def digest(self) -> str:
@@ -54,15 +57,18 @@ class PackageLeaks:
     def explanations(self) -> tuple[Explanation, ...]:
         """Read and put in order on first use: most packages are never called into."""
         if self._explanations is None:
-            found = self._unsorted if self._text is None else read_leak_explanations(self.path, self._text)
+            text = self._text
+            if isinstance(text, LeakText):
+                text = text.read()
+            found = self._unsorted if text is None else read_leak_explanations(self.path, text)
             self._explanations = _in_order(found or ())
             self._text = self._unsorted = None
         return self._explanations
 
 
-def text_identity(text: bytes) -> str:
+def _text_identity(text: bytes | LeakText) -> str:
     """A package's identity in the table (LeakSummaries.identity) when its leaks come as leak_scan's text."""
-    return "text:" + hashlib.sha256(text).hexdigest()
+    return text.identity if isinstance(text, LeakText) else text_identity(text)
 
 
 def _in_order(explanations: Iterable[Explanation]) -> tuple[Explanation, ...]:
@@ -102,7 +108,7 @@ class LeakSummaries:
             self._packages[path] = PackageLeaks(path, order, explanations)
         return order
 
-    def add_text(self, path: str, text: bytes, offset: int | None = None) -> int:
+    def add_text(self, path: str, text: bytes | LeakText, offset: int | None = None) -> int:
         """Count in one package as leak_scan found it: the text of its leak explanations, read on first
         use; `offset`: where its header line is in the file (for `identities_in`)."""
         order = self._count
@@ -111,7 +117,7 @@ class LeakSummaries:
         if known is None:
             known = self._packages[path] = PackageLeaks(path, order, text=text)
         if offset is not None:
-            identity = known.digest if known.order == order else text_identity(text)
+            identity = known.digest if known.order == order else _text_identity(text)
             self._headers.append((offset, path, identity))
             self._offsets.append(offset)
         return order

@@ -13,7 +13,9 @@ mean exactly what they mean in the whole file, only when a package that calls in
 from __future__ import annotations
 
 import bisect
+import hashlib
 import mmap
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from typing import BinaryIO
 from escapelint.events import Explanation
 from escapelint.read.assembler import BuildReader
 from escapelint.read.classifier import LineClassifier
+from escapelint.read.input import InputError
 from escapelint.read.messages import PackageHeader
 
 _HEAP = b" leaks to {heap}"
@@ -30,39 +33,83 @@ _HEAP = b" leaks to {heap}"
 _BLOCK = re.compile(rb"(?P<prefix>[^\n]*?: )(?P<header>parameter [^\n]*)(?:\n(?P=prefix)  [^\n]*)*")
 
 
+class LeakText:
+    """One package's leak explanations as spans of a file, read from it when asked for (`read`).
+
+    The spans are kept instead of their bytes because the table of the whole file is made before the
+    worker processes are forked, and every byte the parent holds then counts again in each worker:
+    the texts of Go 1.22's std are 13 MB, and the scan that joined them left the parent 26 MB larger.
+    Only the few packages a value is followed into are ever read (escapelint.analyze.leaks).
+    """
+
+    __slots__ = ("path", "spans", "identity")
+
+    def __init__(self, path: Path, spans: list[tuple[int, int]], identity: str) -> None:
+        self.path = path
+        self.spans = spans
+        self.identity = identity  # text_identity of the text
+
+    def read(self) -> bytes:
+        """The text, as the scan found it; InputError if the file no longer holds it."""
+        try:
+            with self.path.open("rb", buffering=0) as handle:
+                text = b"\n".join(os.pread(handle.fileno(), end - start, start) for start, end in self.spans)
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot read: {exc.strerror or exc}") from None
+        if text_identity(text) != self.identity:
+            raise InputError(f"{self.path}: the file changed while it was read")
+        return text
+
+
+def text_identity(text: bytes) -> str:
+    """A package's identity in the leak table (escapelint.analyze.leaks) when its leaks come as this
+    scan's text: "text:" and the SHA-256 of the text."""
+    return "text:" + hashlib.sha256(text).hexdigest()
+
+
 def scan_leak_explanations(path: Path) -> Iterator[tuple[str, bytes]]:
     """(package path, the text of its explanations of leaks to the heap) for every package header of
     the file, in order. The text is read by `read_leak_explanations` when someone asks."""
     for _, package, text in scan_leak_headers(path):
-        yield package, text
+        yield package, text.read()
 
 
-def scan_leak_headers(path: Path) -> Iterator[tuple[int, str, bytes]]:
-    """`scan_leak_explanations` with the byte offset of each package header line in the file."""
+def scan_leak_headers(path: Path) -> Iterator[tuple[int, str, LeakText]]:
+    """`scan_leak_explanations` with the byte offset of each package header line in the file, and the
+    text left in the file (LeakText) until someone asks."""
     with path.open("rb") as handle:
-        yield from _scan_mapped(handle)
+        try:
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file cannot be mapped
+            return
+        with data:
+            for offset, package, spans in _scan(data):
+                digest = hashlib.sha256()
+                for index, (start, end) in enumerate(spans):
+                    digest.update(data[start:end] if not index else b"\n" + data[start:end])
+                yield offset, package, LeakText(path, spans, "text:" + digest.hexdigest())
 
 
 def scan_leak_handle(handle: BinaryIO) -> Iterator[tuple[str, bytes]]:
     """`scan_leak_explanations` of an open file (a block of a `go build` pipe spooled to disk): mapped,
     never read into memory whole (go/types alone is 270 MB of the standard library's output)."""
-    for _, package, text in _scan_mapped(handle):
-        yield package, text
-
-
-def _scan_mapped(handle: BinaryIO) -> Iterator[tuple[int, str, bytes]]:
     try:
         data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     except ValueError:  # an empty file cannot be mapped
         return
     with data:
-        yield from _scan(data)
+        for _, package, spans in _scan(data):
+            yield package, _joined(data, spans)
 
 
 def scan_leak_text(data: bytes) -> Iterator[tuple[str, bytes]]:
     """`scan_leak_explanations` of text in memory: one block of a `go build` pipe (escapelint.workflows.blocks)."""
-    for _, package, text in _scan(data):
-        yield package, text
+    for _, package, spans in _scan(data):
+        yield package, _joined(data, spans)
+
+
+def _joined(data, spans: list[tuple[int, int]]) -> bytes:
+    return b"\n".join(data[start:end] for start, end in spans)
 
 
 def read_leak_explanations(package: str, text: bytes) -> tuple[Explanation, ...]:
@@ -113,7 +160,8 @@ class _ScannedPages:
             self._behind = until
 
 
-def _scan(data) -> Iterator[tuple[int, str, bytes]]:
+def _scan(data) -> Iterator[tuple[int, str, list[tuple[int, int]]]]:
+    """(offset of its header, import path, the spans of its leak explanations) of every package."""
     classifier = LineClassifier()
     pages = _ScannedPages(data)
     headers: list[tuple[int, str]] = []  # (offset, import path) of each package header
@@ -125,7 +173,7 @@ def _scan(data) -> Iterator[tuple[int, str, bytes]]:
             headers.append((start, message.path))
         start = _next_header_line(pages, end + 1)
     pages.give_back_all()
-    blocks: list[list[bytes]] = [[] for _ in headers]
+    blocks: list[list[tuple[int, int]]] = [[] for _ in headers]
     starts = [offset for offset, _ in headers]
     position = pages.find(_HEAP, 0)
     while position >= 0:
@@ -137,12 +185,12 @@ def _scan(data) -> Iterator[tuple[int, str, bytes]]:
         if block is not None and block.end("header") > position:
             package = bisect.bisect_right(starts, start) - 1
             if package >= 0:
-                blocks[package].append(block.group())
+                blocks[package].append(block.span())
                 end = block.end()
         position = pages.find(_HEAP, end)
     pages.give_back_all()
-    for (offset, package), block in zip(headers, blocks):
-        yield offset, package, b"\n".join(block)
+    for (offset, package), spans in zip(headers, blocks):
+        yield offset, package, spans
 
 
 def _next_header_line(pages: _ScannedPages, start: int) -> int:

@@ -3,8 +3,10 @@
 Why this is exact: `go build` prints each package's diagnostics as one block under its `# import/path`
 line, and what escapelint concludes crosses a package in one way only (explanations, flows, functions,
 fingerprints are all per package; BuildReader starts afresh at every header): a value passed to a
-function of an earlier package is followed into that function's leak explanation. The parent reads
-those explanations of the whole file first (escapelint.read.leak_scan) and gives them to every worker. So the file is cut at package headers
+function of an earlier package is followed into that function's leak explanation. The parent finds
+those explanations in the whole file first (escapelint.read.leak_scan: where they are and their
+digests, not their text) and gives that table to every worker, which reads a package's text when a
+value is followed into it. So the file is cut at package headers
 into windows of whole packages. Each worker process reads, analyses and writes its windows as the
 one-process pipeline does, starting its line count where the window starts; the parent puts the
 results back in input order. A worker writes its share of the JSON document to a fragment file that

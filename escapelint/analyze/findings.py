@@ -655,10 +655,10 @@ def _depends_on_unread_source(evidence: Evidence, category: str) -> bool:
 
 
 #: How many callee packages' analyses the build-wide table keeps for the packages that follow. Each
-#: is about 0.4 MiB on the standard library, kept in every worker process: 16 of them cost about 6 %
-#: more CPU than 64 on Go 1.22's std (more are made again) and keep a worker 20 MiB smaller, which
-#: the 250 MiB bound on all processes together needs (README, Performance).
-_CALLEE_ANALYSES = 16
+#: is about 0.4 MiB on the standard library, kept in every worker process. On Go 1.22's std with two
+#: workers, 16 made 229 analyses of about 130 packages, 32 make 148 and 48 or more about 131; 32
+#: cost 10-15 MiB of the 250 MiB bound on all processes together (README, Performance).
+_CALLEE_ANALYSES = 32
 
 
 def _leak_output(package: PackageLeaks) -> PackageOutput:

@@ -525,3 +525,50 @@ def test_entries_that_vanish_after_the_look_up_are_made_after_all_with_the_leak_
     again = _fresh_cache(tmp_path)
     assert _run(recording, tmp_path / "again", root, again) == plain
     assert again.stored > 0, "nothing was made after all: the test proves nothing"
+
+
+def _blocks_line_by_line(data: bytes) -> list[bytes]:
+    """The oracle: a pipe's blocks cut a line at a time, at each line the reader takes for a package
+    header but the first (how pipe_blocks cut them before it took pieces)."""
+    from escapelint.read.messages import PackageHeader
+
+    classifier = LineClassifier()
+    blocks: list[bytes] = []
+    for line in re.split(b"(?<=\n)", data):
+        if not line:
+            continue
+        text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+        if blocks and line.startswith(b"#") and isinstance(classifier.classify(text)[1], PackageHeader):
+            blocks.append(b"")
+        if not blocks:
+            blocks.append(b"")
+        blocks[-1] += line
+    return blocks
+
+
+# Hand-made, deliberately odd input besides a real recording: "#" inside lines and at the end, CRLF
+# and lone CR, a header first, a header as the last line without its line end.
+_ODD_PIPE = (
+    b"# example.com/a\n./a.go:1:2: x escapes to heap\n#notaheader\n x # example.com/not\n"
+    b"# example.com/b\r\n./b.go:3:4: moved to heap: y\r./b.go:5:6: #\n##\n# example.com/c"
+)
+
+
+@pytest.mark.parametrize("piece", [1, 2, 7, 4096, 1 << 20])
+def test_a_pipe_read_in_pieces_is_cut_into_the_blocks_a_line_by_line_read_gives(piece, tmp_path):
+    from escapelint.workflows.blocks import pipe_blocks
+    from escapelint.workflows.cache import BlockHasher
+
+    for data in (recorded_files("leaks.m2.txt")[-1].read_bytes(), _ODD_PIPE):
+        expected = _blocks_line_by_line(data)
+        assert len(expected) > 2
+        chunks = (data[at : at + piece] for at in range(0, len(data), piece))
+        found = []
+        for digest, spool in pipe_blocks(chunks, LineClassifier(), tmp_path):
+            with spool:
+                text = spool.read()
+            hasher = BlockHasher()
+            hasher.update(text)
+            assert digest == hasher.hexdigest()
+            found.append(text)
+        assert found == expected

@@ -184,7 +184,7 @@ class AnalysedBuild:
         context = context_for(sources, "newline")
         recording = RecordingSourceLocator(sources.root, cache.dependencies)
         classifier = LineClassifier()
-        for digest, spool in pipe_blocks(build.raw_lines(), classifier, cache.tmp):
+        for digest, spool in pipe_blocks(build.raw_chunks(), classifier, cache.tmp):
             with spool:
                 # The block's leak explanations join the table before it is analysed, as the file scan
                 # of the one-process and worker readers puts them (escapelint.read.leak_scan).

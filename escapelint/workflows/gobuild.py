@@ -261,6 +261,15 @@ class RunningBuild:
         for raw in self.raw_lines():
             yield raw.decode("utf-8", errors="replace")
 
+    def raw_chunks(self) -> Iterator[bytes]:
+        """The build's output as it comes, in pieces of up to 1 MiB (lines cut anywhere); waits for the
+        exit at the end."""
+        assert self.process.stdout is not None
+        read = self.process.stdout.read1
+        while chunk := read(1 << 20):
+            yield chunk
+        self.returncode = self.process.wait()
+
     def raw_lines(self) -> Iterator[bytes]:
         """The build's output lines as they come, as bytes, each with its "\n"; waits for the exit at the end."""
         assert self.process.stdout is not None

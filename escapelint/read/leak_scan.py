@@ -78,28 +78,29 @@ def scan_leak_headers(path: Path) -> Iterator[tuple[int, str, LeakText]]:
     """`scan_leak_explanations` with the byte offset of each package header line in the file, and the
     text left in the file (LeakText) until someone asks."""
     with path.open("rb") as handle:
-        try:
-            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:  # an empty file cannot be mapped
-            return
-        with data:
-            for offset, package, spans in _scan(data):
-                digest = hashlib.sha256()
-                for index, (start, end) in enumerate(spans):
-                    digest.update(data[start:end] if not index else b"\n" + data[start:end])
-                yield offset, package, LeakText(path, spans, "text:" + digest.hexdigest())
+        for offset, package, spans, data in _scan_mapped(handle):
+            digest = hashlib.sha256()
+            for index, (start, end) in enumerate(spans):
+                digest.update(data[start:end] if not index else b"\n" + data[start:end])
+            yield offset, package, LeakText(path, spans, "text:" + digest.hexdigest())
 
 
 def scan_leak_handle(handle: BinaryIO) -> Iterator[tuple[str, bytes]]:
     """`scan_leak_explanations` of an open file (a block of a `go build` pipe spooled to disk): mapped,
     never read into memory whole (go/types alone is 270 MB of the standard library's output)."""
+    for _, package, spans, data in _scan_mapped(handle):
+        yield package, _joined(data, spans)
+
+
+def _scan_mapped(handle: BinaryIO) -> Iterator[tuple[int, str, list[tuple[int, int]], mmap.mmap]]:
+    """`_scan` of an open file, mapped; each package with the mapping its spans are in."""
     try:
         data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     except ValueError:  # an empty file cannot be mapped
         return
     with data:
-        for _, package, spans in _scan(data):
-            yield package, _joined(data, spans)
+        for offset, package, spans in _scan(data):
+            yield offset, package, spans, data
 
 
 def scan_leak_text(data: bytes) -> Iterator[tuple[str, bytes]]:

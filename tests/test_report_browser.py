@@ -539,6 +539,17 @@ def test_the_cost_ranking_sorts_by_bytes_with_bars_in_proportion(browser, profil
         assert functions[0]["name"] == "NewBuffer" and _in_proportion(functions)
     by_function = {t.key.rsplit(".", 1)[-1]: t.figures.bytes for t in costs.functions}
     assert {f["name"]: f["bytes"] for f in functions if f["bytes"]} == {k: v for k, v in by_function.items() if v}
+    # The sort buttons say so: "bytes" is the one pressed, and sorting by another key and back by
+    # bytes gives the page's order again.
+    pressed = browser.execute_script(
+        "return [...document.querySelectorAll('#fn-sort button[aria-pressed=\"true\"]')].map(b => b.dataset.sort)"
+    )
+    assert pressed == ["bytes"]
+    ranked = [f["name"] for f in functions]
+    browser.find_element(By.CSS_SELECTOR, '#fn-sort button[data-sort="name"]').click()
+    assert [f["name"] for f in _bars(browser, "#functions > details.fn")] != ranked
+    browser.find_element(By.CSS_SELECTOR, '#fn-sort button[data-sort="bytes"]').click()
+    assert [f["name"] for f in _bars(browser, "#functions > details.fn")] == ranked
     # Sites: in each function most bytes first, bars in proportion to the page's costliest site.
     browser.find_element(By.CSS_SELECTOR, 'button.fold[data-fold="open"]').click()
     sites = _bars(browser, "#functions article.site")

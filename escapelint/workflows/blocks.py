@@ -321,8 +321,9 @@ def pipe_blocks(
     any size (RunningBuild.raw_chunks): (digest, the block's bytes, spooled), in order. A block starts
     at each line the reader takes for a package header, but for the stream's first.
 
-    Pieces, not lines: spooling and hashing 2.2 million lines one by one took a warm `audit std` about
-    2.5 s. A piece is cut where a header line starts, found by its "#" (a one-byte search).
+    Pieces, not lines: spooling and hashing Go 1.22's std output (2.2 million lines) one line at a time
+    took 1.6-1.9 s, in pieces 0.4-0.6 s. A piece is cut where a header line starts, found by its "#"
+    (a one-byte search).
     """
     blocks = _SpooledBlocks(classifier, spool_directory)
     unfinished: list[bytes] = []  # the start of a line that goes on in a later piece

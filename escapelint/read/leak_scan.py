@@ -81,7 +81,9 @@ def scan_leak_headers(path: Path) -> Iterator[tuple[int, str, LeakText]]:
         for offset, package, spans, data in _scan_mapped(handle):
             digest = hashlib.sha256()
             for index, (start, end) in enumerate(spans):
-                digest.update(data[start:end] if not index else b"\n" + data[start:end])
+                if index:
+                    digest.update(b"\n")  # the texts are joined by line ends, as `_joined` joins them
+                digest.update(data[start:end])
             yield offset, package, LeakText(path, spans, "text:" + digest.hexdigest())
 
 

@@ -830,8 +830,6 @@ class _FunctionBuilder:
         )
 
 
-
-
 def package_page(
     package: PackageFindings,
     sources: SourceLocator | None = None,

@@ -349,8 +349,7 @@ class _SpooledBlocks:
         self._classifier = classifier
         self._directory = spool_directory
         self._spool: tempfile.SpooledTemporaryFile | None = None
-        self._digest: BlockHasher | None = None
-        self._size = 0
+        self._digest: BlockHasher | None = None  # both None until the block's first byte
 
     def feed(self, data: bytes, end: int) -> Iterator[tuple[str, tempfile.SpooledTemporaryFile]]:
         """Take data[:end], whole lines (the last may lack its line end only at the stream's end)."""
@@ -362,7 +361,7 @@ class _SpooledBlocks:
                 continue
             line_end = data.find(b"\n", at, end)
             line_end = end if line_end < 0 else line_end + 1
-            if self._size + (at - start) and _is_header(data[at:line_end], self._classifier):
+            if (self._spool is not None or at > start) and _is_header(data[at:line_end], self._classifier):
                 self._write(data[start:at])
                 yield from self.finish()
                 start = at
@@ -374,7 +373,6 @@ class _SpooledBlocks:
         if self._spool is not None:
             spool, digest = self._spool, self._digest
             self._spool = self._digest = None
-            self._size = 0
             spool.seek(0)
             yield digest.hexdigest(), spool
 
@@ -386,7 +384,6 @@ class _SpooledBlocks:
             self._digest = BlockHasher()
         self._spool.write(data)
         self._digest.update(data)
-        self._size += len(data)
 
 
 def _is_header(raw: bytes, classifier: LineClassifier) -> bool:

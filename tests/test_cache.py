@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 
 from escapelint.read.classifier import LineClassifier
+from escapelint.read.input import WindowLines
 from escapelint.workflows import cache as cache_module
 from escapelint.workflows import parallel
-from escapelint.workflows.blocks import file_lines, read_block
+from escapelint.workflows.blocks import read_block
 from escapelint.workflows.cache import FINDINGS, JSON, RecordingSourceLocator, ResultCache, block_digest, context_for
 from escapelint.workflows.cache import default_directory, verify_entry
 from escapelint.workflows.report import report
@@ -410,7 +411,7 @@ def test_a_callee_analysis_kept_from_an_earlier_block_still_lists_what_it_read(t
         for index, block in enumerate(blocks):
             digest = block_digest(recording, block.start, block.end)
             result = read_block(
-                lambda block=block: file_lines(recording, block.start, block.end), digest, 1,
+                lambda block=block: WindowLines(recording, block.start, block.end), digest, 1,
                 cache=cache, context=context, sources=sources, classifier=classifier,
                 fragments=fragments, want_findings=True, leaks=leaks,
             )  # fmt: skip

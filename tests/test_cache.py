@@ -90,6 +90,31 @@ def test_workers_read_through_the_cache_with_the_same_result(tmp_path, monkeypat
     assert not any(scratch.iterdir()), "fragments were left behind"
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_misses_before_hits_and_after_the_last_one_start_at_the_right_lines(tmp_path, monkeypatch, jobs):
+    """A blank line added at the end of a block in the middle and of the last block: the first moves
+    the lines of the hits after it (counted in the look-up), the last block is a miss after every hit
+    (counted from the nearest known line where it is read)."""
+    if jobs > 1 and not parallel.can_fork():
+        pytest.skip("parallel reading needs fork()")
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    recordings = recorded_files("*.m2.txt")
+    texts = [path.read_bytes() for path in recordings]
+    source = tmp_path / "all.txt"
+    source.write_bytes(b"".join(texts))
+    root = MODULES / "example"
+    cache = _fresh_cache(tmp_path)
+    _run(source, tmp_path / "first", root, cache, jobs=jobs)
+    middle = len(texts) // 2
+    texts[middle] = b"\n" + texts[middle]  # the block before it ends in one more line
+    texts[-1] += b"\n"
+    source.write_bytes(b"".join(texts))
+    plain = _run(source, tmp_path / "plain", root, None, jobs=1)
+    warm_cache = _fresh_cache(tmp_path)
+    assert _run(source, tmp_path / "warm", root, warm_cache, jobs=jobs) == plain
+    assert 2 <= warm_cache.stored <= 4, "not a mix of hits and misses: the test proves nothing"
+
+
 def test_a_block_found_further_down_the_input_has_its_line_numbers_moved(tmp_path):
     """The same packages after 7 more lines (blank, on purpose): every line number is moved, none kept."""
     recording = recorded_files("example.m2.txt")[-1]

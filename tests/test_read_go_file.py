@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from escapelint.analyze.source import SourceLocator, read_go_file
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from escapelint.analyze.source import SourceLocator, go_text, read_go_file
 
 
 def test_reads_utf8_text_as_it_is(tmp_path):
@@ -29,3 +35,14 @@ def test_an_unreadable_file_is_left_out_of_the_package_source(tmp_path):
     source = SourceLocator(tmp_path).read({"a.go", "b.go"})
     assert source.covers("a.go") and not source.covers("b.go")
     assert "sink" in source.globals_of("a.go")
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"package a", b"\n", b"\r\n", b"\r", b"\xc3", b"\xa9", b"\xe2\x82", b"\xff", b" x"]), max_size=30).map(b"".join))
+def test_the_text_of_bytes_is_what_a_text_mode_read_gives(data):
+    """go_text (the cache's recorder reads a file once, for its identity and its text) against Python's
+    own text mode, on hand-made bytes: CRLF, lone CRs, bad UTF-8."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "a.go"
+        path.write_bytes(data)
+        assert go_text(data) == path.read_text(encoding="utf-8", errors="replace") == read_go_file(path)

@@ -352,9 +352,19 @@ def read_go_file(path: Path) -> str | None:
     facts, the report's source lines, suppression comments, changed lines) reads through here.
     """
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        with open(path, "rb", buffering=0) as handle:
+            return go_text(handle.readall())
     except OSError:
         return None
+
+
+def go_text(data: bytes) -> str:
+    """A Go file's bytes as read_go_file gives its text: UTF-8 with bad bytes replaced, and the line
+    ends of a text-mode read (CRLF and a lone CR are each one "\n")."""
+    text = data.decode("utf-8", errors="replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def _function_spans(text: str, file: str) -> list[FunctionSpan]:

@@ -70,7 +70,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from escapelint import __version__
-from escapelint.analyze.source import SourceLocator
+from escapelint.analyze.source import SourceLocator, go_text
 from escapelint.events import BuildStats, CompilerError, EventKind, LineRole, UnrecognizedLine
 
 if TYPE_CHECKING:  # annotations only: the analysis is not loaded to copy results from the cache
@@ -285,6 +285,20 @@ class Dependencies:
             self._seen[(kind, name)] = known
         return known
 
+    def read_file(self, path: Path) -> bytes | None:
+        """A file's bytes, None when it cannot be read; the first read of a file is also its identity,
+        so that what the analysis read is what the entry names (and the file is read once, not twice)."""
+        name = os.fspath(path)
+        try:
+            with open(name, "rb", buffering=0) as handle:
+                data = handle.readall()
+        except (OSError, ValueError):
+            self._seen.setdefault(("file", name), _MISSING)
+            return None
+        if ("file", name) not in self._seen:
+            self._seen[("file", name)] = hashlib.sha256(data).hexdigest()
+        return data
+
     def current(self, dependency: Dependency, root: Path | None, packages: Callable[[str], str] | None = None) -> bool:
         if dependency.kind == "package":  # another package's leaks, followed into (escapelint.analyze.leaks)
             return packages is not None and packages(dependency.name) == dependency.identity
@@ -339,8 +353,9 @@ class RecordingSourceLocator(SourceLocator):
         return super().go_files_in(directory)
 
     def read_file(self, path: Path) -> str | None:
+        data = self.dependencies.read_file(path)
         self._note("file", path)
-        return super().read_file(path)
+        return None if data is None else go_text(data)
 
     def for_callee_package(self) -> RecordingSourceLocator:
         """A recorder of its own for a callee package's analysis, which later blocks reuse: every block

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from escapelint.analyze.source import SourceLocator
 from escapelint.events import BuildStats
 from escapelint.gc_pause import paused
-from escapelint.read.input import STDIN, InputError, open_build_output, starts_like_json
+from escapelint.read.input import STDIN, InputError, open_build_output, ready_for_lines, starts_like_json
 from escapelint.report.facts import BuildFacts
 from escapelint.report.json import JsonReportWriter
 from escapelint.report.options import ReportOptions
@@ -203,7 +203,7 @@ def _report(
 
             reader = BuildReader()
             stats = reader.stats
-            lines = opened if opened is not None else stack.enter_context(open_build_output(source))
+            lines = ready_for_lines(opened if opened is not None else stack.enter_context(open_build_output(source)))
             read = list(_read_here(reader, lines, sources, []))
             costs = attribute_build(read, profiles, source_root if source_root is not None else Path.cwd())
             for writer in json_writers:
@@ -214,7 +214,7 @@ def _report(
 
             reader = BuildReader()
             stats = reader.stats
-            lines = opened if opened is not None else stack.enter_context(open_build_output(source))
+            lines = ready_for_lines(opened if opened is not None else stack.enter_context(open_build_output(source)))
             analysed = _read_here(reader, lines, sources, json_writers)
         else:
             remove_stale_fragments()

@@ -117,11 +117,20 @@ def _joined(data, spans: list[tuple[int, int]]) -> bytes:
 
 def read_leak_explanations(package: str, text: bytes) -> tuple[Explanation, ...]:
     """The explanations of leaks to the heap in the text `scan_leak_explanations` found for `package`."""
+    global _classifier
+    if _classifier is None:
+        _classifier = LineClassifier()
     lines = [f"# {package}\n"] + [line + "\n" for line in _text(text).split("\n") if line]
     found: list[Explanation] = []
-    for output in BuildReader().packages(lines):
+    for output in BuildReader(_classifier).packages(lines):
         found += [e for e in output.unclaimed if e.sink == "{heap}"]
     return tuple(found)
+
+
+#: The classifier of every leak text this process reads: it only memoizes (what a line means does not
+#: depend on what it read before), and the texts share most of their bodies ("parameter p leaks to
+#: {heap} with derefs=0:", the steps of common calls), so each is parsed once, not once per package.
+_classifier: LineClassifier | None = None
 
 
 class _ScannedPages:

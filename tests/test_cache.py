@@ -553,6 +553,33 @@ def test_entries_that_vanish_after_the_look_up_are_made_after_all_with_the_leak_
     assert again.stored > 0, "nothing was made after all: the test proves nothing"
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_file_rewritten_after_its_look_up_is_an_error_and_files_nothing_under_the_old_digests(tmp_path, monkeypatch, jobs):
+    """`go build ... > out.txt` run again while the report reads out.txt: the blocks looked up are
+    not the bytes read, so nothing read is stored (it would be filed under the digest of bytes that are gone)."""
+    from escapelint.read.input import InputError
+    from escapelint.workflows import cached_read
+
+    if jobs > 1 and not parallel.can_fork():
+        pytest.skip("parallel reading needs fork()")
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    recordings = recorded_files("*.m2.txt")
+    source = tmp_path / "all.txt"
+    source.write_bytes(b"".join(path.read_bytes() for path in recordings))
+    real_plan = cached_read.plan
+
+    def plan_then_rewrite(settings):
+        plans = real_plan(settings)
+        source.write_bytes(recordings[0].read_bytes())  # truncated and written again, shorter
+        return plans
+
+    monkeypatch.setattr(cached_read, "plan", plan_then_rewrite)
+    cache = _fresh_cache(tmp_path)
+    with pytest.raises(InputError, match="changed while it was read"):
+        _run(source, tmp_path / "out", MODULES / "example", cache, jobs=jobs)
+    assert not _entries(cache), "an entry was stored from the rewritten file"
+
+
 def _blocks_line_by_line(data: bytes) -> list[bytes]:
     """The oracle: a pipe's blocks cut a line at a time, at each line the reader takes for a package
     header but the first (how pipe_blocks cut them before it took pieces)."""

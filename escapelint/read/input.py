@@ -125,14 +125,27 @@ def _stdin() -> Iterator[TextIO]:
 # --- a window of a file: a run of whole lines, read by a worker process or as one cached block -----
 
 
-class FileWindow(io.RawIOBase):
-    """Bytes [start, end) of a file as a readable raw stream; a failed read is an InputError."""
+def file_snapshot(path: Path) -> tuple[int, int, int, int]:
+    """What tells that a file was rewritten: its device, inode, size and modification time (ns)."""
+    info = os.stat(path)
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
-    def __init__(self, path: Path, start: int, end: int) -> None:
+
+class FileWindow(io.RawIOBase):
+    """Bytes [start, end) of a file as a readable raw stream; a failed read is an InputError.
+
+    With `snapshot` (file_snapshot, taken before the file was planned and hashed), the file must
+    still be that file when the window's last byte is read, and hold every byte of it: a window
+    read from a file rewritten meanwhile (`go build ... > out.txt` again) is an InputError, never
+    results filed under the digest of bytes that are gone (escapelint.workflows.cached_read).
+    """
+
+    def __init__(self, path: Path, start: int, end: int, snapshot: tuple[int, int, int, int] | None = None) -> None:
         self._file = path.open("rb", buffering=0)
         self._file.seek(start)
         self._left = end - start
         self._name = str(path)
+        self._snapshot = snapshot
 
     def readable(self) -> bool:
         return True
@@ -142,11 +155,19 @@ class FileWindow(io.RawIOBase):
             return 0
         with memoryview(buffer) as view:
             try:
-                read = self._file.readinto(view[: self._left])
+                read = self._file.readinto(view[: self._left]) or 0
             except OSError as exc:
                 raise InputError(f"{self._name}: cannot read: {exc.strerror or exc}") from None
-        self._left -= read or 0
-        return read or 0
+        self._left -= read
+        if self._snapshot is not None and (not read or not self._left):
+            self._check_unchanged()
+        return read
+
+    def _check_unchanged(self) -> None:
+        info = os.fstat(self._file.fileno())
+        now = info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+        if self._left or now != self._snapshot:
+            raise InputError(f"{self._name}: the file changed while it was read; read it again once it is written")
 
     def close(self) -> None:
         self._file.close()
@@ -155,10 +176,10 @@ class FileWindow(io.RawIOBase):
 
 class WindowLines:
     """The text lines of a window of a file, as open_build_output gives them (UTF-8, bad bytes
-    replaced, line ends kept, universal newlines); closed by `close` or `with`."""
+    replaced, line ends kept, universal newlines); closed by `close` or `with`. `snapshot`: see FileWindow."""
 
-    def __init__(self, path: Path, start: int, end: int) -> None:
-        binary = io.BufferedReader(FileWindow(path, start, end), buffer_size=1 << 20)
+    def __init__(self, path: Path, start: int, end: int, snapshot: tuple[int, int, int, int] | None = None) -> None:
+        binary = io.BufferedReader(FileWindow(path, start, end, snapshot), buffer_size=1 << 20)
         self._text = io.TextIOWrapper(
             binary, encoding="utf-8", errors="replace", newline=_newline(carriage_return_in(path, start, end))
         )

@@ -34,7 +34,7 @@ from pathlib import Path
 from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator
 from escapelint.read.classifier import LineClassifier
-from escapelint.read.input import WindowLines
+from escapelint.read.input import InputError, WindowLines, file_snapshot
 from escapelint.workflows.blocks import BlockResult, from_entries, look_up_block, read_block
 from escapelint.workflows.cache import FINDINGS, JSON, BlockMeta, CacheContext, Entry, RecordingSourceLocator
 from escapelint.workflows.cache import ResultCache, combined_digest, piece_digest, piece_spans
@@ -238,6 +238,8 @@ class _Job:
     identity: Callable[[str], str]
     leaks: LeakSummaries | None
     parent: int
+    #: The file as it was before it was looked up: a block made from it must be read from that file.
+    snapshot: tuple[int, int, int, int]
 
 
 _job: _Job | None = None
@@ -247,6 +249,10 @@ _classifier: LineClassifier | None = None
 def read_cached(settings: ReadSettings, jobs: int) -> Iterator[tuple[BlockResult, str | None]]:
     """Every block's results, in input order, with the cache problem of the process that made it
     (step 2 of the module docstring); `jobs` > 1 makes what is left in that many worker processes."""
+    try:
+        snapshot = file_snapshot(settings.source)
+    except OSError as exc:
+        raise InputError(f"{settings.source}: cannot read: {exc.strerror or exc}") from None
     plans = plan(settings)
     identity = identities_from(plans)
     leaks = None
@@ -257,7 +263,7 @@ def read_cached(settings: ReadSettings, jobs: int) -> Iterator[tuple[BlockResult
         leaks = build_wide_leaks(settings.source)
         identity = leaks.identity
         current = [p.meta is not None and _current(p.meta, identity) for p in plans]
-    job = _Job(settings, identity, leaks, os.getpid())
+    job = _Job(settings, identity, leaks, os.getpid(), snapshot)
     _give_back_free_memory()
     # A current block whose lines did not move is copied from its entry here; the rest is work.
     ready = [is_current and p.meta.first_line == p.first_line for p, is_current in zip(plans, current)]
@@ -309,7 +315,7 @@ def _read_here(job: _Job, block: BlockPlan, current: bool) -> tuple[BlockResult,
     leaks = job.leaks
     source, span = settings.source, block.block
     result = read_block(
-        lambda: WindowLines(source, span.start, span.end), block.digest, block.first_line,
+        lambda: WindowLines(source, span.start, span.end, job.snapshot), block.digest, block.first_line,
         cache=settings.cache, context=settings.context, classifier=_classifier,
         sources=RecordingSourceLocator(settings.sources.root, settings.cache.dependencies),
         fragments=settings.fragments, want_findings=settings.want_findings, leaks=leaks,

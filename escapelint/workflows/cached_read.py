@@ -52,8 +52,8 @@ class BlockPlan:
     index: int
     block: Window
     digest: str
-    #: The lines of the file before the block; None for a miss after the last hit (and the misses
-    #: that follow it): counted where the block is read (`_with_first_line`).
+    #: The lines of the file before the block; None after a miss that comes after the last hit:
+    #: counted where the block is read (`_work`; in one process, as the blocks before it are read).
     first_line: int | None
     meta: BlockMeta | None  # the meta of its entries when every kind asked for is there and holds; None: a miss
     #: Those entries, checked whole and closed (Entry.reopen): in this process only, never sent to a worker.
@@ -80,7 +80,7 @@ def plan(settings: ReadSettings) -> list[BlockPlan]:
     then check each piece of those bodies. A task a finished one makes goes first, so the look-ups
     (which hold the interpreter lock: JSON, the source files' identities) run while the other thread
     hashes, and one big block does not keep a thread busy alone. Then the misses before the last
-    hit are counted, by the same threads. An empty cache counts nothing here: of Go 1.22's std, that
+    hit are counted, by as many threads. An empty cache counts nothing here: of Go 1.22's std, that
     left 0.2 s of the 0.5-0.8 s before the first worker starts.
     """
     source = settings.source

@@ -1141,7 +1141,7 @@ def cache_info() -> None:
 
 @cache_app.command("clean")
 def cache_clean() -> None:
-    """Remove every entry of the cache (nothing else in or beside its directory)."""
+    """Remove every entry of the cache and its records of input files (nothing else in or beside its directory)."""
     cache = _cache_for_maintenance()
     removed = cache.clean()
     typer.echo(f"escapelint: removed {removed} cache entr{'y' if removed == 1 else 'ies'} from {cache.directory}", err=True)

@@ -13,12 +13,13 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from escapelint.read.classifier import LineClassifier
-from escapelint.read.input import WindowLines
+from escapelint.read.input import WindowLines, file_snapshot
 from escapelint.workflows import cache as cache_module
 from escapelint.workflows import parallel
 from escapelint.workflows.blocks import read_block
@@ -541,8 +542,8 @@ def test_entries_that_vanish_after_the_look_up_are_made_after_all_with_the_leak_
     _run(recording, tmp_path / "cold", root, _fresh_cache(tmp_path))
     real_plan = cached_read.plan
 
-    def plan_then_clean(settings):
-        plans = real_plan(settings)
+    def plan_then_clean(settings, *rest):
+        plans = real_plan(settings, *rest)
         assert all(p.meta is not None for p in plans), "not every block was found: the test proves nothing"
         settings.cache.clean()  # what another run's `cache clean` or trimming does meanwhile
         return plans
@@ -568,8 +569,8 @@ def test_a_file_rewritten_after_its_look_up_is_an_error_and_files_nothing_under_
     source.write_bytes(b"".join(path.read_bytes() for path in recordings))
     real_plan = cached_read.plan
 
-    def plan_then_rewrite(settings):
-        plans = real_plan(settings)
+    def plan_then_rewrite(settings, *rest):
+        plans = real_plan(settings, *rest)
         source.write_bytes(recordings[0].read_bytes())  # truncated and written again, shorter
         return plans
 
@@ -625,3 +626,91 @@ def test_a_pipe_read_in_pieces_is_cut_into_the_blocks_a_line_by_line_read_gives(
             assert digest == hasher.hexdigest()
             found.append(text)
         assert found == expected
+
+
+# --- an input file's block digests, kept for the next run on the same file (ResultCache.known_blocks)
+
+
+def _count_cuts(monkeypatch) -> list[int]:
+    """How many times the look-up cuts a file into blocks (and so hashes it), one element a time."""
+    from escapelint.workflows import cached_read
+
+    calls: list[int] = []
+    real = cached_read.plan_windows
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cached_read, "plan_windows", counted)
+    return calls
+
+
+def test_a_file_seen_unchanged_is_not_hashed_again_and_reports_the_same(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_module, "_SETTLED_NS", 0)  # the file was just written: no wait for it to settle
+    recording = recorded_files("example.m2.txt")[-1]
+    root = module_of(recording)
+    source = tmp_path / "out.txt"
+    source.write_bytes(recording.read_bytes())
+    plain = _run(source, tmp_path / "plain", root, None)
+    cuts = _count_cuts(monkeypatch)
+    cache = _fresh_cache(tmp_path)
+    assert _run(source, tmp_path / "cold", root, cache) == plain
+    assert _run(source, tmp_path / "warm", root, _fresh_cache(tmp_path)) == plain
+    assert len(cuts) == 1, "the second run cut and hashed the file again"
+    # Written again with other bytes of the same size: its change time moves, the digests are not trusted.
+    data = bytearray(source.read_bytes())
+    data[data.index(b"escapes to heap")] = ord("E")
+    time.sleep(0.05)  # past a tick of the file system's clock
+    source.write_bytes(bytes(data))
+    changed_plain = _run(source, tmp_path / "changed-plain", root, None)
+    assert _run(source, tmp_path / "changed", root, _fresh_cache(tmp_path)) == changed_plain != plain
+    assert len(cuts) == 2
+
+
+def test_a_file_written_just_before_its_look_up_is_hashed_every_time(tmp_path, monkeypatch):
+    """Racily clean: a write in the same tick of the file system's clock would leave its times as they
+    were, so a file that changed less than 2 s before it was looked at is not remembered."""
+    recording = recorded_files("example.m2.txt")[-1]
+    source = tmp_path / "out.txt"
+    source.write_bytes(recording.read_bytes())
+    cuts = _count_cuts(monkeypatch)
+    for name in ("first", "second"):
+        _run(source, tmp_path / name, module_of(recording), _fresh_cache(tmp_path))
+    assert len(cuts) == 2
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "other code"])
+def test_a_damaged_record_of_an_input_is_ignored_and_written_again(tmp_path, monkeypatch, damage):
+    monkeypatch.setattr(cache_module, "_SETTLED_NS", 0)
+    recording = recorded_files("example.m2.txt")[-1]
+    root = module_of(recording)
+    source = tmp_path / "out.txt"
+    source.write_bytes(recording.read_bytes())
+    plain = _run(source, tmp_path / "plain", root, None)
+    _run(source, tmp_path / "cold", root, _fresh_cache(tmp_path))
+    (record,) = (tmp_path / "cache" / "inputs").iterdir()
+    data = record.read_bytes()
+    if damage == "garbage":
+        record.write_bytes(b"\0" * len(data))
+    elif damage == "truncated":
+        record.write_bytes(data[: len(data) // 2])
+    else:  # a record made by other code: checked whole, but not this code's
+        monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "other")
+    cuts = _count_cuts(monkeypatch)
+    assert _run(source, tmp_path / "again", root, _fresh_cache(tmp_path)) == plain
+    assert len(cuts) == 1
+    if damage != "other code":
+        assert _fresh_cache(tmp_path).known_blocks(source, file_snapshot(source)) is not None, "not written again"
+
+
+def test_clean_removes_the_records_of_inputs(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_module, "_SETTLED_NS", 0)
+    recording = recorded_files("example.m2.txt")[-1]
+    source = tmp_path / "out.txt"
+    source.write_bytes(recording.read_bytes())
+    cache = _fresh_cache(tmp_path)
+    _run(source, tmp_path / "cold", module_of(recording), cache)
+    assert any((tmp_path / "cache" / "inputs").iterdir())
+    cache.clean()
+    assert not any((tmp_path / "cache" / "inputs").iterdir())

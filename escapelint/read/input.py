@@ -125,10 +125,15 @@ def _stdin() -> Iterator[TextIO]:
 # --- a window of a file: a run of whole lines, read by a worker process or as one cached block -----
 
 
-def file_snapshot(path: Path) -> tuple[int, int, int, int]:
-    """What tells that a file was rewritten: its device, inode, size and modification time (ns)."""
-    info = os.stat(path)
-    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+def file_snapshot(path: Path) -> tuple[int, int, int, int, int]:
+    """What tells that a file was written: its device, inode, size, modification and change time (ns).
+    Taken from the file opened (on NFS, opening is what fetches a file's attributes afresh)."""
+    with open(path, "rb", buffering=0) as handle:
+        return _snapshot(os.fstat(handle.fileno()))
+
+
+def _snapshot(info: os.stat_result) -> tuple[int, int, int, int, int]:
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
 class FileWindow(io.RawIOBase):
@@ -140,7 +145,7 @@ class FileWindow(io.RawIOBase):
     results filed under the digest of bytes that are gone (escapelint.workflows.cached_read).
     """
 
-    def __init__(self, path: Path, start: int, end: int, snapshot: tuple[int, int, int, int] | None = None) -> None:
+    def __init__(self, path: Path, start: int, end: int, snapshot: tuple[int, ...] | None = None) -> None:
         self._file = path.open("rb", buffering=0)
         self._file.seek(start)
         self._left = end - start
@@ -164,9 +169,7 @@ class FileWindow(io.RawIOBase):
         return read
 
     def _check_unchanged(self) -> None:
-        info = os.fstat(self._file.fileno())
-        now = info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
-        if self._left or now != self._snapshot:
+        if self._left or _snapshot(os.fstat(self._file.fileno())) != self._snapshot:
             raise InputError(f"{self._name}: the file changed while it was read; read it again once it is written")
 
     def close(self) -> None:
@@ -178,7 +181,7 @@ class WindowLines:
     """The text lines of a window of a file, as open_build_output gives them (UTF-8, bad bytes
     replaced, line ends kept, universal newlines); closed by `close` or `with`. `snapshot`: see FileWindow."""
 
-    def __init__(self, path: Path, start: int, end: int, snapshot: tuple[int, int, int, int] | None = None) -> None:
+    def __init__(self, path: Path, start: int, end: int, snapshot: tuple[int, ...] | None = None) -> None:
         binary = io.BufferedReader(FileWindow(path, start, end, snapshot), buffer_size=1 << 20)
         self._text = io.TextIOWrapper(
             binary, encoding="utf-8", errors="replace", newline=_newline(carriage_return_in(path, start, end))

@@ -53,6 +53,7 @@ the command line prints as a warning; the reports are written all the same, and 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -91,6 +92,11 @@ _LENGTH_DIGITS = 8
 _TAIL = _LENGTH_DIGITS + len(_MAGIC)
 _ENTRIES = "entries"
 _TMP = "tmp"
+_INPUTS = "inputs"  # what the look-up hashed of input files (ResultCache.known_blocks)
+#: How many input files' block digests are kept (the least recently used go first).
+_INPUTS_KEPT = 64
+#: A file changed less than this long before it was hashed may still be being written (see known_blocks).
+_SETTLED_NS = 2_000_000_000
 _TAG = "CACHEDIR.TAG"
 _TAG_TEXT = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -812,6 +818,63 @@ class ResultCache:
             if not keep:
                 path.unlink(missing_ok=True)
 
+    # --- an input file's block digests, kept for the next run on the same file
+
+    def known_blocks(self, source: Path, identity: tuple[int, ...]) -> list[tuple[int, int, str]] | None:
+        """The blocks ((start, end, digest), in order) the look-up found in `source` the last time,
+        if `identity` (read.input.file_snapshot, now) is the one it had then; else None.
+
+        The file is the same when its device, inode, size, modification and change times are: a
+        write changes the change time, which no program can set. A file whose times were within
+        _SETTLED_NS of the moment it was looked at is never remembered (`remember_blocks`), since a
+        write in the same tick of the file system's clock would leave them as they were (what git
+        calls a racily clean file). The record is checked whole, and made by this very code.
+        """
+        if not self.on:
+            return None
+        try:
+            record_path = self._input_record(source)
+            data = record_path.read_bytes()
+            if hashlib.sha256(data[64:]).hexdigest().encode() != data[:64]:
+                return None
+            record = json.loads(data[64:])
+            if record["code"] != code_fingerprint() or record["identity"] != list(identity):
+                return None
+            blocks = [(int(start), int(end), str(digest)) for start, end, digest in record["blocks"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(record_path)  # the least recently used records go first (`_trim_inputs`)
+        return blocks
+
+    def remember_blocks(
+        self, source: Path, identity: tuple[int, ...], taken_ns: int, blocks: list[tuple[int, int, str]]
+    ) -> None:
+        """Keep the blocks the look-up hashed of `source`, whose `identity` was taken at `taken_ns`
+        (time.time_ns()), before it was hashed."""
+        if not self.on or taken_ns - max(identity[3], identity[4]) < _SETTLED_NS:
+            return
+        payload = json.dumps({"code": code_fingerprint(), "identity": list(identity), "blocks": blocks}).encode()
+        try:
+            (self.directory / _INPUTS).mkdir(exist_ok=True, mode=0o700)
+            _write_atomically(self._input_record(source), hashlib.sha256(payload).hexdigest().encode() + payload, self.tmp)
+        except OSError as exc:
+            self.turn_off(f"cannot write {self.directory / _INPUTS}: {exc.strerror or exc}")
+
+    def _input_record(self, source: Path) -> Path:
+        name = hashlib.sha256(os.fsencode(os.path.abspath(source))).hexdigest()[:32]
+        return self.directory / _INPUTS / name
+
+    def _trim_inputs(self) -> None:
+        try:
+            with os.scandir(self.directory / _INPUTS) as items:
+                records = sorted((item.stat().st_mtime, item.path) for item in items if item.is_file(follow_symlinks=False))
+        except OSError:
+            return
+        for _, path in records[: max(0, len(records) - _INPUTS_KEPT)]:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
     # --- maintenance
 
     def entries(self) -> list[tuple[Path, os.stat_result]]:
@@ -848,6 +911,7 @@ class ResultCache:
         """
         now = time.time() if now is None else now
         self._remove_stale_tmp(now)
+        self._trim_inputs()
         entries = self.entries()
         total = sum(s.st_size for _, s in entries)
         if total <= self.limit:
@@ -868,7 +932,7 @@ class ResultCache:
         return removed
 
     def clean(self) -> int:
-        """Remove every entry and temporary file; how many entries. Nothing else is touched."""
+        """Remove every entry, record of an input file and temporary file; how many entries. Nothing else is touched."""
         removed = 0
         for path, _ in self.entries():
             try:
@@ -881,6 +945,8 @@ class ResultCache:
                 shard.rmdir()
             except OSError:
                 pass
+        for record in (self.directory / _INPUTS).glob("*"):
+            record.unlink(missing_ok=True)
         self._remove_stale_tmp(time.time(), everything=True)
         return removed
 
@@ -919,6 +985,7 @@ def _touch(path: Path) -> None:
             os.utime(path)
     except OSError:
         pass
+
 
 
 def _write_atomically(path: Path, data: bytes, tmp: Path) -> None:

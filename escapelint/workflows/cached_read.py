@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -72,7 +73,7 @@ class ReadSettings:
     want_findings: bool
 
 
-def plan(settings: ReadSettings) -> list[BlockPlan]:
+def plan(settings: ReadSettings, snapshot: tuple[int, ...] | None = None, taken_ns: int | None = None) -> list[BlockPlan]:
     """Look up every block of the file (step 1 of the module docstring), in input order.
 
     LOOKUP_THREADS threads share three kinds of task, the biggest blocks first: hash a 16 MiB piece
@@ -82,12 +83,25 @@ def plan(settings: ReadSettings) -> list[BlockPlan]:
     hashes, and one big block does not keep a thread busy alone. Then the misses before the last
     hit are counted, by as many threads. An empty cache counts nothing here: of Go 1.22's std, that
     left 0.2 s of the 0.5-0.8 s before the first worker starts.
+
+    A file the cache has seen, unchanged since (`snapshot`, read.input.file_snapshot taken at
+    `taken_ns` before this look-up: ResultCache.known_blocks), is neither cut nor hashed again: its
+    blocks and their digests are those of the last look-up. Of a warm report on Go 1.22's std that
+    is 0.06 s of cutting and 0.29 s of two threads' hashing, about half of the run.
     """
     source = settings.source
-    blocks = plan_windows(source, min_window_bytes=0)
-    spans = [piece_spans(block.start, block.end) for block in blocks]
+    if snapshot is None or taken_ns is None:
+        taken_ns, snapshot = time.time_ns(), file_snapshot(source)
+    known = settings.cache.known_blocks(source, snapshot)
+    if known is not None:
+        blocks = [Window(index, start, end) for index, (start, end, _) in enumerate(known)]
+        block_digests = [digest for _, _, digest in known]
+        spans: list[list[tuple[int, int]]] = [[] for _ in blocks]
+    else:
+        blocks = plan_windows(source, min_window_bytes=0)
+        block_digests = [""] * len(blocks)
+        spans = [piece_spans(block.start, block.end) for block in blocks]
     digests: list[list[bytes]] = [[b""] * len(pieces) for pieces in spans]  # of each piece
-    block_digests = [""] * len(blocks)
     unhashed = [len(pieces) for pieces in spans]
     found: list[dict[str, Entry]] = [{} for _ in blocks]
     broken: set[int] = set()
@@ -96,10 +110,10 @@ def plan(settings: ReadSettings) -> list[BlockPlan]:
     def hash_piece(index: int, piece: int) -> None:
         digests[index][piece] = piece_digest(source, *spans[index][piece])
         if tasks.count_down(unhashed, index):
+            block_digests[index] = combined_digest(digests[index])
             tasks.add(look_up, index)
 
     def look_up(index: int) -> None:
-        block_digests[index] = combined_digest(digests[index])
         found[index] = entries = _entries(settings, block_digests[index])
         for kind, entry in entries.items():
             for piece in range(len(entry.body_crcs)):
@@ -113,7 +127,13 @@ def plan(settings: ReadSettings) -> list[BlockPlan]:
             entry.close()
 
     biggest_first = sorted(range(len(blocks)), key=lambda i: -blocks[i].size)
-    tasks.run([(hash_piece, (i, p)) for i in biggest_first for p in range(len(spans[i]))], LOOKUP_THREADS)
+    if known is not None:
+        tasks.run([(look_up, (i,)) for i in biggest_first], LOOKUP_THREADS)
+    else:
+        tasks.run([(hash_piece, (i, p)) for i in biggest_first for p in range(len(spans[i]))], LOOKUP_THREADS)
+        settings.cache.remember_blocks(
+            source, snapshot, taken_ns, [(block.start, block.end, digest) for block, digest in zip(blocks, block_digests)]
+        )
     metas = []
     for index in range(len(blocks)):
         entries = found[index] = {} if index in broken else found[index]
@@ -239,7 +259,7 @@ class _Job:
     leaks: LeakSummaries | None
     parent: int
     #: The file as it was before it was looked up: a block made from it must be read from that file.
-    snapshot: tuple[int, int, int, int]
+    snapshot: tuple[int, ...]
 
 
 _job: _Job | None = None
@@ -250,10 +270,10 @@ def read_cached(settings: ReadSettings, jobs: int) -> Iterator[tuple[BlockResult
     """Every block's results, in input order, with the cache problem of the process that made it
     (step 2 of the module docstring); `jobs` > 1 makes what is left in that many worker processes."""
     try:
-        snapshot = file_snapshot(settings.source)
+        taken_ns, snapshot = time.time_ns(), file_snapshot(settings.source)
     except OSError as exc:
         raise InputError(f"{settings.source}: cannot read: {exc.strerror or exc}") from None
-    plans = plan(settings)
+    plans = plan(settings, snapshot, taken_ns)
     identity = identities_from(plans)
     leaks = None
     current = [] if identity is None else [p.meta is not None and _current(p.meta, identity) for p in plans]

@@ -714,3 +714,17 @@ def test_clean_removes_the_records_of_inputs(tmp_path, monkeypatch):
     assert any((tmp_path / "cache" / "inputs").iterdir())
     cache.clean()
     assert not any((tmp_path / "cache" / "inputs").iterdir())
+
+
+def test_a_warm_run_copies_the_json_from_the_entries_themselves(tmp_path, monkeypatch):
+    """A hit whose lines did not move, in the process that writes the report: copied from the entry
+    checked, open, with no link into the run's directory to make and remove."""
+    recording = recorded_files("example.m2.txt")[-1]
+    root = module_of(recording)
+    plain = _run(recording, tmp_path / "plain", root, None)
+    _run(recording, tmp_path / "cold", root, _fresh_cache(tmp_path))
+    links: list[str] = []
+    real_link = os.link
+    monkeypatch.setattr(os, "link", lambda *args, **kwargs: links.append(args[0]) or real_link(*args, **kwargs))
+    assert _run(recording, tmp_path / "warm", root, _fresh_cache(tmp_path)) == plain
+    assert not links

@@ -19,6 +19,7 @@ the explanations of a package and are shared objects, so their JSON text is buil
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -28,7 +29,7 @@ from json.encoder import (
     encode_basestring as _quote,  # the C string encoder json.dumps uses
 )
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from escapelint import __version__
 from escapelint.events import (
@@ -134,13 +135,13 @@ class JsonReportWriter:
 
     def splice(
         self,
-        fragment: Path,
+        fragment: Path | BinaryIO,
         packages: int,
         unrecognized: Iterable[tuple[UnrecognizedLine, str | None]],
         length: int | None = None,
     ) -> None:
         """Copy in `packages` packages that another JsonReportWriter wrote to `fragment` (escapelint.workflows.parallel),
-        or to its first `length` bytes (a result cache entry: escapelint.workflows.cache).
+        or to its first `length` bytes (a result cache entry: escapelint.workflows.cache); a file, or one open.
 
         The copy goes file to file in the kernel where it can: a fragment can be hundreds of megabytes.
         """
@@ -323,15 +324,16 @@ def profile_document(costs: CostAttribution) -> dict:
     }
 
 
-def _copy_file_into(fragment: Path, out: TextIO, length: int | None = None) -> None:
-    """Append the UTF-8 file `fragment` (its first `length` bytes) to `out`: in the kernel when `out`
-    is a UTF-8 file, else as text."""
+def _copy_file_into(fragment: Path | BinaryIO, out: TextIO, length: int | None = None) -> None:
+    """Append the UTF-8 file `fragment` (its first `length` bytes; a path, or a file open for reading,
+    from its start) to `out`: in the kernel when `out` is a UTF-8 file, else as text."""
     try:
         descriptor = out.fileno()
     except (AttributeError, OSError, ValueError):  # a StringIO, or a stream without a file behind it
         descriptor = None
     encoding = (getattr(out, "encoding", None) or "").lower().replace("-", "").replace("_", "")
-    with fragment.open("rb") as whole:
+    with fragment.open("rb") if isinstance(fragment, Path) else contextlib.nullcontext(fragment) as whole:
+        whole.seek(0)
         source = whole if length is None else _Prefix(whole, length)
         if descriptor is not None and encoding == "utf8":
             out.flush()

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from escapelint.analyze.leaks import LeakSummaries
 from escapelint.events import BuildStats, UnrecognizedLine
@@ -50,11 +50,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class JsonPiece:
-    """A block's JSON text: the first `length` bytes of `path` (a file of the run's), `packages` packages."""
+    """A block's JSON text: the first `length` bytes of `path` (a file of the run's), `packages` packages;
+    or of `handle`, the checked cache entry itself, open, when the process that copies the text into
+    the report took it from the cache (whoever copies it closes it; `path` is None then)."""
 
-    path: Path
+    path: Path | None
     length: int
     packages: int
+    handle: BinaryIO | None = None
 
 
 @dataclass
@@ -128,9 +131,11 @@ def look_up_block(
 
 
 def from_entries(
-    json_entry: Entry | None, findings_entry: Entry | None, first_line: int, fragments: Path | None
+    json_entry: Entry | None, findings_entry: Entry | None, first_line: int, fragments: Path | None,
+    *, in_place: bool = False,
 ) -> BlockResult:
-    """A hit's results from its open, checked entries (the JSON's text put in `fragments`)."""
+    """A hit's results from its open, checked entries (the JSON's text put in `fragments`, or with
+    `in_place`, for the process that copies it into the report, left in the entry when no line moves)."""
     some = json_entry or findings_entry
     assert some is not None
     meta = some.meta.shifted(first_line)
@@ -138,7 +143,7 @@ def from_entries(
     piece = None
     if json_entry is not None:
         assert fragments is not None
-        piece = _json_fragment(json_entry, delta, fragments)
+        piece = _json_fragment(json_entry, delta, fragments, in_place)
     findings = None
     if findings_entry is not None:
         findings = shift_findings(load_findings(findings_entry), first_line - findings_entry.meta.first_line)
@@ -148,10 +153,14 @@ def from_entries(
     )
 
 
-def _json_fragment(entry: Entry, delta: int, fragments: Path) -> JsonPiece:
-    """The entry's JSON text in the run's fragment directory: linked when no line moves, else rewritten."""
-    target = fragments / f"hit-{os.urandom(8).hex()}.json"
+def _json_fragment(entry: Entry, delta: int, fragments: Path, in_place: bool = False) -> JsonPiece:
+    """The entry's JSON text in the run's fragment directory: linked when no line moves, else rewritten.
+    `in_place`: when no line moves, the entry itself, open (the inode checked, whatever its name holds
+    by now). A warm report on Go's std made and removed 268 links for nothing (0.04 s)."""
     packages = entry.meta.packages_written
+    if not delta and in_place:
+        return JsonPiece(None, entry.body_length, packages, os.fdopen(os.dup(entry.handle.fileno()), "rb"))
+    target = fragments / f"hit-{os.urandom(8).hex()}.json"
     if not delta:
         if _link_open_entry(entry, target):
             return JsonPiece(target, entry.body_length, packages)

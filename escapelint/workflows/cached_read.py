@@ -316,7 +316,7 @@ def _read_here(job: _Job, block: BlockPlan, current: bool) -> tuple[BlockResult,
     global _classifier
     settings = job.settings
     if current and block.entries:
-        found = _reopened(block, settings)
+        found = _reopened(block, settings, in_place=os.getpid() == job.parent)
         if found is not None:
             return found, settings.cache.problem
     if current:
@@ -344,8 +344,9 @@ def _read_here(job: _Job, block: BlockPlan, current: bool) -> tuple[BlockResult,
     return result, settings.cache.problem
 
 
-def _reopened(block: BlockPlan, settings: ReadSettings) -> BlockResult | None:
-    """The results of the entries the look-up checked, if each is still the file it checked."""
+def _reopened(block: BlockPlan, settings: ReadSettings, *, in_place: bool) -> BlockResult | None:
+    """The results of the entries the look-up checked, if each is still the file it checked
+    (`in_place`: this is the process that writes the report; blocks.from_entries)."""
     opened = {}
     try:
         for kind, entry in block.entries.items():
@@ -353,7 +354,7 @@ def _reopened(block: BlockPlan, settings: ReadSettings) -> BlockResult | None:
             if again is None:
                 return None
             opened[kind] = again
-        return from_entries(opened.get(JSON), opened.get(FINDINGS), block.first_line, settings.fragments)
+        return from_entries(opened.get(JSON), opened.get(FINDINGS), block.first_line, settings.fragments, in_place=in_place)
     finally:
         for entry in opened.values():
             entry.close()

@@ -155,6 +155,9 @@ class FileWindow(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def fileno(self) -> int:
+        return self._file.fileno()
+
     def readinto(self, buffer) -> int:  # type: ignore[override]
         if self._left <= 0:
             return 0
@@ -182,9 +185,10 @@ class WindowLines:
     replaced, line ends kept, universal newlines); closed by `close` or `with`. `snapshot`: see FileWindow."""
 
     def __init__(self, path: Path, start: int, end: int, snapshot: tuple[int, ...] | None = None) -> None:
-        binary = io.BufferedReader(FileWindow(path, start, end, snapshot), buffer_size=1 << 20)
+        window = FileWindow(path, start, end, snapshot)
+        carriage_returns = _carriage_return_in(window.fileno(), start, end)  # searched through the window's own descriptor
         self._text = io.TextIOWrapper(
-            binary, encoding="utf-8", errors="replace", newline=_newline(carriage_return_in(path, start, end))
+            io.BufferedReader(window, buffer_size=1 << 20), encoding="utf-8", errors="replace", newline=_newline(carriage_returns)
         )
 
     def __iter__(self) -> Iterator[str]:

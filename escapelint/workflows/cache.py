@@ -279,19 +279,18 @@ class Dependencies:
         name = os.fspath(path)
         known = self._seen.get((kind, name))
         if known is None:
+            if kind == "file":
+                self.read_file(name)  # notes the identity
+                return self._seen[(kind, name)]
             try:
-                if kind == "file":
-                    with open(name, "rb", buffering=0) as handle:
-                        known = hashlib.sha256(handle.readall()).hexdigest()
-                else:
-                    with os.scandir(name) as entries:
-                        known = "\0".join(sorted(e.name for e in entries if e.name.endswith(".go")))
+                with os.scandir(name) as entries:
+                    known = "\0".join(sorted(e.name for e in entries if e.name.endswith(".go")))
             except (OSError, ValueError):
                 known = _MISSING
             self._seen[(kind, name)] = known
         return known
 
-    def read_file(self, path: Path) -> bytes | None:
+    def read_file(self, path: Path | str) -> bytes | None:
         """A file's bytes, None when it cannot be read; the first read of a file is also its identity,
         so that what the analysis read is what the entry names (and the file is read once, not twice)."""
         name = os.fspath(path)
@@ -985,7 +984,6 @@ def _touch(path: Path) -> None:
             os.utime(path)
     except OSError:
         pass
-
 
 
 def _write_atomically(path: Path, data: bytes, tmp: Path) -> None:

@@ -73,7 +73,7 @@ class ReadSettings:
     want_findings: bool
 
 
-def plan(settings: ReadSettings, snapshot: tuple[int, ...] | None = None, taken_ns: int | None = None) -> list[BlockPlan]:
+def plan(settings: ReadSettings, snapshot: tuple[int, ...], taken_ns: int) -> list[BlockPlan]:
     """Look up every block of the file (step 1 of the module docstring), in input order.
 
     LOOKUP_THREADS threads share three kinds of task, the biggest blocks first: hash a 16 MiB piece
@@ -90,8 +90,6 @@ def plan(settings: ReadSettings, snapshot: tuple[int, ...] | None = None, taken_
     is 0.06 s of cutting and 0.29 s of two threads' hashing, about half of the run.
     """
     source = settings.source
-    if snapshot is None or taken_ns is None:
-        taken_ns, snapshot = time.time_ns(), file_snapshot(source)
     known = settings.cache.known_blocks(source, snapshot)
     if known is not None:
         blocks = [Window(index, start, end) for index, (start, end, _) in enumerate(known)]

@@ -465,14 +465,12 @@ def _splice_pieces(pieces, unrecognized, json_writers: list[JsonReportWriter]) -
     for writer in json_writers:
         writer.splice(Path(), 0, unrecognized)
     for piece in pieces:
-        if piece.handle is not None:  # the cache entry itself (blocks.JsonPiece)
-            with piece.handle:
-                for writer in json_writers:
-                    writer.splice(piece.handle, piece.packages, (), piece.length)
-            continue
-        for writer in json_writers:
-            writer.splice(piece.path, piece.packages, (), piece.length)
-        piece.path.unlink()
+        # A piece is a file of the run's, or the cache entry itself, open (blocks.JsonPiece).
+        with piece.handle or contextlib.nullcontext():
+            for writer in json_writers:
+                writer.splice(piece.handle or piece.path, piece.packages, (), piece.length)
+        if piece.path is not None:
+            piece.path.unlink()
 
 
 def _read_through_cache(

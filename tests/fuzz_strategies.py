@@ -275,8 +275,8 @@ def check_jobs_agree(data: bytes) -> None:
     with tempfile.TemporaryDirectory(prefix="escapelint-fuzz-") as scratch, windows_at_every_header():
         source = Path(scratch) / "build.txt"
         source.write_bytes(data)
-        windows = parallel.parallel_windows(str(source), 2)
-        assume(windows is not None and len(windows) >= 2)  # mutations may have broken every header but one
+        plan = parallel.parallel_plan(str(source), 2)
+        assume(plan is not None and len(plan.windows) >= 2)  # mutations may have broken every header but one
         outputs, stats = {}, {}
         for jobs in (1, 2):
             out = Path(scratch) / f"jobs{jobs}.json"

@@ -47,8 +47,8 @@ def _json(source: Path, out: Path, jobs: int) -> tuple[bytes, object]:
 
 
 def _assert_same_json(source: Path, tmp_path: Path, *, expect_windows: int = 2) -> None:
-    windows = parallel.parallel_windows(str(source), 2)
-    assert windows is not None and len(windows) >= expect_windows, "the parallel path was not taken"
+    plan = parallel.parallel_plan(str(source), 2)
+    assert plan is not None and len(plan.windows) >= expect_windows, "the parallel path was not taken"
     one, one_stats = _json(source, tmp_path / "one.json", jobs=1)
     two, two_stats = _json(source, tmp_path / "two.json", jobs=2)
     assert two == one
@@ -80,15 +80,15 @@ VARIANTS = {
 def test_hostile_variants_read_the_same(tmp_path, small_windows, variant):
     source = tmp_path / f"{variant}.txt"
     source.write_bytes(VARIANTS[variant](_all_recorded()))
-    windows = parallel.parallel_windows(str(source), 2)
+    plan = parallel.parallel_plan(str(source), 2)
     one, one_stats = _json(source, tmp_path / "one.json", jobs=1)
     two, two_stats = _json(source, tmp_path / "two.json", jobs=2)
     assert two == one
     assert two_stats == one_stats
     if variant == "lone-cr":
-        assert windows is None
+        assert plan is None
     else:
-        assert windows is not None and len(windows) > 10
+        assert plan is not None and len(plan.windows) > 10
 
 
 def test_every_format_the_same(tmp_path, small_windows):
@@ -131,10 +131,10 @@ def test_json_to_a_stream_without_a_file(tmp_path, small_windows, monkeypatch):
 def test_small_inputs_stdin_and_one_job_read_in_one_process(tmp_path):
     source = tmp_path / "all.txt"
     source.write_bytes(_all_recorded())
-    assert parallel.parallel_windows(str(source), 2) is None  # far below MIN_PARALLEL_BYTES
-    assert parallel.parallel_windows("-", 2) is None
-    assert parallel.parallel_windows(str(source), 1) is None
-    assert parallel.parallel_windows(str(tmp_path / "missing.txt"), 2) is None
+    assert parallel.parallel_plan(str(source), 2) is None  # far below MIN_PARALLEL_BYTES
+    assert parallel.parallel_plan("-", 2) is None
+    assert parallel.parallel_plan(str(source), 1) is None
+    assert parallel.parallel_plan(str(tmp_path / "missing.txt"), 2) is None
 
 
 def test_windows_start_at_package_headers(tmp_path, small_windows):
@@ -214,6 +214,27 @@ def test_a_failing_worker_fails_the_report_and_leaves_no_fragments(tmp_path, sma
     with pytest.raises(OSError, match="simulated"):
         report_json(str(source), str(tmp_path / "report.json"), jobs=2)
     assert list(scratch.iterdir()) == []
+
+
+def test_a_file_rewritten_after_it_was_cut_is_an_error_without_the_cache_too(tmp_path, small_windows, monkeypatch):
+    """`go build ... > out.txt` run again while a `--no-cache` report reads out.txt: the windows were
+    cut from the old bytes, so the report would be made of two files' bytes; it is an error instead."""
+    from escapelint.read.input import InputError
+
+    source = tmp_path / "all.txt"
+    source.write_bytes(_all_recorded())
+    shorter = recorded_files("*.m2.txt")[0].read_bytes()
+    real_plan_windows = parallel.plan_windows
+
+    def cut_then_rewrite(path, *rest, **options):
+        windows = real_plan_windows(path, *rest, **options)
+        source.write_bytes(shorter)  # truncated and written again, shorter
+        return windows
+
+    monkeypatch.setattr(parallel, "plan_windows", cut_then_rewrite)
+    with pytest.raises(InputError, match="changed while it was read"):
+        report_json(str(source), str(tmp_path / "report.json"), jobs=2)
+    assert not (tmp_path / "report.json").exists()
 
 
 def test_a_failing_worker_fails_a_cached_report_and_leaves_no_fragments_nor_partial_entries(tmp_path, small_windows, monkeypatch):
@@ -316,4 +337,4 @@ def test_an_unreadable_large_input_is_reported_as_such(tmp_path, small_windows, 
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(parallel, "plan_windows", refuse)
-    assert parallel.parallel_windows(str(source), 2) is None
+    assert parallel.parallel_plan(str(source), 2) is None

@@ -47,7 +47,7 @@ from escapelint.events import BuildStats, UnrecognizedLine
 from escapelint.gc_pause import pause_for_this_process
 from escapelint.read.assembler import BuildReader
 from escapelint.read.classifier import LineClassifier
-from escapelint.read.input import WindowLines
+from escapelint.read.input import WindowLines, file_snapshot
 from escapelint.read.leak_scan import scan_leak_headers
 from escapelint.read.messages import PackageHeader
 from escapelint.report.json import JsonReportWriter
@@ -98,6 +98,16 @@ class Window:
     @property
     def size(self) -> int:
         return self.end - self.start
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """How one file is read by several processes: its windows, and the file as it was before it was
+    cut (read.input.file_snapshot): a window read from the file rewritten since is an InputError, as
+    with the result cache, never a report made of two files' bytes."""
+
+    windows: list[Window]
+    snapshot: tuple[int, ...]
 
 
 @dataclass
@@ -207,6 +217,7 @@ class _Job:
     keep_findings: bool
     parent: int  # the pid of the process that forks the workers
     leaks: LeakSummaries  # every package's leak explanations, read before the workers start
+    snapshot: tuple[int, ...]  # WindowPlan.snapshot
 
 
 _job: _Job | None = None
@@ -260,7 +271,7 @@ def _read_window(task: tuple[Window, int, int]) -> WindowResult:
     reader = BuildReader(_classifier)
     findings: list[PackageFindings] | None = [] if job.keep_findings else None
     fragment = None if job.fragments is None else job.fragments / f"window-{window.index}.json"
-    with WindowLines(job.source, window.start, window.end) as lines:
+    with WindowLines(job.source, window.start, window.end, job.snapshot) as lines:
         out = None if fragment is None else fragment.open("w", encoding="utf-8", newline="\n")
         try:
             writer = None if out is None else JsonReportWriter(out, job.input_name)
@@ -306,7 +317,7 @@ def build_wide_leaks(source: Path) -> LeakSummaries:
 
 def read_windows(
     source: Path,
-    windows: list[Window],
+    plan: WindowPlan,
     jobs: int,
     *,
     input_name: str,
@@ -323,7 +334,8 @@ def read_windows(
     it whose line number is known by then: the windows' line counts come back with their results,
     and a worker counts the few lines in between itself.
     """
-    job = _Job(source, input_name, sources, fragments, keep_findings, os.getpid(), build_wide_leaks(source))
+    windows = plan.windows
+    job = _Job(source, input_name, sources, fragments, keep_findings, os.getpid(), build_wide_leaks(source), plan.snapshot)
     context = multiprocessing.get_context("fork")
     biggest = max(windows, key=lambda w: w.size)
     order = deque([biggest, *(w for w in windows if w is not biggest)])
@@ -362,7 +374,7 @@ def read_windows(
                 next_index += 1
 
 
-def parallel_windows(source: str, jobs: int | None) -> list[Window] | None:
+def parallel_plan(source: str, jobs: int | None) -> WindowPlan | None:
     """The windows to read `source` in with several processes, or None to read it with one.
 
     One process when asked (`jobs` 1), when there is one CPU, without fork, for standard input or
@@ -371,10 +383,11 @@ def parallel_windows(source: str, jobs: int | None) -> list[Window] | None:
     if parallel_jobs(source, jobs) == 1:
         return None
     try:
+        snapshot = file_snapshot(Path(source))  # before the file is cut: what the windows are cut from
         windows = plan_windows(Path(source))
     except OSError:
         return None  # unreadable: the one-process path says so
-    return windows if len(windows) > 1 else None
+    return WindowPlan(windows, snapshot) if len(windows) > 1 else None
 
 
 def parallel_jobs(source: str, jobs: int | None) -> int:

@@ -25,11 +25,11 @@ from escapelint.report.warnings import InputWarning, SourceFileCheck, input_warn
 from escapelint.workflows.cache import ResultCache, context_for
 from escapelint.workflows.cached_read import ReadSettings, read_cached
 from escapelint.workflows.parallel import (
-    Window,
+    WindowPlan,
     default_jobs,
     fragment_directory,
     parallel_jobs,
-    parallel_windows,
+    parallel_plan,
     read_windows,
     remove_stale_fragments,
 )
@@ -196,7 +196,7 @@ def _report(
         active = cache if profiles is None and opened is None and cache is not None and cache.on and _regular_file(source) else None
         windows = None
         if profiles is None and opened is None and active is None:
-            windows = parallel_windows(source, jobs)
+            windows = parallel_plan(source, jobs)
         if profiles is not None:
             from escapelint.read.assembler import BuildReader
             from escapelint.workflows.profile import attribute_build
@@ -423,7 +423,7 @@ def _read_here(
 
 def _read_in_workers(
     source: Path,
-    windows: list[Window],
+    plan: WindowPlan,
     jobs: int,
     name: str,
     sources: SourceLocator,
@@ -436,7 +436,7 @@ def _read_in_workers(
 ) -> Iterator[PackageFindings]:
     """Read in worker processes (parallel.py); put their JSON and findings in input order."""
     results = read_windows(
-        source, windows, jobs, input_name=name, sources=sources, fragments=fragments, keep_findings=keep_findings
+        source, plan, jobs, input_name=name, sources=sources, fragments=fragments, keep_findings=keep_findings
     )
     # Closed on the way out, also on an error: the workers stop before their fragments are removed.
     with contextlib.closing(results):

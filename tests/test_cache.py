@@ -581,6 +581,30 @@ def test_a_file_rewritten_after_its_look_up_is_an_error_and_files_nothing_under_
     assert not _entries(cache), "an entry was stored from the rewritten file"
 
 
+def test_a_file_truncated_while_it_is_hashed_is_an_error_not_a_crash(tmp_path, monkeypatch):
+    """The look-up hashes the file a piece at a time; truncated meanwhile (`go build ... > out.txt`
+    again), it is an InputError. The pieces are read, not mapped: a mapped page the file no longer
+    holds would kill the process with SIGBUS (and mapping past its end was a ValueError)."""
+    from escapelint.read.input import InputError
+    from escapelint.workflows import cached_read
+
+    recordings = recorded_files("*.m2.txt")
+    source = tmp_path / "all.txt"
+    source.write_bytes(b"".join(path.read_bytes() for path in recordings))
+    real_plan_windows = cached_read.plan_windows
+
+    def cut_then_truncate(path, *rest, **options):
+        blocks = real_plan_windows(path, *rest, **options)
+        os.truncate(source, blocks[0].end)  # the first block is all that is left
+        return blocks
+
+    monkeypatch.setattr(cached_read, "plan_windows", cut_then_truncate)
+    cache = _fresh_cache(tmp_path)
+    with pytest.raises(InputError, match="changed while it was read"):
+        _run(source, tmp_path / "out", MODULES / "example", cache)
+    assert not _entries(cache)
+
+
 def _blocks_line_by_line(data: bytes) -> list[bytes]:
     """The oracle: a pipe's blocks cut a line at a time, at each line the reader takes for a package
     header but the first (how pipe_blocks cut them before it took pieces)."""

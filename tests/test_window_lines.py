@@ -9,9 +9,11 @@ output: CRs, CRLFs, bad UTF-8 and sequences cut by a line end, where a differenc
 from __future__ import annotations
 
 import io
+import os
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +35,11 @@ def _expected(data: bytes) -> list[str]:
     return list(io.TextIOWrapper(io.BufferedReader(io.BytesIO(data), 3), encoding="utf-8", errors="replace", newline=""))
 
 
+def _carriage_return_in(path: Path, start: int, end: int) -> bool:
+    with path.open("rb", buffering=0) as handle:
+        return carriage_return_in(handle.fileno(), start, end)
+
+
 def _written(data: bytes, directory: str) -> Path:
     path = Path(directory) / "out.txt"
     path.write_bytes(data)
@@ -46,7 +53,7 @@ def test_a_window_has_the_lines_of_its_bytes(data, draw):
     end = draw.draw(st.integers(start, len(data)))
     with tempfile.TemporaryDirectory() as directory:
         path = _written(data, directory)
-        assert carriage_return_in(path, start, end) == (b"\r" in data[start:end])
+        assert _carriage_return_in(path, start, end) == (b"\r" in data[start:end])
         with WindowLines(path, start, end) as lines:
             assert list(lines) == _expected(data[start:end])
 
@@ -62,15 +69,38 @@ def test_a_whole_file_has_the_lines_of_its_bytes(data):
 
 
 def test_a_cr_past_the_first_piece_of_the_search_is_found(tmp_path, monkeypatch):
-    monkeypatch.setattr(build_input, "_CR_SEARCH_PIECE", 4096)  # mapped at an offset, a piece at a time
+    monkeypatch.setattr(build_input, "_CR_SEARCH_PIECE", 4096)  # read from an offset, a piece at a time
     data = b"a\n" * 10_000 + b"b\rc\n" + b"d\n" * 10
     path = tmp_path / "out.txt"
     path.write_bytes(data)
-    assert carriage_return_in(path, 0, len(data))
-    assert carriage_return_in(path, 7001, len(data))
-    assert not carriage_return_in(path, 0, 20_000)
-    assert not carriage_return_in(path, 20_004, len(data))
+    assert _carriage_return_in(path, 0, len(data))
+    assert _carriage_return_in(path, 7001, len(data))
+    assert not _carriage_return_in(path, 0, 20_000)
+    assert not _carriage_return_in(path, 20_004, len(data))
+    assert not _carriage_return_in(path, 20_004, 1 << 30)  # past the end: what is there
     with WindowLines(path, 19_000, len(data)) as lines:
         assert list(lines) == _expected(data[19_000:])
     with open_build_output(str(path)) as handle:
         assert list(ready_for_lines(handle))[10_000:10_002] == ["b\r", "c\n"]
+
+
+def test_a_window_of_a_file_truncated_while_it_is_searched_is_an_error_not_a_crash(tmp_path, monkeypatch):
+    """`go build ... > out.txt` again truncates out.txt first. The CR search reads the window, a piece at
+    a time, where a mapped page past the new end would kill the process with SIGBUS; the window's
+    reader then says what happened."""
+    data = b"x.go:1:2: y escapes to heap\n" * 1_000
+    path = tmp_path / "out.txt"
+    path.write_bytes(data)
+    snapshot = build_input.file_snapshot(path)
+    monkeypatch.setattr(build_input, "_CR_SEARCH_PIECE", 4096)
+    real_pread = os.pread
+
+    def pread_then_truncate(descriptor, size, offset):
+        piece = real_pread(descriptor, size, offset)
+        os.truncate(path, 0)
+        return piece
+
+    monkeypatch.setattr(os, "pread", pread_then_truncate)
+    with pytest.raises(build_input.InputError, match="changed while it was read"):
+        with WindowLines(path, 0, len(data), snapshot) as lines:
+            list(lines)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import mmap
 import os
 import stat
 import sys
@@ -55,7 +54,7 @@ def ready_for_lines(handle: TextIO) -> TextIO:
     try:
         descriptor = handle.buffer.fileno()
         info = os.fstat(descriptor)
-        if stat.S_ISREG(info.st_mode) and not _carriage_return_in(descriptor, 0, info.st_size):
+        if stat.S_ISREG(info.st_mode) and not carriage_return_in(descriptor, 0, info.st_size):
             handle.reconfigure(newline=_newline(False))
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):  # cannot look, or text was read already
         pass
@@ -136,6 +135,11 @@ def _snapshot(info: os.stat_result) -> tuple[int, int, int, int, int]:
     return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
+def changed_while_read(name: str) -> InputError:
+    """The error for a file that was written again while escapelint read it (`go build ... > out.txt`)."""
+    return InputError(f"{name}: the file changed while it was read; read it again once it is written")
+
+
 class FileWindow(io.RawIOBase):
     """Bytes [start, end) of a file as a readable raw stream; a failed read is an InputError.
 
@@ -173,7 +177,7 @@ class FileWindow(io.RawIOBase):
 
     def _check_unchanged(self) -> None:
         if self._left or _snapshot(os.fstat(self._file.fileno())) != self._snapshot:
-            raise InputError(f"{self._name}: the file changed while it was read; read it again once it is written")
+            raise changed_while_read(self._name)
 
     def close(self) -> None:
         self._file.close()
@@ -186,7 +190,7 @@ class WindowLines:
 
     def __init__(self, path: Path, start: int, end: int, snapshot: tuple[int, ...] | None = None) -> None:
         window = FileWindow(path, start, end, snapshot)
-        carriage_returns = _carriage_return_in(window.fileno(), start, end)  # searched through the window's own descriptor
+        carriage_returns = carriage_return_in(window.fileno(), start, end)  # through the window's own descriptor
         self._text = io.TextIOWrapper(
             io.BufferedReader(window, buffer_size=1 << 20), encoding="utf-8", errors="replace", newline=_newline(carriage_returns)
         )
@@ -212,32 +216,23 @@ def _newline(carriage_returns: bool) -> str | None:
     return "" if carriage_returns else None
 
 
-#: carriage_return_in maps this much of a file at a time: a page stays in the process once read,
-#: until its mapping goes, and go/types' 275 MB would count in the worker's resident size.
-_CR_SEARCH_PIECE = 16 << 20
+#: carriage_return_in reads this much of a file at a time. Read, not mapped: a
+#: mapped page that the file no longer holds (a build writing the file again truncates it first) kills
+#: the process with SIGBUS; and a read is no slower (Go 1.22's std: 0.039 s against 0.050 s).
+_CR_SEARCH_PIECE = 1 << 20
 
 
-def carriage_return_in(path: Path, start: int, end: int) -> bool:
-    """Whether bytes [start, end) of a file hold a CR (True when that cannot be told)."""
+def carriage_return_in(descriptor: int, start: int, end: int) -> bool:
+    """Whether bytes [start, end) of an open regular file hold a CR (True when that cannot be told)."""
     try:
-        with path.open("rb", buffering=0) as handle:
-            return _carriage_return_in(handle.fileno(), start, end)
-    except OSError:
-        return True  # cannot look: the text wrapper reads it, and says what fails
-
-
-def _carriage_return_in(descriptor: int, start: int, end: int) -> bool:
-    """carriage_return_in of an open regular file: one memchr over the page cache, mapped a piece at a time."""
-    try:
-        end = min(end, os.fstat(descriptor).st_size)
         at = start
         while at < end:
-            aligned = at - at % mmap.ALLOCATIONGRANULARITY
-            stop = min(end, at + _CR_SEARCH_PIECE)
-            with mmap.mmap(descriptor, stop - aligned, offset=aligned, access=mmap.ACCESS_READ) as data:
-                if data.find(b"\r", at - aligned) >= 0:
-                    return True
-            at = stop
-    except (OSError, ValueError):
-        return True
+            piece = os.pread(descriptor, min(_CR_SEARCH_PIECE, end - at), at)
+            if not piece:
+                break  # the file ends before `end`: the window's reader says so
+            if b"\r" in piece:
+                return True
+            at += len(piece)
+    except OSError:
+        return True  # cannot look: the text wrapper reads it, and says what fails
     return False

@@ -73,6 +73,7 @@ from typing import TYPE_CHECKING
 from escapelint import __version__
 from escapelint.analyze.source import SourceLocator, go_text
 from escapelint.events import BuildStats, CompilerError, EventKind, LineRole, UnrecognizedLine
+from escapelint.read.input import changed_while_read
 
 if TYPE_CHECKING:  # annotations only: the analysis is not loaded to copy results from the cache
     from escapelint.analyze.findings import PackageFindings
@@ -202,17 +203,38 @@ def piece_spans(start: int, end: int) -> list[tuple[int, int]]:
     return [(at, min(at + PIECE, end)) for at in range(start, end, PIECE)]
 
 
-def piece_digest(path: Path, start: int, end: int) -> bytes:
-    """The SHA-256 digest of bytes [start, end) of a file (ValueError when it is shorter).
+def piece_digest(path: Path, start: int, end: int, buffer=None) -> bytes:
+    """The SHA-256 digest of bytes [start, end) of a file; InputError when it is shorter.
 
-    Mapped, not read: no buffer is allocated (threads that allocate large buffers leave them in
-    malloc arenas of their own, where worker processes forked later count them again), and hashing
-    the page cache in place is faster than copying it out first.
+    Read into `buffer` (writable; else one is made), a READ_PIECE at a time, not mapped: a mapped
+    page the file no longer holds (a build writing the file again truncates it first) kills the
+    process with SIGBUS. Threads use buffers that the thread starting them made (piece_buffer): a
+    large buffer a thread allocates stays in a malloc arena of its own, where worker processes
+    forked later count it again. Reading is no slower than hashing the mapped page cache.
     """
-    if end <= start:
-        return hashlib.sha256().digest()
-    with path.open("rb", buffering=0) as handle:
-        return _over_mapped(handle.fileno(), start, end, lambda piece: hashlib.sha256(piece).digest())
+    digest = hashlib.sha256()
+    with memoryview(bytearray(READ_PIECE) if buffer is None else buffer) as view:
+        with path.open("rb", buffering=0) as handle:
+            handle.seek(start)
+            while start < end:
+                read = handle.readinto(view[: min(len(view), end - start)])
+                if not read:
+                    raise changed_while_read(str(path))
+                digest.update(view[:read])
+                start += read
+    return digest.digest()
+
+
+#: piece_digest reads this much at a time: each thread's buffer is resident while it hashes.
+READ_PIECE = 4 << 20
+
+
+def piece_buffer():
+    """A buffer for piece_digest: an anonymous mapping, which goes back to the system whole when it
+    is closed, whichever thread used it."""
+    import mmap
+
+    return mmap.mmap(-1, READ_PIECE)
 
 
 def _over_mapped(descriptor: int, start: int, end: int, function):
@@ -633,8 +655,8 @@ def _file_identity(handle) -> tuple[int, ...]:
 
 
 def _crc_of(descriptor: int, start: int, end: int) -> int:
-    """The CRC-32 of bytes [start, end) of an open file (OSError when it is shorter), mapped as
-    piece_digest maps what it hashes."""
+    """The CRC-32 of bytes [start, end) of an open entry (OSError when it is shorter), mapped: an
+    entry is replaced by a rename, never written again in place (a mapped input file is, see piece_digest)."""
     if end <= start:
         return 0
     if os.fstat(descriptor).st_size < end:

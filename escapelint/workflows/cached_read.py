@@ -38,7 +38,7 @@ from escapelint.read.classifier import LineClassifier
 from escapelint.read.input import InputError, WindowLines, file_snapshot
 from escapelint.workflows.blocks import BlockResult, from_entries, look_up_block, read_block
 from escapelint.workflows.cache import FINDINGS, JSON, BlockMeta, CacheContext, Entry, RecordingSourceLocator
-from escapelint.workflows.cache import ResultCache, combined_digest, piece_digest, piece_spans
+from escapelint.workflows.cache import ResultCache, combined_digest, piece_buffer, piece_digest, piece_spans
 from escapelint.workflows.parallel import COUNT_PIECE, Window, build_wide_leaks, count_line_ends, plan_windows
 from escapelint.workflows.parallel import prepare_worker
 
@@ -106,7 +106,11 @@ def plan(settings: ReadSettings, snapshot: tuple[int, ...], taken_ns: int) -> li
     tasks = _Tasks()
 
     def hash_piece(index: int, piece: int) -> None:
-        digests[index][piece] = piece_digest(source, *spans[index][piece])
+        buffer = buffers.get()
+        try:
+            digests[index][piece] = piece_digest(source, *spans[index][piece], buffer)
+        finally:
+            buffers.put(buffer)
         if tasks.count_down(unhashed, index):
             block_digests[index] = combined_digest(digests[index])
             tasks.add(look_up, index)
@@ -128,7 +132,16 @@ def plan(settings: ReadSettings, snapshot: tuple[int, ...], taken_ns: int) -> li
     if known is not None:
         tasks.run([(look_up, (i,)) for i in biggest_first], LOOKUP_THREADS)
     else:
-        tasks.run([(hash_piece, (i, p)) for i in biggest_first for p in range(len(spans[i]))], LOOKUP_THREADS)
+        # Made here, not in the threads (piece_digest says why); closed when the file is hashed.
+        buffers: queue.SimpleQueue = queue.SimpleQueue()
+        made = [piece_buffer() for _ in range(LOOKUP_THREADS)]
+        for buffer in made:
+            buffers.put(buffer)
+        try:
+            tasks.run([(hash_piece, (i, p)) for i in biggest_first for p in range(len(spans[i]))], LOOKUP_THREADS)
+        finally:
+            for buffer in made:
+                buffer.close()
         settings.cache.remember_blocks(
             source, snapshot, taken_ns, [(block.start, block.end, digest) for block, digest in zip(blocks, block_digests)]
         )

@@ -118,26 +118,26 @@ def test_the_leak_scan_finds_what_reading_the_whole_file_finds(path):
         assert _without_lines(mine.explanations) == _without_lines(theirs.explanations)
 
 
-@pytest.mark.parametrize("window", [4096, 8192, 1 << 20])
-def test_the_file_scan_finds_what_the_text_scan_finds_across_its_windows(window, monkeypatch):
-    # The scan of a mapped file searches a window at a time and gives the pages behind it back to the
-    # kernel (its RSS stays small on a 330 MiB input): the windows' seams must not lose or split a block.
+@pytest.mark.parametrize("piece", [1, 7, 4096, 8192, 1 << 20])
+def test_the_file_scan_finds_what_the_text_scan_finds_across_its_pieces(piece, monkeypatch):
+    # The scan of a file reads it a piece at a time (a 330 MiB input is never held whole), cut at line
+    # ends: the pieces' seams must not lose or split a block, nor a package header.
     from escapelint.read import leak_scan
 
-    monkeypatch.setattr(leak_scan._ScannedPages, "WINDOW", window)
-    for path in recorded_files("leaks.m2.txt") + recorded_files("categories.m2.txt"):
-        expected = list(leak_scan.scan_leak_text(path.read_bytes()))
-        assert any(text for _, text in expected)
-        assert list(leak_scan.scan_leak_explanations(path)) == expected
+    paths = recorded_files("leaks.m2.txt") + recorded_files("categories.m2.txt")
+    expected = [list(leak_scan.scan_leak_text(path.read_bytes())) for path in paths]  # each in one piece
+    assert all(any(text for _, text in found) for found in expected)
+    monkeypatch.setattr(leak_scan, "_READ_PIECE", piece)
+    assert [list(leak_scan.scan_leak_explanations(path)) for path in paths] == expected
 
 
-@pytest.mark.parametrize("window", [8, 4096])
-def test_the_scan_finds_package_headers_where_the_reader_does(window, monkeypatch, tmp_path):
+@pytest.mark.parametrize("piece", [1, 8, 4096])
+def test_the_scan_finds_package_headers_where_the_reader_does(piece, monkeypatch, tmp_path):
     # Hand-made, deliberately odd input (no compiler prints "#" in these places): the scan finds a
     # header line by its "#" alone, and must take exactly the lines that start with "# " for one.
     from escapelint.read import leak_scan
 
-    monkeypatch.setattr(leak_scan._ScannedPages, "WINDOW", window)
+    monkeypatch.setattr(leak_scan, "_READ_PIECE", piece)
     text = (
         "# example.com/a\n"
         "x.go:1:2: #notaheader\n"
@@ -184,9 +184,9 @@ def test_the_table_of_a_file_leaves_the_texts_in_it_and_notices_a_change(tmp_pat
         changed.read()
 
 
-def test_a_spooled_pipe_block_on_disk_is_scanned_mapped_with_the_same_result(monkeypatch, tmp_path):
+def test_a_spooled_pipe_block_on_disk_is_scanned_from_the_file_with_the_same_result(monkeypatch, tmp_path):
     # audit spools each package block of the go build pipe; one bigger than SPOOL_IN_MEMORY is on disk
-    # and scanned mapped, never read whole (go/types alone is 270 MB of the standard library's output).
+    # and scanned from there, never read whole (go/types alone is 270 MB of the standard library's output).
     import tempfile
 
     from escapelint.read.leak_scan import scan_leak_text

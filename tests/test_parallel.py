@@ -237,6 +237,31 @@ def test_a_file_rewritten_after_it_was_cut_is_an_error_without_the_cache_too(tmp
     assert not (tmp_path / "report.json").exists()
 
 
+def test_a_file_truncated_while_its_leaks_are_scanned_is_an_error_not_a_crash(tmp_path, small_windows, monkeypatch):
+    """The leak scan reads the file in pieces. When it mapped the file, a page cut off by `go build ...
+    > out.txt` run again killed the process with SIGBUS; read, the scan sees a shorter file and the
+    report fails with an input error, writing nothing."""
+    from escapelint.read import leak_scan
+    from escapelint.read.input import InputError
+
+    source = tmp_path / "all.txt"
+    source.write_bytes(_all_recorded())
+    monkeypatch.setattr(leak_scan, "_READ_PIECE", 4096)
+    real_more = leak_scan._Pieces.more
+
+    def more_then_truncate(pieces):
+        read = real_more(pieces)
+        if source.stat().st_size > 8192:
+            os.truncate(source, 8192)
+        return read
+
+    monkeypatch.setattr(leak_scan._Pieces, "more", more_then_truncate)
+    with pytest.raises(InputError, match="changed while it was read"):
+        report_json(str(source), str(tmp_path / "report.json"), jobs=2)
+    assert source.stat().st_size == 8192, "the scan ran, and the file was cut under it"
+    assert not (tmp_path / "report.json").exists()
+
+
 def test_a_failing_worker_fails_a_cached_report_and_leaves_no_fragments_nor_partial_entries(tmp_path, small_windows, monkeypatch):
     """The same through the result cache (escapelint.workflows.cached_read): the blocks the cache does
     not hold are made by forked workers, and one of them fails."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import mmap
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -77,42 +77,21 @@ def scan_leak_explanations(path: Path) -> Iterator[tuple[str, bytes]]:
 def scan_leak_headers(path: Path) -> Iterator[tuple[int, str, LeakText]]:
     """`scan_leak_explanations` with the byte offset of each package header line in the file, and the
     text left in the file (LeakText) until someone asks."""
-    with path.open("rb") as handle:
-        for offset, package, spans, data in _scan_mapped(handle):
-            digest = hashlib.sha256()
-            for index, (start, end) in enumerate(spans):
-                if index:
-                    digest.update(b"\n")  # the texts are joined by line ends, as `_joined` joins them
-                digest.update(data[start:end])
+    with path.open("rb", buffering=0) as handle:
+        for offset, package, spans, digest in _scan_file(handle, _TextDigest):
             yield offset, package, LeakText(path, spans, "text:" + digest.hexdigest())
 
 
 def scan_leak_handle(handle: BinaryIO) -> Iterator[tuple[str, bytes]]:
-    """`scan_leak_explanations` of an open file (a block of a `go build` pipe spooled to disk): mapped,
-    never read into memory whole (go/types alone is 270 MB of the standard library's output)."""
-    for _, package, spans, data in _scan_mapped(handle):
-        yield package, _joined(data, spans)
-
-
-def _scan_mapped(handle: BinaryIO) -> Iterator[tuple[int, str, list[tuple[int, int]], mmap.mmap]]:
-    """`_scan` of an open file, mapped; each package with the mapping its spans are in."""
-    try:
-        data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    except ValueError:  # an empty file cannot be mapped
-        return
-    with data:
-        for offset, package, spans in _scan(data):
-            yield offset, package, spans, data
+    """`scan_leak_explanations` of an open file (a block of a `go build` pipe spooled to disk): read a
+    piece at a time, never into memory whole (go/types alone is 270 MB of the standard library's output)."""
+    for _, package, _, text in _scan_file(handle, _Text):
+        yield package, text.joined()
 
 
 def scan_leak_text(data: bytes) -> Iterator[tuple[str, bytes]]:
     """`scan_leak_explanations` of text in memory: one block of a `go build` pipe (escapelint.workflows.blocks)."""
-    for _, package, spans in _scan(data):
-        yield package, _joined(data, spans)
-
-
-def _joined(data, spans: list[tuple[int, int]]) -> bytes:
-    return b"\n".join(data[start:end] for start, end in spans)
+    return scan_leak_handle(io.BytesIO(data))
 
 
 def read_leak_explanations(package: str, text: bytes) -> tuple[Explanation, ...]:
@@ -133,92 +112,155 @@ def read_leak_explanations(package: str, text: bytes) -> tuple[Explanation, ...]
 _classifier: LineClassifier | None = None
 
 
-class _ScannedPages:
-    """Finds in a mapped file, giving back the pages behind the search as it goes forward.
+class _Text:
+    """A package's leak texts, kept as they are found, and joined by line ends."""
 
-    Every page `find` reads stays mapped into the process, so scanning a 330 MiB file would leave its
-    resident size at 330 MiB (the pages are the kernel's page cache, but they count in the process's
-    RSS, and in the workers forked after it). So a search goes a window at a time, and MADV_DONTNEED
-    unmaps what lies behind: the data stays cached, and a page read again is mapped again.
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def add(self, text: bytes) -> None:
+        self._parts.append(text)
+
+    def joined(self) -> bytes:
+        return b"\n".join(self._parts)
+
+
+class _TextDigest:
+    """`_Text`'s digest, without keeping the text (text_identity of its joined bytes)."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+        self._first = True
+
+    def add(self, text: bytes) -> None:
+        if not self._first:
+            self._digest.update(b"\n")
+        self._first = False
+        self._digest.update(text)
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+#: `_scan_file` reads this much at a time. Read, not mapped: a mapped page that the file no longer
+#: holds (a build writing the file again truncates it first) kills the process with SIGBUS; and what
+#: is read goes, where every mapped page read stays in the process's resident size.
+_READ_PIECE = 8 << 20
+
+
+class _Pieces:
+    """An open file read forward in pieces of whole lines: `data` holds bytes [base, base + len(data))
+    of the file, from a line start to a line end (or the end of the file).
+
+    The same buffers all along (a fresh buffer for every piece costs the kernel fresh zeroed pages:
+    0.2 s of the standard library's 330 MB, twice over): what is read goes into `_scratch`, and
+    `data`, whose front is dropped as the search goes on, grows and shrinks in place.
     """
 
-    WINDOW = 4 << 20  # about 80 system calls on the standard library
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        handle.seek(0)
+        self.base = 0
+        self.data = bytearray()
+        self._rest = bytearray()  # a line begun at the end of the last read
+        self._scratch = bytearray(_READ_PIECE)
+        self.at_end = False
 
-    def __init__(self, data) -> None:
-        self.data = data
-        self._mapped = isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED")
-        self._behind = 0
+    def more(self) -> bool:
+        """Read the next piece onto the end of `data`; False when the file had no more."""
+        scratch = self._scratch
+        while not self.at_end:
+            try:
+                read = self._handle.readinto(scratch)
+            except OSError as exc:
+                name = getattr(self._handle, "name", "the input")
+                raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+            if not read:  # the last line, if the file does not end with a line end
+                self.at_end = True
+                added = bool(self._rest)
+                self.data += self._rest
+                self._rest.clear()
+                return added
+            cut = scratch.rfind(b"\n", 0, read) + 1
+            with memoryview(scratch) as view:
+                if not cut:  # no line ends in it: read on
+                    self._rest += view[:read]
+                    continue
+                self.data += self._rest
+                self.data += view[:cut]
+                self._rest[:] = view[cut:read]
+            return True
+        return False
 
-    def find(self, needle: bytes, start: int) -> int:
-        data, size = self.data, len(self.data)
-        while start < size:
-            end = min(start + self.WINDOW, size)
-            found = data.find(needle, start, end + len(needle) - 1)
-            if found >= 0:
-                return found
-            self._give_back(end - self.WINDOW)  # a window of slack: what is found is read around
-            start = end
-        return -1
-
-    def give_back_all(self) -> None:
-        if self._mapped and len(self.data) > self._behind:
-            self.data.madvise(mmap.MADV_DONTNEED, self._behind, len(self.data) - self._behind)
-        self._behind = 0
-
-    def _give_back(self, until: int) -> None:
-        until = until // mmap.PAGESIZE * mmap.PAGESIZE
-        if self._mapped and until - self._behind >= self.WINDOW:
-            self.data.madvise(mmap.MADV_DONTNEED, self._behind, until - self._behind)
-            self._behind = until
+    def drop_before(self, offset: int) -> None:
+        """Forget the bytes before the line that `offset` of the file is in."""
+        at = self.data.rfind(b"\n", 0, offset - self.base) + 1
+        del self.data[:at]
+        self.base += at
 
 
-def _scan(data) -> Iterator[tuple[int, str, list[tuple[int, int]]]]:
-    """(offset of its header, import path, the spans of its leak explanations) of every package."""
+def _scan_file(handle: BinaryIO, text_of) -> Iterator[tuple[int, str, list[tuple[int, int]], object]]:
+    """(offset of its header, import path, the spans of its leak explanations, what `text_of()` (a
+    `_Text` or a `_TextDigest`) made of them) of every package of an open file, read forward in
+    pieces of whole lines.
+
+    Two passes: the package headers, then the leak headers with the flow and step lines below them,
+    each assigned to the last package header before it. A leak header whose block reaches the end of
+    a piece may go on in the next: it is matched again once the next piece is read onto it.
+    """
     classifier = LineClassifier()
-    pages = _ScannedPages(data)
-    headers: list[tuple[int, str]] = []  # (offset, import path) of each package header
-    start = _next_header_line(pages, 0)
-    while start >= 0:
-        end = _line_end(data, start)
-        message = classifier.classify(_text(data[start:end]))[1]
-        if isinstance(message, PackageHeader):
-            headers.append((start, message.path))
-        start = _next_header_line(pages, end + 1)
-    pages.give_back_all()
+    headers: list[tuple[int, str]] = []
+    pieces = _Pieces(handle)
+    while pieces.more():
+        data = pieces.data
+        start = _next_header_line(data, 0)
+        while start >= 0:
+            end = _line_end(data, start)
+            message = classifier.classify(_text(data[start:end]))[1]
+            if isinstance(message, PackageHeader):
+                headers.append((pieces.base + start, message.path))
+            start = _next_header_line(data, end + 1)
+        pieces.drop_before(pieces.base + len(data))
     blocks: list[list[tuple[int, int]]] = [[] for _ in headers]
+    texts = [text_of() for _ in headers]
     starts = [offset for offset, _ in headers]
-    position = pages.find(_HEAP, 0)
-    while position >= 0:
-        # "POS: parameter p leaks to {heap} ...:" (BuildReader checks the rest), and the flow and step
-        # lines below it, matched in C.
-        start = data.rfind(b"\n", 0, position) + 1
-        block = _BLOCK.match(data, start)
-        end = position + 1
-        if block is not None and block.end("header") > position:
-            package = bisect.bisect_right(starts, start) - 1
-            if package >= 0:
-                blocks[package].append(block.span())
-                end = block.end()
-        position = pages.find(_HEAP, end)
-    pages.give_back_all()
-    for (offset, package), spans in zip(headers, blocks):
-        yield offset, package, spans
+    pieces = _Pieces(handle)
+    while pieces.more():
+        data, base = pieces.data, pieces.base
+        position = data.find(_HEAP)
+        while position >= 0:
+            start = data.rfind(b"\n", 0, position) + 1
+            block = _BLOCK.match(data, start)
+            # A block whose last line is the piece's may go on in the next: match it again with it.
+            while block is not None and block.end() >= len(data) - 1 and pieces.more():
+                data = pieces.data
+                block = _BLOCK.match(data, start)
+            end = position + 1
+            if block is not None and block.end("header") > position:
+                package = bisect.bisect_right(starts, base + start) - 1
+                if package >= 0:
+                    blocks[package].append((base + start, base + block.end()))
+                    texts[package].add(bytes(data[start : block.end()]))
+                    end = block.end()
+            position = data.find(_HEAP, end)
+        pieces.drop_before(base + len(data))
+    for (offset, package), spans, text in zip(headers, blocks, texts):
+        yield offset, package, spans, text
 
 
-def _next_header_line(pages: _ScannedPages, start: int) -> int:
-    """Where the next line at or after byte `start` that begins with "# " (a package header's form)
-    begins; -1 if none does.
+def _next_header_line(data: bytes, start: int) -> int:
+    """Where the next line at or after byte `start` of `data` (which begins at a line start) that
+    begins with "# " (a package header's form) begins; -1 if none does.
 
     Found by its "#" alone: a one-byte search runs at memchr's speed, while a search for "\n# " (a
     common byte last) took 0.22 s of the standard library's 330 MB against 0.01 s. "#" is rare in
     compiler output (582 times in Go 1.22's std).
     """
-    data = pages.data
-    at = pages.find(b"#", start)
+    at = data.find(b"#", start)
     while at >= 0:
         if data[at + 1 : at + 2] == b" " and (at == 0 or data[at - 1] == 0x0A):
             return at
-        at = pages.find(b"#", at + 1)
+        at = data.find(b"#", at + 1)
     return -1
 
 

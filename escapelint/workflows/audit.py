@@ -273,10 +273,11 @@ def generic_declarations(go: GoToolchain, patterns: list[str], root: Path) -> li
 
 def _scan_spool(spool) -> Iterator[tuple[str, bytes]]:
     """The leak explanations of a spooled block: a small one from memory, one the spool has already
-    put on disk from the file, mapped (escapelint.read.leak_scan), so the block is never held whole."""
+    put on disk from the file, a piece at a time (escapelint.read.leak_scan), so the block is never
+    held whole."""
     size = spool.seek(0, io.SEEK_END)
     spool.seek(0)
     if size <= SPOOL_IN_MEMORY:
         return scan_leak_text(spool.read())
-    spool.flush()  # what is mapped is what is on disk
-    return scan_leak_handle(spool)
+    spool.flush()  # what is read through its descriptor is what is on disk
+    return scan_leak_handle(open(spool.fileno(), "rb", buffering=0, closefd=False))

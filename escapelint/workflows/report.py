@@ -197,25 +197,22 @@ def _report(
         windows = None
         if profiles is None and opened is None and active is None:
             windows = parallel_plan(source, jobs)
-        if profiles is not None:
-            from escapelint.read.assembler import BuildReader
-            from escapelint.workflows.profile import attribute_build
-
-            reader = BuildReader()
-            stats = reader.stats
-            lines = ready_for_lines(opened if opened is not None else stack.enter_context(open_build_output(source)))
-            read = list(_read_here(reader, lines, sources, []))
-            costs = attribute_build(read, profiles, source_root if source_root is not None else Path.cwd())
-            for writer in json_writers:
-                writer.costs = costs
-            analysed = _written_to(iter(read), json_writers)
-        elif windows is None and active is None:
+        if windows is None and active is None:  # read in this process: with a profile, what is open, one job
             from escapelint.read.assembler import BuildReader
 
             reader = BuildReader()
             stats = reader.stats
             lines = ready_for_lines(opened if opened is not None else stack.enter_context(open_build_output(source)))
-            analysed = _read_here(reader, lines, sources, json_writers)
+            if profiles is None:
+                analysed = _read_here(reader, lines, sources, json_writers)
+            else:
+                from escapelint.workflows.profile import attribute_build
+
+                read = list(_read_here(reader, lines, sources, []))
+                costs = attribute_build(read, profiles, source_root if source_root is not None else Path.cwd())
+                for writer in json_writers:
+                    writer.costs = costs
+                analysed = _written_to(iter(read), json_writers)
         else:
             remove_stale_fragments()
             stats = BuildStats()

@@ -225,8 +225,10 @@ def piece_digest(path: Path, start: int, end: int, buffer=None) -> bytes:
     return digest.digest()
 
 
-#: piece_digest reads this much at a time: each thread's buffer is resident while it hashes.
-READ_PIECE = 4 << 20
+#: piece_digest reads this much at a time: each thread's buffer is resident while it hashes. Any size
+#: from 256 KiB to 4 MiB hashes Go 1.22's std in the same 0.20 s (one thread); 4 MiB buffers made the
+#: warm report's peak 66 MiB against 58 MiB mapped.
+READ_PIECE = 1 << 20
 
 
 def piece_buffer():

@@ -194,10 +194,10 @@ def _report(
         # Reads the input: only once the outputs are known writable. What is already open is read here.
         # Standard input or a pipe is read once, as it comes; a cache that is off is not asked.
         active = cache if profiles is None and opened is None and cache is not None and cache.on and _regular_file(source) else None
-        windows = None
+        window_plan = None
         if profiles is None and opened is None and active is None:
-            windows = parallel_plan(source, jobs)
-        if windows is None and active is None:  # read in this process: with a profile, what is open, one job
+            window_plan = parallel_plan(source, jobs)
+        if window_plan is None and active is None:  # read in this process: with a profile, what is open, one job
             from escapelint.read.assembler import BuildReader
 
             reader = BuildReader()
@@ -225,7 +225,7 @@ def _report(
                 analysed = _read_through_cache(settings, workers, json_writers, stats, source_check, cache_problems)
             else:
                 analysed = _read_in_workers(
-                    Path(source), windows, jobs or default_jobs(), name, sources, fragments, json_writers, stats,
+                    Path(source), window_plan, jobs or default_jobs(), name, sources, fragments, json_writers, stats,
                     keep_findings=bool(others), source_check=source_check,
                 )
         # Closed before the fragments' directory is removed, also when a writer fails.

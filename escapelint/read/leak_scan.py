@@ -212,35 +212,39 @@ class _Pieces:
 
 def _scan_file(handle: BinaryIO, text_of) -> Iterator[tuple[int, str, list[tuple[int, int]], object]]:
     """(offset of its header, import path, the spans of its leak explanations, what `text_of()` (a
-    `_Text` or a `_TextDigest`) made of them) of every package of an open file, read forward in
+    `_Text` or a `_TextDigest`) made of them) of every package of an open file, read forward once in
     pieces of whole lines.
 
-    Two passes: the package headers, then the leak headers with the flow and step lines below them,
-    each assigned to the last package header before it. A leak header whose block reaches the end of
-    a piece may go on in the next: it is matched again once the next piece is read onto it.
+    In each piece the package headers are found first, then the leak headers with the flow and step
+    lines below them, each assigned to the last package header before it. A leak header whose block
+    reaches the end of a piece may go on in the next: it is matched again once the next piece is
+    read onto it (and the package headers of what was read are found first, as for any piece).
     """
     classifier = LineClassifier()
     headers: list[tuple[int, str]] = []
+    starts: list[int] = []  # the headers' offsets, for bisect
+    blocks: list[list[tuple[int, int]]] = []
+    texts: list = []
     pieces = _Pieces(handle)
+
+    def find_headers(start: int) -> int:
+        """Note the package headers in data[start:size] (`start` a line start); the end searched."""
+        data, size = pieces.data, pieces.size
+        at = _next_header_line(data, start, size)
+        while at >= 0:
+            end = _line_end(data, at, size)
+            message = classifier.classify(_text(data[at:end]))[1]
+            if isinstance(message, PackageHeader):
+                headers.append((pieces.base + at, message.path))
+                starts.append(pieces.base + at)
+                blocks.append([])
+                texts.append(text_of())
+            at = _next_header_line(data, end + 1, size)
+        return size
+
     try:
         while pieces.more():
-            data, size = pieces.data, pieces.size
-            start = _next_header_line(data, 0, size)
-            while start >= 0:
-                end = _line_end(data, start, size)
-                message = classifier.classify(_text(data[start:end]))[1]
-                if isinstance(message, PackageHeader):
-                    headers.append((pieces.base + start, message.path))
-                start = _next_header_line(data, end + 1, size)
-            pieces.drop_before(pieces.base + size)
-    finally:
-        pieces.close()
-    blocks: list[list[tuple[int, int]]] = [[] for _ in headers]
-    texts = [text_of() for _ in headers]
-    starts = [offset for offset, _ in headers]
-    pieces = _Pieces(handle)
-    try:
-        while pieces.more():
+            searched = find_headers(0)
             data, base = pieces.data, pieces.base
             position = data.find(_HEAP, 0, pieces.size)
             while position >= 0:
@@ -250,6 +254,7 @@ def _scan_file(handle: BinaryIO, text_of) -> Iterator[tuple[int, str, list[tuple
                 block = _BLOCK.match(data, start, pieces.size)
                 # A block whose last line is the piece's may go on in the next: match it again with it.
                 while block is not None and block.end() >= pieces.size - 1 and pieces.more():
+                    searched = find_headers(searched)
                     block = _BLOCK.match(pieces.data, start, pieces.size)
                 data = pieces.data  # a new mapping if it grew
                 end = position + 1

@@ -33,7 +33,7 @@ class _InputFile(io.FileIO):
         try:
             return super().readinto(buffer)
         except OSError as exc:
-            raise InputError(f"{self.display_name}: cannot read: {exc.strerror or exc}") from None
+            raise cannot_read(self.display_name, exc) from None
 
 
 def _text(raw: _InputFile) -> TextIO:
@@ -102,7 +102,7 @@ def starts_like_json(handle: TextIO) -> bool:
     try:
         head = peek(1 << 13)
     except OSError as exc:
-        raise InputError(f"{getattr(handle, 'name', 'the input')}: cannot read: {exc.strerror or exc}") from None
+        raise cannot_read(getattr(handle, "name", "the input"), exc) from None
     return head.lstrip(_LEADING)[:1] == b"{"
 
 
@@ -133,6 +133,11 @@ def file_snapshot(path: Path) -> tuple[int, int, int, int, int]:
 
 def _snapshot(info: os.stat_result) -> tuple[int, int, int, int, int]:
     return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+def cannot_read(name: str, exc: OSError) -> InputError:
+    """The error for a read of the input that failed (EIO, a file gone from a network mount)."""
+    return InputError(f"{name}: cannot read: {exc.strerror or exc}")
 
 
 def changed_while_read(name: str) -> InputError:
@@ -169,7 +174,7 @@ class FileWindow(io.RawIOBase):
             try:
                 read = self._file.readinto(view[: self._left]) or 0
             except OSError as exc:
-                raise InputError(f"{self._name}: cannot read: {exc.strerror or exc}") from None
+                raise cannot_read(self._name, exc) from None
         self._left -= read
         if self._snapshot is not None and (not read or not self._left):
             self._check_unchanged()

@@ -25,7 +25,7 @@ from typing import BinaryIO
 from escapelint.events import Explanation
 from escapelint.read.assembler import BuildReader
 from escapelint.read.classifier import LineClassifier
-from escapelint.read.input import InputError
+from escapelint.read.input import cannot_read, changed_while_read
 from escapelint.read.messages import PackageHeader
 
 _HEAP = b" leaks to {heap}"
@@ -56,9 +56,9 @@ class LeakText:
             with self.path.open("rb", buffering=0) as handle:
                 text = b"\n".join(os.pread(handle.fileno(), end - start, start) for start, end in self.spans)
         except OSError as exc:
-            raise InputError(f"{self.path}: cannot read: {exc.strerror or exc}") from None
+            raise cannot_read(str(self.path), exc) from None
         if text_identity(text) != self.identity:
-            raise InputError(f"{self.path}: the file changed while it was read")
+            raise changed_while_read(str(self.path))
         return text
 
 
@@ -177,8 +177,7 @@ class _Pieces:
                 with memoryview(self.data)[self._filled : self._filled + _READ_PIECE] as piece:
                     read = self._handle.readinto(piece)
             except OSError as exc:
-                name = getattr(self._handle, "name", "the input")
-                raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+                raise cannot_read(getattr(self._handle, "name", "the input"), exc) from None
             if not read:  # the last line, if the file does not end with a line end
                 self._at_end = True
                 added = self._filled > self.size

@@ -35,7 +35,7 @@ from pathlib import Path
 from escapelint.analyze.leaks import LeakSummaries
 from escapelint.analyze.source import SourceLocator
 from escapelint.read.classifier import LineClassifier
-from escapelint.read.input import InputError, WindowLines, file_snapshot
+from escapelint.read.input import WindowLines, cannot_read, file_snapshot
 from escapelint.workflows.blocks import BlockResult, from_entries, look_up_block, read_block
 from escapelint.workflows.cache import FINDINGS, JSON, BlockMeta, CacheContext, Entry, RecordingSourceLocator
 from escapelint.workflows.cache import ResultCache, combined_digest, piece_buffer, piece_digest, piece_spans
@@ -283,7 +283,7 @@ def read_cached(settings: ReadSettings, jobs: int) -> Iterator[tuple[BlockResult
     try:
         taken_ns, snapshot = time.time_ns(), file_snapshot(settings.source)
     except OSError as exc:
-        raise InputError(f"{settings.source}: cannot read: {exc.strerror or exc}") from None
+        raise cannot_read(str(settings.source), exc) from None
     plans = plan(settings, snapshot, taken_ns)
     identity = identities_from(plans)
     leaks = None
